@@ -1,0 +1,1 @@
+"""Pure folds `(state, event) -> (state, alerts)`: no Kafka, no Faust, no I/O."""

@@ -1,0 +1,41 @@
+"""Which fold owns which fact, and how each projection's state is (de)serialised."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+from pydantic import BaseModel
+
+from projections.orders import fold_order
+from schemas.alerts import Alert
+from schemas.errors import UnknownEventError
+from schemas.history import Fact
+from schemas.koywe import ORDER_EVENT_NAMES
+from schemas.orders import OrderState
+
+Fold = Callable[[Any, Fact], tuple[Any, tuple[Alert, ...]]]
+
+
+class Projection(NamedTuple):
+    """A named projection: its fold, its state model, and the facts it takes."""
+
+    name: str
+    state_type: type[BaseModel]
+    fold: Fold
+    accepts: Callable[[Fact], bool]
+
+
+ORDERS = Projection(
+    "orders", OrderState, fold_order,
+    lambda fact: fact.source == "koywe" and fact.eventName in ORDER_EVENT_NAMES,
+)
+
+PROJECTIONS: tuple[Projection, ...] = (ORDERS,)
+
+
+def projection_for(fact: Fact) -> Projection:
+    for projection in PROJECTIONS:
+        if projection.accepts(fact):
+            return projection
+    raise UnknownEventError(f"no projection takes {fact.source} event {fact.eventName!r}")

@@ -1,0 +1,77 @@
+"""The raw-topic record: the provider's body bytes exactly as received, plus what ingest knew.
+
+Wire form of a record value (one Kafka record per accepted request):
+
+    <orjson of EnvelopeMeta> b"\\n" <body bytes, untouched>
+
+orjson never writes a raw newline, so the first newline ends the metadata; the body is never
+re-serialised (base64 or JSON-in-JSON would cost time and hide the bytes the sender signed).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+import orjson
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from schemas.errors import EnvelopeError
+
+ENVELOPE_VERSION = 1
+
+
+class Envelope(BaseModel):
+    """One accepted webhook delivery."""
+
+    model_config = ConfigDict(frozen=True)
+
+    v: int = ENVELOPE_VERSION
+    id: str = Field(description="hooklog's id for this delivery (one per accepted request)")
+    source: str = Field(description="source name, e.g. koywe or kuenta")
+    received_at: datetime = Field(description="when ingest accepted the request (UTC)")
+    key: str = Field(description="aggregate id; also the Kafka record key")
+    event_name: str = Field(description="the provider's event name as found in the body")
+    headers: dict[str, str] = Field(default_factory=dict, description="request headers kept for audit")
+    body: bytes = Field(default=b"", exclude=True, description="raw body bytes as received")
+
+
+def new_envelope(
+    *, source: str, key: str, event_name: str, body: bytes, received_at: datetime,
+    headers: dict[str, str] | None = None,
+) -> Envelope:
+    """Wrap an accepted body; the id is random because two identical deliveries are two requests."""
+    return Envelope(
+        id=uuid.uuid4().hex, source=source, received_at=received_at.astimezone(UTC), key=key,
+        event_name=event_name, headers=headers or {}, body=body,
+    )
+
+
+def encode_envelope(envelope: Envelope) -> bytes:
+    """Record value: metadata line, newline, body bytes."""
+    return orjson.dumps(envelope.model_dump(mode="json")) + b"\n" + envelope.body
+
+
+def decode_envelope(value: bytes | None) -> Envelope:
+    """Inverse of `encode_envelope`; anything else raises EnvelopeError."""
+    if not value:
+        raise EnvelopeError("empty record: not a hooklog envelope")
+    meta, sep, body = bytes(value).partition(b"\n")
+    if not sep:
+        raise EnvelopeError("record has no metadata line: not a hooklog envelope")
+    try:
+        fields = orjson.loads(meta)
+        if not isinstance(fields, dict):
+            raise EnvelopeError("envelope metadata is not a JSON object")
+        if fields.get("v") != ENVELOPE_VERSION:
+            raise EnvelopeError(f"unsupported envelope version {fields.get('v')!r}; upgrade hooklog")
+        return Envelope.model_validate({**fields, "body": body})
+    except orjson.JSONDecodeError as exc:
+        raise EnvelopeError(f"envelope metadata is not JSON: {exc}") from exc
+    except ValidationError as exc:
+        raise EnvelopeError(f"envelope metadata is invalid: {exc.errors(include_url=False)}") from exc
+
+
+def utcnow() -> datetime:
+    """The shells' clock; the core takes times as arguments."""
+    return datetime.now(UTC)

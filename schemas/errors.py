@@ -1,0 +1,31 @@
+"""One root exception for everything hooklog raises on purpose."""
+
+from __future__ import annotations
+
+
+class HooklogError(Exception):
+    """Root of hooklog's errors; messages say what to do about them."""
+
+
+class ConfigError(HooklogError):
+    """The configuration (environment) is unusable."""
+
+
+class SignatureError(HooklogError):
+    """A webhook's signature is missing, malformed or does not match any active secret."""
+
+
+class DecodeError(HooklogError):
+    """A payload is not a webhook we can decode (bad JSON, missing or invalid fields)."""
+
+
+class UnknownEventError(DecodeError):
+    """The event name is not one the provider documents."""
+
+
+class EnvelopeError(HooklogError):
+    """A raw-topic record is not a hooklog envelope."""
+
+
+class BrokerUnavailableError(HooklogError):
+    """Kafka did not acknowledge in time; the caller must retry later."""

@@ -1,0 +1,1 @@
+"""The faust-streaming worker, its query API and the `hooklog` command line."""
