@@ -1,0 +1,95 @@
+"""The raw-log producer: acks=all, idempotent, and a deadline on every acknowledgement.
+
+A request is answered 2xx only after `send` returned, i.e. after every in-sync replica has the
+record. If the broker is away, `send` raises BrokerUnavailableError within the deadline and
+ingest answers 503 + Retry-After; the producer reconnects by itself on a later request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+
+from schemas.envelope import Envelope, encode_envelope
+from schemas.errors import BrokerUnavailableError
+
+
+class RawProducer:
+    """One aiokafka producer per ingest process, (re)started lazily with a back-off."""
+
+    def __init__(self, bootstrap: str, topic: str, *, ack_timeout_s: float, restart_backoff_s: float = 1.0) -> None:
+        self._bootstrap = bootstrap
+        self._topic = topic
+        self._ack_timeout_s = ack_timeout_s
+        self._restart_backoff_s = restart_backoff_s
+        self._producer: AIOKafkaProducer | None = None
+        self._last_attempt = float("-inf")
+        self._lock = asyncio.Lock()
+
+    @property
+    def ready(self) -> bool:
+        """True once connected; readiness probes use it."""
+        return self._producer is not None
+
+    def _new_producer(self) -> AIOKafkaProducer:
+        return AIOKafkaProducer(
+            bootstrap_servers=self._bootstrap,
+            acks="all",
+            enable_idempotence=True,
+            linger_ms=2,
+            max_batch_size=256 * 1024,
+            compression_type=None,
+            request_timeout_ms=max(1000, int(self._ack_timeout_s * 1000)),
+            client_id="hooklog-ingest",
+        )
+
+    async def start(self) -> bool:
+        """Try to connect now (at most once per back-off period); False if the broker is away."""
+        async with self._lock:
+            if self._producer is not None:
+                return True
+            if time.monotonic() - self._last_attempt < self._restart_backoff_s:
+                return False
+            self._last_attempt = time.monotonic()
+            producer = self._new_producer()
+            try:
+                await asyncio.wait_for(producer.start(), self._ack_timeout_s)
+            except (KafkaError, OSError, asyncio.TimeoutError):
+                await _quietly_stop(producer)
+                return False
+            self._producer = producer
+            return True
+
+    async def send(self, envelope: Envelope) -> None:
+        """Append one envelope and wait for acks=all; BrokerUnavailableError if not in time."""
+        if self._producer is None and not await self.start():
+            raise BrokerUnavailableError(f"Kafka at {self._bootstrap} is not reachable")
+        assert self._producer is not None
+        try:
+            await asyncio.wait_for(
+                self._producer.send_and_wait(
+                    self._topic, encode_envelope(envelope), key=envelope.key.encode(),
+                    timestamp_ms=int(envelope.received_at.timestamp() * 1000),
+                ),
+                self._ack_timeout_s,
+            )
+        except (KafkaError, OSError, asyncio.TimeoutError) as exc:
+            raise BrokerUnavailableError(
+                f"Kafka did not acknowledge within {self._ack_timeout_s}s ({type(exc).__name__})"
+            ) from exc
+
+    async def stop(self) -> None:
+        """Flush what is in flight and disconnect (graceful shutdown)."""
+        producer, self._producer = self._producer, None
+        if producer is not None:
+            await _quietly_stop(producer)
+
+
+async def _quietly_stop(producer: AIOKafkaProducer) -> None:
+    try:
+        await producer.stop()
+    except (KafkaError, OSError):
+        pass

@@ -1,0 +1,58 @@
+"""hooklog's topics, their configs, and creating them (idempotently) with the admin API."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import NamedTuple
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+
+from schemas.errors import BrokerUnavailableError
+from schemas.settings import Settings
+
+FOREVER = "-1"
+YEAR_MS = str(365 * 24 * 3600 * 1000)
+
+
+class TopicSpec(NamedTuple):
+    name: str
+    partitions: int
+    config: dict[str, str]
+
+
+def topic_specs(settings: Settings) -> list[TopicSpec]:
+    """DESIGN.md's table. Raw and projection topics share a partition count (Faust co-partitioning)."""
+    n = settings.partitions
+    compacted = {"cleanup.policy": "compact", "min.compaction.lag.ms": "0"}
+    return [
+        TopicSpec(settings.topic("raw"), n, {"cleanup.policy": "delete", "retention.ms": FOREVER}),
+        TopicSpec(settings.topic("orders"), n, compacted),
+        TopicSpec(settings.topic("alerts"), n, {"cleanup.policy": "delete", "retention.ms": YEAR_MS}),
+        TopicSpec(settings.topic("dlq"), n, {"cleanup.policy": "delete", "retention.ms": YEAR_MS}),
+    ]
+
+
+async def ensure_topics(settings: Settings, timeout_s: float = 30.0) -> list[str]:
+    """Create whichever of hooklog's topics are missing; returns the names created."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers, request_timeout_ms=int(timeout_s * 1000))
+    try:
+        await asyncio.wait_for(admin.start(), timeout_s)
+        existing = set(await admin.list_topics())
+        missing = [spec for spec in topic_specs(settings) if spec.name not in existing]
+        if missing:
+            try:
+                await admin.create_topics(
+                    [NewTopic(s.name, s.partitions, 1, topic_configs=s.config) for s in missing],
+                    timeout_ms=int(timeout_s * 1000),
+                )
+            except TopicAlreadyExistsError:
+                pass
+        return [spec.name for spec in missing]
+    except (KafkaError, OSError, asyncio.TimeoutError) as exc:
+        raise BrokerUnavailableError(
+            f"cannot create topics on {settings.kafka_bootstrap_servers}: {exc!r}; is the broker up "
+            "(`hooklog kafka start`)?"
+        ) from exc
+    finally:
+        await admin.close()
