@@ -1,0 +1,164 @@
+"""`hooklog`: the broker, ingest, the worker, the whole system, and a simulated provider."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from schemas.errors import HooklogError
+from schemas.settings import Settings
+from streams import localkafka
+
+cli = typer.Typer(help="hooklog: provider webhooks into a verified Kafka log and live projections.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+kafka_cli = typer.Typer(help="The local single-node KRaft broker (Apache Kafka's own jars).", no_args_is_help=True)
+cli.add_typer(kafka_cli, name="kafka")
+console = Console(stderr=True)
+
+DEMO_SECRET = "demo-koywe-secret"
+
+
+@kafka_cli.command("fetch")
+def kafka_fetch() -> None:
+    """Resolve Kafka's jars from Maven Central into broker/libs."""
+    console.print(f"jars in {localkafka.fetch_jars()}")
+
+
+@kafka_cli.command("start")
+def kafka_start() -> None:
+    """Start the broker on 127.0.0.1:9092 (no-op if one answers, or KAFKA_BOOTSTRAP_SERVERS is set)."""
+    console.print(f"Kafka ready at {localkafka.ensure_broker()}")
+
+
+@kafka_cli.command("stop")
+def kafka_stop() -> None:
+    """Stop the broker this project started (SIGTERM, then SIGKILL after 30 s)."""
+    console.print("stopped" if localkafka.stop_broker() else "no broker of ours was running")
+
+
+@kafka_cli.command("status")
+def kafka_status() -> None:
+    console.print(localkafka.broker_status())
+
+
+@cli.command()
+def ingest() -> None:
+    """Serve POST /webhooks/{source} (HOOKLOG_INGEST_HOST:HOOKLOG_INGEST_PORT)."""
+    from ingest.server import serve
+
+    serve(Settings())
+
+
+@cli.command()
+def worker() -> None:
+    """Run the Faust worker: fold the raw log into tables, projection topics, alerts and DLQ."""
+    from streams.runner import run_worker
+
+    run_worker(Settings())
+
+
+def _wait_http(url: str, timeout_s: float, proc: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise HooklogError(f"{' '.join(proc.args)} exited with {proc.returncode} before answering {url}")  # type: ignore[arg-type]
+        try:
+            with urllib.request.urlopen(url, timeout=1) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.3)
+    raise HooklogError(f"{url} did not answer within {timeout_s:.0f}s")
+
+
+def _print_states(states: list[dict]) -> None:
+    table = Table(title="Simulated Koywe orders (sent late, twice and out of order)")
+    for column in ("kind", "orderId", "state", "events"):
+        table.add_column(column)
+    for state in states:
+        table.add_row(state["kind"], state["orderId"], str(state.get("state")),
+                      " → ".join(e["eventName"] for e in state.get("history", [])))
+    Console().print(table)
+
+
+@cli.command()
+def simulate(
+    ingest_url: str = typer.Option("http://127.0.0.1:8080", help="running ingest"),
+    worker_url: str = typer.Option("http://127.0.0.1:6066", help="running worker's query API"),
+    orders: int = typer.Option(1, min=1, help="orders per lifecycle kind"),
+    duplicates: float = typer.Option(0.3, min=0.0, max=1.0, help="share of deliveries sent twice"),
+) -> None:
+    """Send signed Koywe lifecycles (scrambled, with repeats) and print the resulting states."""
+    from streams.simulate import simulate as run
+
+    secrets = Settings().koywe_secret_list
+    if not secrets:
+        raise typer.BadParameter("set HOOKLOG_KOYWE_SECRETS to the secret ingest verifies with")
+    states = asyncio.run(run(ingest_url, worker_url, secrets[0].get_secret_value(),
+                             orders_per_kind=orders, duplicates=duplicates))
+    _print_states(states)
+    if any(s.get("state") != "DELIVERED" for s in states):
+        raise typer.Exit(1)
+
+
+@cli.command()
+def up(
+    demo: bool = typer.Option(False, help="send a simulated order flow once everything is up"),
+    exit_after_demo: bool = typer.Option(False, help="shut down after the demo instead of serving"),
+) -> None:
+    """Broker (if needed) + ingest + worker in the foreground until Ctrl-C, then a clean shutdown."""
+    env = dict(os.environ)
+    if demo and not env.get("HOOKLOG_KOYWE_SECRETS"):
+        env["HOOKLOG_KOYWE_SECRETS"] = DEMO_SECRET
+    env["KAFKA_BOOTSTRAP_SERVERS"] = localkafka.ensure_broker()
+    settings = Settings()
+    procs = [subprocess.Popen([sys.executable, "-m", "streams.cli", role], env=env, cwd=Path.cwd())
+             for role in ("ingest", "worker")]
+    code = 0
+    try:
+        _wait_http(f"http://{settings.ingest_host}:{settings.ingest_port}/healthz", 60, procs[0])
+        _wait_http(f"http://{settings.worker_host}:{settings.worker_port}/healthz", 120, procs[1])
+        console.print(f"ingest on :{settings.ingest_port}, worker on :{settings.worker_port}; Ctrl-C stops")
+        if demo:
+            code = subprocess.call([sys.executable, "-m", "streams.cli", "simulate"], env=env)
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
+        while not exit_after_demo and all(proc.poll() is None for proc in procs):
+            time.sleep(0.5)
+        if any(proc.poll() not in (None, 0) for proc in procs):
+            console.print("[red]a child process died; shutting down[/red]")
+            code = code or 1
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in procs:
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+    raise typer.Exit(code)
+
+
+def main() -> None:
+    try:
+        cli()
+    except HooklogError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()
