@@ -1,1 +1,167 @@
-"""Placeholder replaced by the broker fixtures."""
+"""Real-broker fixtures: one broker per session, a fresh uuid topic prefix per test.
+
+`ensure_broker()` reuses a broker that already answers on 127.0.0.1:9092, starts the project's
+own (Maven Central jars, KRaft) otherwise, or uses KAFKA_BOOTSTRAP_SERVERS when set.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from schemas.settings import Settings
+from streams.localkafka import ensure_broker
+
+REPO = Path(__file__).resolve().parents[1]
+SECRET = "test-koywe-secret"
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap() -> str:
+    return ensure_broker()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def make_settings(kafka_bootstrap: str, tmp_path: Path) -> Callable[..., Settings]:
+    """Factory: Settings on the session broker with a fresh topic prefix, free ports, a tmp datadir."""
+    prefix = f"t-{uuid.uuid4().hex[:12]}"
+
+    def make(**overrides: Any) -> Settings:
+        values: dict[str, Any] = {
+            "kafka_bootstrap_servers": kafka_bootstrap, "topic_prefix": prefix, "partitions": 2,
+            "koywe_secrets": SECRET, "ingest_port": free_port(), "worker_port": free_port(),
+            "data_dir": tmp_path / "data", "produce_timeout_s": 5.0,
+        }
+        values.update(overrides)
+        return Settings(**values)
+
+    return make
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The environment that makes a child process see `settings`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HOOKLOG_")}
+    env["KAFKA_BOOTSTRAP_SERVERS"] = settings.kafka_bootstrap_servers
+    for name, value in settings.model_dump().items():
+        if name == "kafka_bootstrap_servers" or value is None:
+            continue
+        secret = getattr(value, "get_secret_value", None)
+        env[f"HOOKLOG_{name.upper()}"] = str(secret() if secret else value)
+    return env
+
+
+async def read_topic(bootstrap: str, topic: str, timeout_s: float = 15.0) -> list[Any]:
+    """Every record of `topic` from the beginning to its current end (no group, no commit)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None)
+    await consumer.start()
+    try:
+        partitions = consumer.partitions_for_topic(topic)
+        deadline = time.monotonic() + timeout_s
+        while not partitions and time.monotonic() < deadline:
+            await consumer._client.force_metadata_update()  # noqa: SLF001 - topic just created
+            partitions = consumer.partitions_for_topic(topic)
+        if not partitions:
+            return []
+        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        end = await consumer.end_offsets(tps)
+        records: list[Any] = []
+        while [tp for tp in tps if await consumer.position(tp) < end[tp]]:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"reading {topic} timed out")
+            batch = await consumer.getmany(*tps, timeout_ms=500)
+            for messages in batch.values():
+                records.extend(messages)
+        return records
+    finally:
+        await consumer.stop()
+
+
+def wait_http(url: str, timeout_s: float, proc: subprocess.Popen[bytes] | None = None) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise AssertionError(f"process exited with {proc.returncode} before {url} answered")
+        try:
+            with urllib.request.urlopen(url, timeout=1) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"{url} did not answer within {timeout_s}s")
+
+
+@dataclass
+class System:
+    """ingest and worker as real child processes (`hooklog ingest` / `hooklog worker`)."""
+
+    settings: Settings
+    logs: Path
+    procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    @property
+    def ingest_url(self) -> str:
+        return f"http://127.0.0.1:{self.settings.ingest_port}"
+
+    @property
+    def worker_url(self) -> str:
+        return f"http://127.0.0.1:{self.settings.worker_port}"
+
+    def start(self, role: str) -> None:
+        log = open(self.logs / f"{role}.log", "ab")  # noqa: SIM115 - owned by the child
+        self.procs[role] = subprocess.Popen(
+            [sys.executable, "-m", "streams.cli", role], env=settings_env(self.settings),
+            cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
+        )
+        url = self.ingest_url if role == "ingest" else self.worker_url
+        wait_http(f"{url}/healthz", 120, self.procs[role])
+
+    def stop(self, role: str, sig: int = 15, timeout_s: float = 30) -> int:
+        proc = self.procs.pop(role)
+        proc.send_signal(sig)
+        try:
+            return proc.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            return proc.wait()
+
+    def log_text(self, role: str) -> str:
+        return (self.logs / f"{role}.log").read_text(errors="replace")
+
+
+@pytest.fixture
+def run_system(make_settings: Callable[..., Settings], tmp_path: Path) -> Iterator[Callable[..., System]]:
+    """Factory: start the named roles (default ingest + worker) on fresh topics; stopped at teardown."""
+    systems: list[System] = []
+
+    def start(*roles: str, **overrides: Any) -> System:
+        system = System(make_settings(**overrides), tmp_path)
+        systems.append(system)
+        for role in roles or ("ingest", "worker"):
+            system.start(role)
+        return system
+
+    yield start
+    for system in systems:
+        for role in list(system.procs):
+            system.stop(role)

@@ -1,0 +1,77 @@
+"""End to end on the real broker: `hooklog ingest` + `hooklog worker` as processes, signed
+Koywe lifecycles sent late, twice and out of order, read back over HTTP and from Kafka."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import aiohttp
+import orjson
+import pytest
+
+from schemas.envelope import decode_envelope
+from streams.simulate import lifecycle, post, scramble, wait_for_state
+from tests.kafka_fixtures import SECRET, System, read_topic
+
+pytestmark = pytest.mark.kafka
+
+START = datetime(2026, 3, 20, 10, 0, tzinfo=UTC)
+
+
+async def test_lifecycles_scrambled_and_repeated_end_in_their_final_state(run_system: Callable[..., System]) -> None:
+    system = run_system()
+    rng = random.Random(11)
+    plans = {kind: lifecycle(kind, SECRET, start=START) for kind in ("onramp", "offramp", "offramp-corrected", "peru-wire")}
+    accepted: list[str] = []
+    async with aiohttp.ClientSession() as session:
+        for deliveries in plans.values():
+            for delivery in scramble(deliveries, rng, duplicates=0.5):
+                status, answer = await post(session, f"{system.ingest_url}/webhooks/koywe", delivery.body)
+                assert status == 200, answer
+                accepted.append(answer["id"])
+        tampered = plans["onramp"][0].body.replace(b"payment_created", b"payment_rejected")
+        status, answer = await post(session, f"{system.ingest_url}/webhooks/koywe", tampered)
+        assert status == 401 and answer["error"] == "bad_signature"
+
+        for kind, deliveries in plans.items():
+            state = await wait_for_state(session, system.worker_url, deliveries[0].order_id, "DELIVERED")
+            assert state is not None and state["state"] == "DELIVERED", (kind, state)
+            # each distinct event once, in event-time order, whatever the arrival order and repeats
+            assert [e["eventName"] for e in state["history"]] == [d.event_name for d in deliveries]
+        async with session.get(f"{system.worker_url}/orders/no-such-order") as response:
+            assert response.status == 404
+
+    settings = system.settings
+    raw = await read_topic(settings.kafka_bootstrap_servers, settings.topic("raw"))
+    assert sorted(decode_envelope(r.value).id for r in raw) == sorted(accepted)  # every 2xx stored once, nothing else
+
+    published: dict[bytes, dict] = {}
+    for record in await read_topic(settings.kafka_bootstrap_servers, settings.topic("orders")):
+        published[record.key] = orjson.loads(record.value)
+    assert {key.decode(): value["state"] for key, value in published.items()} == {
+        d[0].order_id: "DELIVERED" for d in plans.values()
+    }
+    alerts = await read_topic(settings.kafka_bootstrap_servers, settings.topic("alerts"))
+    modified = {orjson.loads(a.value)["aggregateId"] for a in alerts if orjson.loads(a.value)["type"] == "order_amount_modified"}
+    assert modified == {plans["peru-wire"][0].order_id}
+
+
+async def test_an_undecodable_event_goes_to_the_dlq_and_the_order_is_untouched(run_system: Callable[..., System]) -> None:
+    from ingest.signatures import signed_koywe_body
+
+    system = run_system()
+    deliveries = lifecycle("onramp", SECRET, start=START)
+    order_id = deliveries[0].order_id
+    unknown = signed_koywe_body(orjson.dumps({"eventName": "payment_teleported", "orderId": order_id}), SECRET)
+    async with aiohttp.ClientSession() as session:
+        for body in (deliveries[0].body, unknown, deliveries[1].body):
+            status, _ = await post(session, f"{system.ingest_url}/webhooks/koywe", body)
+            assert status == 200
+        state = await wait_for_state(session, system.worker_url, order_id, "PENDING")
+    assert state is not None and [e["eventName"] for e in state["history"]] == ["payment_created", "payment_received"]
+    dead = await read_topic(system.settings.kafka_bootstrap_servers, system.settings.topic("dlq"))
+    assert len(dead) == 1
+    meta, _, original = dead[0].value.partition(b"\n")
+    assert b"payment_teleported" in meta and decode_envelope(original).body == unknown
