@@ -1,0 +1,56 @@
+"""docker-compose.yml cannot run here (no Docker engine); keep it parseable and consistent."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from schemas.settings import Settings
+
+pytestmark = pytest.mark.unit
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict:
+    return yaml.safe_load((REPO / "docker-compose.yml").read_text())
+
+
+def test_services_and_ports(compose: dict) -> None:
+    services = compose["services"]
+    assert set(services) == {"kafka", "ingest", "worker"}
+    assert services["kafka"]["image"].startswith("apache/kafka:4.")
+    assert "8080:8080" in services["ingest"]["ports"] and "6066:6066" in services["worker"]["ports"]
+    assert services["ingest"]["command"] == ["ingest"] and services["worker"]["command"] == ["worker"]
+    for role in ("ingest", "worker"):
+        assert services[role]["depends_on"]["kafka"]["condition"] == "service_healthy"
+
+
+def test_kafka_is_single_node_kraft_with_rf1_internal_topics(compose: dict) -> None:
+    env = compose["services"]["kafka"]["environment"]
+    assert env["KAFKA_PROCESS_ROLES"] == "broker,controller"
+    for name in ("KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR", "KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR",
+                 "KAFKA_TRANSACTION_STATE_LOG_MIN_ISR"):
+        assert env[name] == "1"
+    assert env["KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS"] == "0"
+    internal = env["KAFKA_ADVERTISED_LISTENERS"].split(",")
+    bootstrap = compose["services"]["ingest"]["environment"]["KAFKA_BOOTSTRAP_SERVERS"]
+    assert any(listener.endswith(bootstrap) for listener in internal)
+
+
+def test_every_hooklog_variable_is_a_real_setting(compose: dict) -> None:
+    fields = {f"HOOKLOG_{name.upper()}" for name in Settings.model_fields}
+    for role in ("ingest", "worker"):
+        env = compose["services"][role]["environment"]
+        unknown = {k for k in env if k.startswith("HOOKLOG_")} - fields
+        assert not unknown, f"{role} sets variables hooklog does not read: {unknown}"
+        assert "KAFKA_BOOTSTRAP_SERVERS" in env
+
+
+def test_the_dockerfile_installs_the_packages_and_runs_the_cli() -> None:
+    dockerfile = (REPO / "Dockerfile").read_text()
+    for package in ("schemas", "projections", "ingest", "streams"):
+        assert f"COPY {package} ./{package}" in dockerfile
+    assert 'ENTRYPOINT ["hooklog"]' in dockerfile
