@@ -14,6 +14,7 @@ import orjson
 from pydantic import SecretStr
 
 from ingest.signatures import verify_koywe
+from schemas.decoding import route_koywe
 from schemas.errors import DecodeError
 from schemas.settings import Settings
 
@@ -38,18 +39,6 @@ def parse_object(body: bytes) -> dict[str, Any]:
     if not isinstance(doc, dict):
         raise DecodeError("body must be a JSON object")
     return doc
-
-
-def required_text(doc: Mapping[str, Any], member: str) -> str:
-    value = doc.get(member)
-    if not isinstance(value, str) or not value.strip():
-        raise DecodeError(f"member {member!r} is missing or not a non-empty string")
-    return value
-
-
-def route_koywe(doc: dict[str, Any]) -> tuple[str, str]:
-    """Koywe order events: `eventName`, keyed by `orderId`."""
-    return required_text(doc, "eventName"), required_text(doc, "orderId")
 
 
 def _koywe_verifier(secrets: tuple[SecretStr, ...]) -> Verifier:

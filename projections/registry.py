@@ -7,12 +7,15 @@ from typing import Any, NamedTuple
 
 from pydantic import BaseModel
 
+from projections.kyc import fold_user
 from projections.orders import fold_order
 from schemas.alerts import Alert
 from schemas.errors import UnknownEventError
 from schemas.history import Fact
 from schemas.koywe import ORDER_EVENT_NAMES
+from schemas.koywe_users import USER_EVENTS
 from schemas.orders import OrderState
+from schemas.users import UserState
 
 Fold = Callable[[Any, Fact], tuple[Any, tuple[Alert, ...]]]
 
@@ -31,7 +34,12 @@ ORDERS = Projection(
     lambda fact: fact.source == "koywe" and fact.eventName in ORDER_EVENT_NAMES,
 )
 
-PROJECTIONS: tuple[Projection, ...] = (ORDERS,)
+KYC = Projection(
+    "kyc", UserState, fold_user,
+    lambda fact: fact.source == "koywe" and fact.eventName in USER_EVENTS,
+)
+
+PROJECTIONS: tuple[Projection, ...] = (ORDERS, KYC)
 
 
 def projection_for(fact: Fact) -> Projection:

@@ -1,14 +1,47 @@
-"""Raw envelope -> typed `Fact`, per source. Anything undecodable raises DecodeError (-> DLQ)."""
+"""Raw envelope -> typed `Fact`, per source. Anything undecodable raises DecodeError (-> DLQ).
+
+`route_*` find (event name, aggregate id) in a parsed body: ingest keys the raw record with it,
+so that every event of one aggregate lands in one partition, and the decoders check the key.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel
 
 from schemas.envelope import Envelope
 from schemas.errors import DecodeError, UnknownEventError
 from schemas.history import Fact, event_id
-from schemas.koywe import decode_order_event
+from schemas.koywe import ORDER_EVENT_NAMES, decode_order_event
+from schemas.koywe_users import USER_EVENTS, decode_user_event, user_id_of
+
+
+def required_text(doc: Mapping[str, Any], member: str) -> str:
+    value = doc.get(member)
+    if not isinstance(value, str) or not value.strip():
+        raise DecodeError(f"member {member!r} is missing or not a non-empty string")
+    return value
+
+
+def route_koywe(doc: Mapping[str, Any]) -> tuple[str, str]:
+    """Order events key by `orderId`, user events by the user; an unknown event keeps whichever
+    id it has (the worker dead-letters it, with the reason)."""
+    name = required_text(doc, "eventName")
+    if name in ORDER_EVENT_NAMES:
+        return name, required_text(doc, "orderId")
+    user = user_id_of(dict(doc))
+    if name in USER_EVENTS:
+        if user is None:
+            raise DecodeError(f"{name} names no user (email, userId, accountId or customerId)")
+        return name, user
+    order = doc.get("orderId")
+    key = order if isinstance(order, str) and order.strip() else user
+    if key is None:
+        raise DecodeError(f"event {name!r} carries neither an orderId nor a user id")
+    return name, key
 
 
 def _utc(moment: datetime) -> datetime:
@@ -16,16 +49,26 @@ def _utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-def _koywe(envelope: Envelope) -> Fact:
-    event = decode_order_event(envelope.body)
-    stamp = _utc(event.timeStamp) if event.timeStamp else None
+def make_fact(envelope: Envelope, event: BaseModel, *, name: str, aggregate_id: str,
+              occurred_at: datetime | None) -> Fact:
+    """Identity and times of a decoded event (shared by every source's decoder)."""
+    stamp = _utc(occurred_at) if occurred_at else None
     return Fact(
-        source=envelope.source, aggregateId=event.orderId, eventName=event.eventName,
-        eventId=event_id(envelope.source, event.eventName, event.orderId,
-                         stamp.isoformat() if stamp else None, envelope.body),
+        source=envelope.source, aggregateId=aggregate_id, eventName=name,
+        eventId=event_id(envelope.source, name, aggregate_id, stamp.isoformat() if stamp else None, envelope.body),
         occurredAt=stamp or envelope.received_at, receivedAt=envelope.received_at,
         deliveryId=envelope.id, event=event,
     )
+
+
+def _koywe(envelope: Envelope) -> Fact:
+    if envelope.event_name in USER_EVENTS:
+        user_event = decode_user_event(envelope.body)
+        return make_fact(envelope, user_event, name=user_event.eventName, aggregate_id=user_event.userId,
+                         occurred_at=user_event.timeStamp)
+    order_event = decode_order_event(envelope.body)
+    return make_fact(envelope, order_event, name=order_event.eventName, aggregate_id=order_event.orderId,
+                     occurred_at=order_event.timeStamp)
 
 
 DECODERS: dict[str, Callable[[Envelope], Fact]] = {"koywe": _koywe}

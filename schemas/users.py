@@ -1,0 +1,53 @@
+"""A Koywe user's projection (`hooklog.kyc.v1`, `GET /kyc/{userId}`): KYC, document, deposits."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict
+
+from schemas.history import HistoryEntry
+
+
+class KycStatus(StrEnum):
+    """notVerified -> processing -> verified | reviewNeeded -> verified | rejected; expiry -> notVerified."""
+
+    NOT_VERIFIED = "notVerified"
+    PROCESSING = "processing"
+    REVIEW_NEEDED = "reviewNeeded"
+    VERIFIED = "verified"
+    REJECTED = "rejected"
+
+
+class DocumentUpdate(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    status: str
+    message: str | None
+    eventId: str
+    updatedAt: datetime
+
+
+class Deposit(BaseModel):
+    """Money that arrived without an order: to reconcile."""
+
+    model_config = ConfigDict(frozen=True)
+
+    eventId: str
+    amount: Decimal | None
+    currency: str | None
+    receivedAt: datetime
+    details: dict[str, object]
+
+
+class UserState(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    userId: str
+    kyc: KycStatus
+    updatedAt: datetime
+    history: tuple[HistoryEntry, ...]
+    documentNumber: DocumentUpdate | None = None
+    deposits: tuple[Deposit, ...] = ()
