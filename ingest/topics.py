@@ -15,6 +15,10 @@ FOREVER = "-1"
 YEAR_MS = str(365 * 24 * 3600 * 1000)
 
 
+#: One compacted topic per projection (must match projections.registry; a test checks it).
+PROJECTION_TOPICS = ("orders", "kyc", "kuenta.credit", "kuenta.payment", "kuenta.document", "kuenta.validation")
+
+
 class TopicSpec(NamedTuple):
     name: str
     partitions: int
@@ -27,7 +31,7 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
     compacted = {"cleanup.policy": "compact", "min.compaction.lag.ms": "0"}
     return [
         TopicSpec(settings.topic("raw"), n, {"cleanup.policy": "delete", "retention.ms": FOREVER}),
-        TopicSpec(settings.topic("orders"), n, compacted),
+        *(TopicSpec(settings.topic(name), n, compacted) for name in PROJECTION_TOPICS),
         TopicSpec(settings.topic("alerts"), n, {"cleanup.policy": "delete", "retention.ms": YEAR_MS}),
         TopicSpec(settings.topic("dlq"), n, {"cleanup.policy": "delete", "retention.ms": YEAR_MS}),
     ]

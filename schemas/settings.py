@@ -30,6 +30,7 @@ class Settings(BaseSettings):
     koywe_secrets: SecretStr | None = None
     kuenta_secrets: SecretStr | None = None
     kuenta_signature_header: str = "X-Signature"
+    koywe_auth_tokens: SecretStr | None = None
 
     ingest_host: str = "127.0.0.1"
     ingest_port: int = Field(default=8080, ge=0, le=65535)
@@ -57,6 +58,10 @@ class Settings(BaseSettings):
     @property
     def koywe_secret_list(self) -> tuple[SecretStr, ...]:
         return split_secrets(self.koywe_secrets)
+
+    @property
+    def koywe_auth_token_list(self) -> tuple[SecretStr, ...]:
+        return split_secrets(self.koywe_auth_tokens)
 
     @property
     def kuenta_secret_list(self) -> tuple[SecretStr, ...]:

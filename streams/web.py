@@ -1,40 +1,139 @@
-"""The worker's query API (Faust's aiohttp web server): read the local tables.
+"""The worker's query API (Faust's aiohttp web server): local tables and bounded topic reads.
 
-One worker process owns every partition in the default deployment, so a local read is complete;
-`web_tables_enabled` stays off, only these views are served.
+One worker process owns every partition in the default deployment, so a local table read is
+complete; `web_tables_enabled` stays off, only these views are served.
 """
 
 from __future__ import annotations
 
+import base64
+import hmac
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import orjson
 from faust.web import Request, Response, View
+from pydantic import SecretStr
+
+from schemas.deadletter import decode_dead_letter
+from schemas.errors import BrokerUnavailableError, EnvelopeError
+from streams.topic_reader import read_range
 
 if TYPE_CHECKING:
     from streams.app import Worker
+
+MAX_LIMIT = 1000
 
 
 def _json(view: View, status: int, body: bytes) -> Response:
     return view.bytes(body, content_type="application/json", status=status)
 
 
-def _not_found(view: View, what: str) -> Response:
-    return _json(view, 404, orjson.dumps({"error": "not_found", "detail": what}))
+def _error(view: View, status: int, code: str, detail: str) -> Response:
+    return _json(view, status, orjson.dumps({"error": code, "detail": detail}))
 
 
-def install_views(worker: Worker) -> None:
-    app = worker.app
+def bearer_ok(header: str | None, tokens: tuple[SecretStr, ...]) -> bool:
+    """Constant-time check of `Authorization: Bearer <token>` against every configured token."""
+    if not header or not header.startswith("Bearer ") or not tokens:
+        return False
+    presented = header[len("Bearer "):].strip().encode()
+    return any([hmac.compare_digest(presented, t.get_secret_value().encode()) for t in tokens])
+
+
+def _query(request: Request) -> tuple[datetime | None, int, str | None]:
+    """`since` (ISO 8601), `limit` (1..1000, default 100), `type`; ValueError says which is bad."""
+    raw_since = request.query.get("since")
+    try:
+        since = datetime.fromisoformat(raw_since.replace("Z", "+00:00")) if raw_since else None
+    except ValueError:
+        raise ValueError(f"since={raw_since!r} is not an ISO 8601 time") from None
+    raw_limit = request.query.get("limit", "100")
+    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_LIMIT:
+        raise ValueError(f"limit must be a whole number from 1 to {MAX_LIMIT}")
+    return since, int(raw_limit), request.query.get("type")
+
+
+def _body_text(raw: bytes) -> dict[str, str]:
+    try:
+        return {"original": raw.decode()}
+    except UnicodeDecodeError:
+        return {"originalBase64": base64.b64encode(raw).decode()}
+
+
+def _dead_letter_json(value: bytes) -> dict[str, Any]:
+    try:
+        meta, raw = decode_dead_letter(value)
+    except EnvelopeError as exc:
+        return {"reason": f"unreadable dead letter: {exc}"}
+    return {**meta.model_dump(mode="json"), **_body_text(raw)}
+
+
+def install_views(worker: Worker) -> None:  # noqa: C901 - one small view per endpoint
+    app, settings = worker.app, worker.settings
+
+    def table_view(path: str, table: str, normalise: Any = str) -> None:
+        class StateView(View):
+            async def get(self, request: Request, key: str) -> Response:
+                stored = worker.tables[table].get(normalise(key))
+                if stored is None:
+                    return _error(self, 404, "not_found", f"no {table} state for {key!r} (yet)")
+                return _json(self, 200, stored)
+
+        app.page(path, name=f"{table}-state")(StateView)
 
     @app.page("/healthz")
     class Health(View):
         async def get(self, request: Request) -> Response:
             return _json(self, 200, b'{"status":"ok"}')
 
-    @app.page("/orders/{order_id}")
-    class Order(View):
-        async def get(self, request: Request, order_id: str) -> Response:
-            stored: Any = worker.tables["orders"].get(order_id)
-            if stored is None:
-                return _not_found(self, f"no order {order_id!r} (yet)")
-            return _json(self, 200, stored)
+    table_view("/orders/{key}", "orders")
+    table_view("/kyc/{key}", "kyc", lambda key: key.lower() if "@" in key else key)
+
+    @app.page("/auth/koywe")
+    class KoyweAuthCallback(View):
+        """Koywe asks before a user buys, sells or reads private data: `true` iff KYC is verified."""
+
+        async def post(self, request: Request) -> Response:
+            if not settings.koywe_auth_token_list:
+                return _error(self, 503, "not_configured", "set HOOKLOG_KOYWE_AUTH_TOKENS to enable the callback")
+            if not bearer_ok(request.headers.get("Authorization"), settings.koywe_auth_token_list):
+                return _error(self, 401, "bad_token", "missing or wrong bearer token")
+            try:
+                email = orjson.loads(await request.read()).get("email")
+            except (orjson.JSONDecodeError, AttributeError):
+                email = None
+            if not isinstance(email, str) or "@" not in email:
+                return _error(self, 400, "bad_request", 'body must be {"email": "<address>"}')
+            stored = worker.tables["kyc"].get(email.strip().lower())
+            verified = stored is not None and orjson.loads(stored).get("kyc") == "verified"
+            return _json(self, 200, b"true" if verified else b"false")
+
+    async def _read(view: View, request: Request, topic: str, pick: Any) -> Response:
+        try:
+            since, limit, wanted = _query(request)
+        except ValueError as exc:
+            return _error(view, 400, "bad_request", str(exc))
+        found: dict[str, Any] = {}
+        try:
+            async for batch in read_range(settings.kafka_bootstrap_servers, settings.topic(topic), since=since):
+                for record in batch:
+                    item = pick(record.value)
+                    if wanted is None or item.get("type") == wanted:
+                        found.setdefault(record.key.decode() if record.key else str(record.offset), item)
+        except BrokerUnavailableError as exc:
+            return _error(view, 503, "broker_unavailable", str(exc))
+        items = list(found.values())[-limit:]
+        return _json(view, 200, orjson.dumps({"items": items, "count": len(items)}))
+
+    @app.page("/alerts")
+    class Alerts(View):
+        """Alerts from the alerts topic (deduplicated by their deterministic id), newest last."""
+
+        async def get(self, request: Request) -> Response:
+            return await _read(self, request, "alerts", orjson.loads)
+
+    @app.page("/dlq")
+    class DeadLetters(View):
+        async def get(self, request: Request) -> Response:
+            return await _read(self, request, "dlq", _dead_letter_json)

@@ -82,8 +82,10 @@ async def read_topic(bootstrap: str, topic: str, timeout_s: float = 15.0) -> lis
             return []
         tps = [TopicPartition(topic, p) for p in sorted(partitions)]
         consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
         end = await consumer.end_offsets(tps)
+        start = await consumer.beginning_offsets(tps)
+        for tp in tps:
+            consumer.seek(tp, start[tp])
         records: list[Any] = []
         while [tp for tp in tps if await consumer.position(tp) < end[tp]]:
             if time.monotonic() > deadline:

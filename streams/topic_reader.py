@@ -1,0 +1,60 @@
+"""Read a bounded slice of a topic (from a time or the beginning, up to its current end).
+
+Used by the query API for alerts and dead letters, by replay/verify, and by redrive: no
+consumer group, nothing committed, so reading never disturbs the live worker.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from datetime import datetime
+
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+
+from schemas.errors import BrokerUnavailableError
+
+
+async def read_range(
+    bootstrap: str, topic: str, *, since: datetime | None = None, timeout_s: float = 30.0,
+    batch_bytes: int = 8 * 1024 * 1024,
+) -> AsyncIterator[list[ConsumerRecord]]:
+    """Yield batches of records from `since` (or the beginning) to the end seen at the start."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None, auto_offset_reset="earliest",
+                                fetch_max_bytes=batch_bytes, max_partition_fetch_bytes=batch_bytes,
+                                request_timeout_ms=int(timeout_s * 1000))
+    try:
+        await consumer.start()
+    except Exception as exc:  # noqa: BLE001 - aiokafka raises several unrelated types here
+        await consumer.stop()
+        raise BrokerUnavailableError(f"cannot read {topic} from {bootstrap}: {exc!r}") from exc
+    try:
+        # partitions_for_topic only knows subscribed topics; ask the cluster for this one.
+        cluster = await consumer._client.fetch_all_metadata()  # noqa: SLF001
+        partitions = cluster.partitions_for_topic(topic) or set()
+        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+        if not tps:
+            return
+        consumer.assign(tps)
+        end = await consumer.end_offsets(tps)
+        # explicit offsets: seek_to_beginning after end_offsets was seen to land at the end
+        if since is None:
+            start = await consumer.beginning_offsets(tps)
+        else:
+            found = await consumer.offsets_for_times({tp: int(since.timestamp() * 1000) for tp in tps})
+            start = {tp: found[tp].offset if found.get(tp) else end[tp] for tp in tps}
+        for tp in tps:
+            consumer.seek(tp, start[tp])
+        deadline = time.monotonic() + timeout_s
+        pending = [tp for tp in tps if await consumer.position(tp) < end[tp]]
+        while pending:
+            if time.monotonic() > deadline:
+                raise BrokerUnavailableError(f"reading {topic} took longer than {timeout_s}s")
+            batches = await consumer.getmany(*pending, timeout_ms=500, max_records=10_000)
+            for tp, records in batches.items():
+                kept = [r for r in records if r.offset < end[tp]]
+                if kept:
+                    yield kept
+            pending = [tp for tp in pending if await consumer.position(tp) < end[tp]]
+    finally:
+        await consumer.stop()
