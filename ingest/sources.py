@@ -13,8 +13,9 @@ from typing import Any
 import orjson
 from pydantic import SecretStr
 
-from ingest.signatures import verify_koywe
+from ingest.signatures import verify_hmac_hex, verify_koywe
 from schemas.decoding import route_koywe
+from schemas.kuenta import route_kuenta
 from schemas.errors import DecodeError
 from schemas.settings import Settings
 
@@ -48,9 +49,20 @@ def _koywe_verifier(secrets: tuple[SecretStr, ...]) -> Verifier:
     return verify
 
 
+def _header_hmac_verifier(header: str, secrets: tuple[SecretStr, ...]) -> Verifier:
+    def verify(body: bytes, headers: Mapping[str, str]) -> None:
+        verify_hmac_hex(body, headers.get(header), secrets)
+
+    return verify
+
+
 def build_sources(settings: Settings) -> dict[str, Source]:
     """Sources with at least one secret; a source without secrets cannot verify, so it is off."""
     sources: dict[str, Source] = {}
     if settings.koywe_secret_list:
         sources["koywe"] = Source("koywe", _koywe_verifier(settings.koywe_secret_list), route_koywe)
+    if settings.kuenta_secret_list:
+        header = settings.kuenta_signature_header
+        sources["kuenta"] = Source("kuenta", _header_hmac_verifier(header, settings.kuenta_secret_list),
+                                   route_kuenta, kept_headers=(header,))
     return sources

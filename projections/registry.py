@@ -7,6 +7,7 @@ from typing import Any, NamedTuple
 
 from pydantic import BaseModel
 
+from projections.kuenta import fold_kuenta
 from projections.kyc import fold_user
 from projections.orders import fold_order
 from schemas.alerts import Alert
@@ -14,6 +15,7 @@ from schemas.errors import UnknownEventError
 from schemas.history import Fact
 from schemas.koywe import ORDER_EVENT_NAMES
 from schemas.koywe_users import USER_EVENTS
+from schemas.kuenta import KUENTA_EVENTS, KuentaState
 from schemas.orders import OrderState
 from schemas.users import UserState
 
@@ -39,7 +41,18 @@ KYC = Projection(
     lambda fact: fact.source == "koywe" and fact.eventName in USER_EVENTS,
 )
 
-PROJECTIONS: tuple[Projection, ...] = (ORDERS, KYC)
+
+
+def _kuenta(family: str) -> Projection:
+    """One projection per Kuenta family: `data.id` is only known unique within a family."""
+    names = KUENTA_EVENTS[family]
+    return Projection(f"kuenta.{family}", KuentaState, fold_kuenta,
+                      lambda fact: fact.source == "kuenta" and fact.eventName in names)
+
+
+KUENTA = tuple(_kuenta(family) for family in KUENTA_EVENTS)
+
+PROJECTIONS: tuple[Projection, ...] = (ORDERS, KYC, *KUENTA)
 
 
 def projection_for(fact: Fact) -> Projection:

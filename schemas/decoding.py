@@ -7,16 +7,14 @@ so that every event of one aggregate lands in one partition, and the decoders ch
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
 from typing import Any
-
-from pydantic import BaseModel
 
 from schemas.envelope import Envelope
 from schemas.errors import DecodeError, UnknownEventError
-from schemas.history import Fact, event_id
+from schemas.history import Fact, make_fact
 from schemas.koywe import ORDER_EVENT_NAMES, decode_order_event
 from schemas.koywe_users import USER_EVENTS, decode_user_event, user_id_of
+from schemas.kuenta import decode_kuenta_fact
 
 
 def required_text(doc: Mapping[str, Any], member: str) -> str:
@@ -44,23 +42,6 @@ def route_koywe(doc: Mapping[str, Any]) -> tuple[str, str]:
     return name, key
 
 
-def _utc(moment: datetime) -> datetime:
-    """Provider times without a zone are taken as UTC, so every comparison is well defined."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
-def make_fact(envelope: Envelope, event: BaseModel, *, name: str, aggregate_id: str,
-              occurred_at: datetime | None) -> Fact:
-    """Identity and times of a decoded event (shared by every source's decoder)."""
-    stamp = _utc(occurred_at) if occurred_at else None
-    return Fact(
-        source=envelope.source, aggregateId=aggregate_id, eventName=name,
-        eventId=event_id(envelope.source, name, aggregate_id, stamp.isoformat() if stamp else None, envelope.body),
-        occurredAt=stamp or envelope.received_at, receivedAt=envelope.received_at,
-        deliveryId=envelope.id, event=event,
-    )
-
-
 def _koywe(envelope: Envelope) -> Fact:
     if envelope.event_name in USER_EVENTS:
         user_event = decode_user_event(envelope.body)
@@ -71,7 +52,7 @@ def _koywe(envelope: Envelope) -> Fact:
                      occurred_at=order_event.timeStamp)
 
 
-DECODERS: dict[str, Callable[[Envelope], Fact]] = {"koywe": _koywe}
+DECODERS: dict[str, Callable[[Envelope], Fact]] = {"koywe": _koywe, "kuenta": decode_kuenta_fact}
 
 
 def decode_fact(envelope: Envelope) -> Fact:

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict
+
+if TYPE_CHECKING:
+    from schemas.envelope import Envelope
 
 
 class HistoryEntry(BaseModel):
@@ -46,3 +50,20 @@ class Fact(BaseModel):
     receivedAt: datetime
     deliveryId: str
     event: BaseModel
+
+
+def as_utc(moment: datetime) -> datetime:
+    """Provider times without a zone are taken as UTC, so every comparison is well defined."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def make_fact(envelope: Envelope, event: BaseModel, *, name: str, aggregate_id: str,
+              occurred_at: datetime | None) -> Fact:
+    """Identity and times of a decoded event (every source's decoder ends here)."""
+    stamp = as_utc(occurred_at) if occurred_at else None
+    return Fact(
+        source=envelope.source, aggregateId=aggregate_id, eventName=name,
+        eventId=event_id(envelope.source, name, aggregate_id, stamp.isoformat() if stamp else None, envelope.body),
+        occurredAt=stamp or envelope.received_at, receivedAt=envelope.received_at,
+        deliveryId=envelope.id, event=event,
+    )

@@ -90,6 +90,17 @@ def install_views(worker: Worker) -> None:  # noqa: C901 - one small view per en
     table_view("/orders/{key}", "orders")
     table_view("/kyc/{key}", "kyc", lambda key: key.lower() if "@" in key else key)
 
+    @app.page("/kuenta/{family}/{key}")
+    class KuentaState(View):
+        async def get(self, request: Request, family: str, key: str) -> Response:
+            table = worker.tables.get(f"kuenta.{family}")
+            if table is None:
+                return _error(self, 404, "not_found", "family must be credit, payment, document or validation")
+            stored = table.get(key)
+            if stored is None:
+                return _error(self, 404, "not_found", f"no Kuenta {family} {key!r} (yet)")
+            return _json(self, 200, stored)
+
     @app.page("/auth/koywe")
     class KoyweAuthCallback(View):
         """Koywe asks before a user buys, sells or reads private data: `true` iff KYC is verified."""
