@@ -16,7 +16,8 @@ YEAR_MS = str(365 * 24 * 3600 * 1000)
 
 
 #: One compacted topic per projection (must match projections.registry; a test checks it).
-PROJECTION_TOPICS = ("orders", "kyc", "kuenta.credit", "kuenta.payment", "kuenta.document", "kuenta.validation")
+PROJECTION_TOPICS = ("orders", "kyc", "kuenta.credit", "kuenta.payment", "kuenta.document", "kuenta.validation",
+                     "events")
 
 
 class TopicSpec(NamedTuple):

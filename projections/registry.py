@@ -7,16 +7,19 @@ from typing import Any, NamedTuple
 
 from pydantic import BaseModel
 
+from projections.generic import fold_generic
 from projections.kuenta import fold_kuenta
 from projections.kyc import fold_user
 from projections.orders import fold_order
 from schemas.alerts import Alert
 from schemas.errors import UnknownEventError
+from schemas.generic import GenericState
 from schemas.history import Fact
 from schemas.koywe import ORDER_EVENT_NAMES
 from schemas.koywe_users import USER_EVENTS
 from schemas.kuenta import KUENTA_EVENTS, KuentaState
 from schemas.orders import OrderState
+from schemas.sources import BUILT_IN
 from schemas.users import UserState
 
 Fold = Callable[[Any, Fact], tuple[Any, tuple[Alert, ...]]]
@@ -52,7 +55,9 @@ def _kuenta(family: str) -> Projection:
 
 KUENTA = tuple(_kuenta(family) for family in KUENTA_EVENTS)
 
-PROJECTIONS: tuple[Projection, ...] = (ORDERS, KYC, *KUENTA)
+EVENTS = Projection("events", GenericState, fold_generic, lambda fact: fact.source not in BUILT_IN)
+
+PROJECTIONS: tuple[Projection, ...] = (ORDERS, KYC, *KUENTA, EVENTS)
 
 
 def projection_for(fact: Fact) -> Projection:

@@ -33,17 +33,18 @@ class Envelope(BaseModel):
     key: str = Field(description="aggregate id; also the Kafka record key")
     event_name: str = Field(description="the provider's event name as found in the body")
     headers: dict[str, str] = Field(default_factory=dict, description="request headers kept for audit")
+    occurred_at: datetime | None = Field(default=None, description="event time ingest found (configured sources)")
     body: bytes = Field(default=b"", exclude=True, description="raw body bytes as received")
 
 
 def new_envelope(
     *, source: str, key: str, event_name: str, body: bytes, received_at: datetime,
-    headers: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None, occurred_at: datetime | None = None,
 ) -> Envelope:
     """Wrap an accepted body; the id is random because two identical deliveries are two requests."""
     return Envelope(
         id=uuid.uuid4().hex, source=source, received_at=received_at.astimezone(UTC), key=key,
-        event_name=event_name, headers=headers or {}, body=body,
+        event_name=event_name, headers=headers or {}, body=body, occurred_at=occurred_at,
     )
 
 

@@ -7,6 +7,8 @@ from pathlib import Path
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from schemas.sources import SourceConfig
+
 
 def split_secrets(raw: SecretStr | None) -> tuple[SecretStr, ...]:
     """Comma-separated secrets -> each one wrapped, blanks dropped (rotation: any may match)."""
@@ -31,6 +33,7 @@ class Settings(BaseSettings):
     kuenta_secrets: SecretStr | None = None
     kuenta_signature_header: str = "X-Signature"
     koywe_auth_tokens: SecretStr | None = None
+    sources: tuple[SourceConfig, ...] = ()
 
     ingest_host: str = "127.0.0.1"
     ingest_port: int = Field(default=8080, ge=0, le=65535)

@@ -90,6 +90,14 @@ def install_views(worker: Worker) -> None:  # noqa: C901 - one small view per en
     table_view("/orders/{key}", "orders")
     table_view("/kyc/{key}", "kyc", lambda key: key.lower() if "@" in key else key)
 
+    @app.page("/events/{source}/{key}")
+    class ConfiguredSourceState(View):
+        async def get(self, request: Request, source: str, key: str) -> Response:
+            stored = worker.tables["events"].get(f"{source}:{key}")
+            if stored is None:
+                return _error(self, 404, "not_found", f"no {source} aggregate {key!r} (yet)")
+            return _json(self, 200, stored)
+
     @app.page("/kuenta/{family}/{key}")
     class KuentaState(View):
         async def get(self, request: Request, family: str, key: str) -> Response:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
@@ -61,10 +62,14 @@ def settings_env(settings: Settings) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HOOKLOG_")}
     env["KAFKA_BOOTSTRAP_SERVERS"] = settings.kafka_bootstrap_servers
     for name, value in settings.model_dump().items():
-        if name == "kafka_bootstrap_servers" or value is None:
+        if name in ("kafka_bootstrap_servers", "sources") or value is None:
             continue
         secret = getattr(value, "get_secret_value", None)
         env[f"HOOKLOG_{name.upper()}"] = str(secret() if secret else value)
+    if settings.sources:
+        env["HOOKLOG_SOURCES"] = orjson.dumps(
+            [{**c.model_dump(), "secrets": c.secrets.get_secret_value()} for c in settings.sources]
+        ).decode()
     return env
 
 
