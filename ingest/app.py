@@ -54,13 +54,14 @@ async def receive(request: web.Request) -> web.Response:
     try:
         doc = parse_object(body)
         source.verify(body, request.headers)
-        event_name, key = source.route(doc)
+        event_name, key, occurred_at = source.route(doc, request.headers)
     except SignatureError as exc:
         return error(401, "bad_signature", str(exc))
     except DecodeError as exc:
         return error(400, "bad_request", str(exc))
     envelope = new_envelope(
         source=source.name, key=key, event_name=event_name, body=body, received_at=app[CLOCK](),
+        occurred_at=occurred_at,
         headers={name.lower(): request.headers[name] for name in ("Content-Type", "User-Agent", *source.kept_headers)
                  if name in request.headers},
     )
