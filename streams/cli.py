@@ -152,6 +152,11 @@ def up(
     raise typer.Exit(code)
 
 
+from streams.cli_dlq import register_dlq  # noqa: E402 - sub-commands in their own modules
+
+register_dlq(cli)
+
+
 def main() -> None:
     try:
         cli()
