@@ -44,3 +44,13 @@ def test_a_user_state_validates(koywe_envelope: Callable[..., object]) -> None:
                                     body=body, received_at=T0))
     state, _ = fold_user(None, fact)
     jsonschema.validate(orjson.loads(state.model_dump_json()), json_schemas()["kyc"])
+
+
+def test_the_committed_schemas_are_current() -> None:
+    """schemas/json/ is what downstream teams read; `hooklog schemas export` refreshes it."""
+    from pathlib import Path
+
+    folder = Path(__file__).resolve().parents[2] / "schemas" / "json"
+    for name, schema in json_schemas().items():
+        committed = orjson.loads((folder / f"{name}.schema.json").read_bytes())
+        assert committed == orjson.loads(orjson.dumps(schema)), f"run `hooklog schemas export` ({name} changed)"
