@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
-import orjson
 from pydantic import SecretStr
 
 from ingest.signatures import verify_hmac_hex, verify_koywe, verify_standard_webhooks
 from schemas.decoding import route_koywe
-from schemas.errors import ConfigError, DecodeError
+from schemas.errors import ConfigError
+from schemas.jsonbody import load_object as parse_object  # noqa: F401 - ingest's name for it
 from schemas.kuenta import route_kuenta
 from schemas.settings import Settings, split_secrets
 from schemas.sources import BUILT_IN, SourceConfig, lookup, route_configured
@@ -43,17 +43,6 @@ class Source:
     verify: Verifier
     route: Router
     kept_headers: tuple[str, ...] = ()
-
-
-def parse_object(body: bytes) -> dict[str, Any]:
-    """The body as a JSON object, or DecodeError (-> 400)."""
-    try:
-        doc = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise DecodeError(f"body is not valid JSON: {exc}") from exc
-    if not isinstance(doc, dict):
-        raise DecodeError("body must be a JSON object")
-    return doc
 
 
 def _koywe(secrets: tuple[SecretStr, ...]) -> Source:

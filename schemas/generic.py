@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import orjson
 from pydantic import BaseModel, ConfigDict
 
 from schemas.envelope import Envelope
-from schemas.errors import DecodeError
+from schemas.jsonbody import load_object
 from schemas.history import Fact, HistoryEntry, make_fact
 
 
@@ -31,11 +30,6 @@ class GenericState(BaseModel):
 
 
 def decode_generic_fact(envelope: Envelope) -> Fact:
-    try:
-        doc = orjson.loads(envelope.body)
-    except orjson.JSONDecodeError as exc:
-        raise DecodeError(f"body is not valid JSON: {exc}") from exc
-    if not isinstance(doc, dict):
-        raise DecodeError("body must be a JSON object")
+    doc = load_object(envelope.body)
     return make_fact(envelope, GenericEvent.model_validate(doc), name=envelope.event_name,
                      aggregate_id=envelope.key, occurred_at=envelope.occurred_at)

@@ -18,10 +18,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-import orjson
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from schemas.errors import DecodeError, UnknownEventError
+from schemas.jsonbody import load_object
 
 USER_ID_MEMBERS = ("email", "userId", "accountId", "customerId")
 KYC_EVENTS = frozenset({"verification_started", "verification_inputs_completed", "verification_completed",
@@ -80,12 +80,7 @@ def _outcome(doc: dict[str, Any], event_name: str) -> str | None:
 
 def decode_user_event(body: bytes) -> KoyweUserEvent:
     """Validate a per-user Koywe webhook; DecodeError names what is missing."""
-    try:
-        doc = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise DecodeError(f"body is not valid JSON: {exc}") from exc
-    if not isinstance(doc, dict):
-        raise DecodeError("body must be a JSON object")
+    doc = load_object(body)
     name = doc.get("eventName")
     if name not in USER_EVENTS:
         raise UnknownEventError(f"unknown Koywe user event {name!r}; see the provider docs")

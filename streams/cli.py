@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import typer
@@ -18,6 +17,7 @@ from rich.table import Table
 from schemas.errors import HooklogError
 from schemas.settings import Settings
 from streams import localkafka
+from streams.probes import wait_http
 
 cli = typer.Typer(help="hooklog: provider webhooks into a verified Kafka log and live projections.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -67,21 +67,6 @@ def worker() -> None:
     run_worker(Settings())
 
 
-def _wait_http(url: str, timeout_s: float, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise HooklogError(f"{' '.join(proc.args)} exited with {proc.returncode} before answering {url}")  # type: ignore[arg-type]
-        try:
-            with urllib.request.urlopen(url, timeout=1) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.3)
-    raise HooklogError(f"{url} did not answer within {timeout_s:.0f}s")
-
-
 def _print_states(states: list[dict]) -> None:
     table = Table(title="Simulated Koywe orders (sent late, twice and out of order)")
     for column in ("kind", "orderId", "state", "events"):
@@ -127,8 +112,8 @@ def up(
              for role in ("ingest", "worker")]
     code = 0
     try:
-        _wait_http(f"http://{settings.ingest_host}:{settings.ingest_port}/healthz", 60, procs[0])
-        _wait_http(f"http://{settings.worker_host}:{settings.worker_port}/healthz", 120, procs[1])
+        wait_http(f"http://{settings.ingest_host}:{settings.ingest_port}/healthz", 60, procs[0])
+        wait_http(f"http://{settings.worker_host}:{settings.worker_port}/healthz", 120, procs[1])
         console.print(f"ingest on :{settings.ingest_port}, worker on :{settings.worker_port}; Ctrl-C stops")
         if demo:
             code = subprocess.call([sys.executable, "-m", "streams.cli", "simulate"], env=env)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from ingest.sources import parse_object
+from schemas.jsonbody import load_object
 from schemas.deadletter import decode_dead_letter
 from schemas.decoding import route_koywe
 from schemas.envelope import Envelope, decode_envelope, encode_envelope
@@ -37,7 +37,7 @@ def rerouted(envelope: Envelope) -> Envelope:
     route = ROUTES.get(envelope.source)
     if route is None:
         return envelope
-    event_name, key = route(parse_object(envelope.body))
+    event_name, key = route(load_object(envelope.body))
     return envelope.model_copy(update={"event_name": event_name, "key": key})
 
 

@@ -11,7 +11,6 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from schemas.settings import Settings
 from streams.localkafka import ensure_broker
+from streams.probes import wait_http
 
 REPO = Path(__file__).resolve().parents[1]
 SECRET = "test-koywe-secret"
@@ -101,21 +101,6 @@ async def read_topic(bootstrap: str, topic: str, timeout_s: float = 15.0) -> lis
         return records
     finally:
         await consumer.stop()
-
-
-def wait_http(url: str, timeout_s: float, proc: subprocess.Popen[bytes] | None = None) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise AssertionError(f"process exited with {proc.returncode} before {url} answered")
-        try:
-            with urllib.request.urlopen(url, timeout=1) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"{url} did not answer within {timeout_s}s")
 
 
 @dataclass

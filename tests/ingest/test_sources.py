@@ -6,7 +6,8 @@ import orjson
 import pytest
 
 from ingest.signatures import sign_hmac_hex, signed_koywe_body, verify_koywe
-from ingest.sources import build_sources, parse_object
+from ingest.sources import build_sources
+from schemas.jsonbody import load_object
 from schemas.errors import DecodeError, SignatureError
 from schemas.settings import Settings
 
@@ -31,7 +32,7 @@ def test_kuenta_signs_bytes_not_json_so_ingest_refuses_unparsable_bodies_itself(
     garbage = b"{not json"
     source.verify(garbage, {"X-Signature": sign_hmac_hex(garbage, "k")})  # the signature is valid …
     with pytest.raises(DecodeError, match="not valid JSON"):
-        parse_object(garbage)  # … and the body is still refused
+        load_object(garbage)  # … and the body is still refused
 
 
 def test_routes_of_the_built_in_sources() -> None:
