@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from projections.history import effective, entry_for, insert, seen
+from projections.history import advance
 from schemas.alerts import Alert
 from schemas.generic import GenericState
 from schemas.history import Fact
 
 
 def fold_generic(state: GenericState | None, fact: Fact) -> tuple[GenericState, tuple[Alert, ...]]:
-    if state is not None and seen(state.history, fact.eventId):
+    step = advance(state.history if state else (), fact, fact.eventName, final=False, rank=lambda _: 0)
+    if step is None:
+        assert state is not None
         return state, ()
-    history = insert(state.history if state else (), entry_for(fact, fact.eventName, final=False), lambda _: 0)
-    decisive = effective(history)
+    history, decisive = step
     source, _, ident = fact.aggregateId.partition(":")
     return GenericState(id=ident, source=source, status=decisive.status, updatedAt=decisive.occurredAt,
                         history=history), ()

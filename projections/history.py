@@ -38,3 +38,21 @@ def effective(history: Sequence[HistoryEntry]) -> HistoryEntry:
     """
     finals = [entry for entry in history if entry.final]
     return (finals or history)[-1]
+
+
+def advance(
+    history: Sequence[HistoryEntry], fact: Fact, status: str, *, final: bool, rank: Callable[[str], int]
+) -> tuple[tuple[HistoryEntry, ...], HistoryEntry] | None:
+    """The history with `fact` in place and the entry that now decides the status, or None when
+    the fact was applied before (a repeat changes nothing). Every fold's common step."""
+    if seen(history, fact.eventId):
+        return None
+    grown = insert(history, entry_for(fact, status, final=final), rank)
+    return grown, effective(grown)
+
+
+def is_later(history: Sequence[HistoryEntry], event_id: str, than: str) -> bool:
+    """Does `event_id` stand after `than` in the (time-ordered) history? Decides which of two
+    events' values is current, whatever order they arrived in."""
+    order = [entry.eventId for entry in history]
+    return order.index(event_id) > order.index(than)

@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from decimal import Decimal
 
-from projections.history import effective, entry_for, insert, seen
+from projections.history import advance, is_later
 from schemas.alerts import Alert, make_alert
 from schemas.errors import UnknownEventError
 from schemas.history import Fact, HistoryEntry
@@ -119,10 +119,11 @@ def fold_kuenta(state: KuentaState | None, fact: Fact) -> tuple[KuentaState, tup
         raise UnknownEventError(f"no Kuenta transition for {fact.eventName!r}")
     status, final = TRANSITIONS[fact.eventName]
     alerts = EFFECTS.get(fact.eventName, _no_alerts)(fact)
-    if state is not None and seen(state.history, fact.eventId):
+    step = advance(state.history if state else (), fact, status, final=final, rank=RANKS[family].__getitem__)
+    if step is None:
+        assert state is not None
         return state, alerts
-    history = insert(state.history if state else (), entry_for(fact, status, final=final), RANKS[family].__getitem__)
-    decisive = effective(history)
+    history, decisive = step
     amount, amount_event_id = _latest_amount(state, fact, history)
     return (
         KuentaState(
@@ -144,5 +145,4 @@ def _latest_amount(
         return held
     if held[1] is None:
         return new, fact.eventId
-    order = [entry.eventId for entry in history]
-    return (new, fact.eventId) if order.index(fact.eventId) > order.index(held[1]) else held
+    return (new, fact.eventId) if is_later(history, fact.eventId, than=held[1]) else held

@@ -12,9 +12,9 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import NamedTuple
 
-from projections.history import effective, entry_for, insert, seen
+from projections.history import advance, is_later
 from schemas.alerts import Alert, make_alert
-from schemas.history import Fact
+from schemas.history import Fact, HistoryEntry
 from schemas.koywe import KoyweOrderEventBase, KoyweOrderSnapshot, PaymentReceivedModifiedOrderAmount
 from schemas.orders import AmountAdjustment, OrderState, OrderStatus
 
@@ -106,10 +106,11 @@ def fold_order(state: OrderState | None, fact: Fact) -> tuple[OrderState, tuple[
         raise TypeError(f"fold_order takes Koywe order events, not {type(fact.event).__name__}")
     status, final = TRANSITIONS[fact.eventName]
     effect = EFFECTS.get(fact.eventName, _no_effect)(fact)
-    if state is not None and seen(state.history, fact.eventId):
+    step = advance(state.history if state else (), fact, status, final=final, rank=RANK.__getitem__)
+    if step is None:
+        assert state is not None
         return state, effect.alerts
-    history = insert(state.history if state else (), entry_for(fact, status, final=final), RANK.__getitem__)
-    decisive = effective(history)
+    history, decisive = step
     return (
         OrderState(
             orderId=fact.aggregateId, state=OrderStatus(decisive.status), updatedAt=decisive.occurredAt,
@@ -120,11 +121,10 @@ def fold_order(state: OrderState | None, fact: Fact) -> tuple[OrderState, tuple[
 
 
 def _latest_adjustment(
-    state: OrderState | None, new: AmountAdjustment | None, history: tuple
+    state: OrderState | None, new: AmountAdjustment | None, history: tuple[HistoryEntry, ...]
 ) -> AmountAdjustment | None:
     """Of two re-quotes, the one whose event is later in the history stands (arrival order aside)."""
     old = state.adjustment if state else None
     if old is None or new is None:
         return new or old
-    order = [entry.eventId for entry in history]
-    return new if order.index(new.eventId) > order.index(old.eventId) else old
+    return new if is_later(history, new.eventId, than=old.eventId) else old
