@@ -1,23 +1,57 @@
-"""`POST /webhooks/{source}`: limit, parse, verify, wrap, produce, and only then answer 2xx."""
+"""`POST /webhooks/{source}`: limit, parse, verify, wrap, produce, and only then answer 2xx.
+
+Checks run cheapest first and before anything is parsed: source (404), capacity (503), content
+type (415), body size (413) and read deadline (408), nesting depth (400), then JSON (400),
+signature (401) and routing (400). Every error answer, aiohttp's own included, is a small JSON
+`{"error": code, "detail": text}` without secrets or stack traces.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime
 
 import orjson
 from aiohttp import web
 
+from ingest.limits import content_type_ok, too_deep
+from ingest.logs import get_logger
+from ingest.metrics import IngestMetrics
 from ingest.producer import RawProducer
+from ingest.readiness import BrokerProbe
 from ingest.sources import Source, parse_object
 from schemas.envelope import new_envelope, utcnow
 from schemas.errors import BrokerUnavailableError, DecodeError, SignatureError
 from schemas.settings import Settings
 
+log = get_logger("ingest")
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@dataclass
+class Gate:
+    """Webhook requests being handled now; beyond `limit` new ones get 503 at once. While
+    `draining` (SIGTERM received) new ones get 503 too, and the ones in flight finish."""
+
+    limit: int
+    in_flight: int = 0
+    draining: bool = False
+
+
 SOURCES: web.AppKey[dict[str, Source]] = web.AppKey("sources", dict)
 PRODUCER: web.AppKey[RawProducer] = web.AppKey("producer", RawProducer)
 SETTINGS: web.AppKey[Settings] = web.AppKey("settings", Settings)
 CLOCK: web.AppKey[Callable[[], datetime]] = web.AppKey("clock", object)  # type: ignore[arg-type]
+METRICS: web.AppKey[IngestMetrics] = web.AppKey("metrics", IngestMetrics)
+PROBE: web.AppKey[BrokerProbe] = web.AppKey("probe", BrokerProbe)
+GATE: web.AppKey[Gate] = web.AppKey("gate", Gate)
+
+STATUS_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 408: "request_timeout",
+                413: "body_too_large", 415: "unsupported_media_type", 500: "internal_error"}
+KEPT_ERROR_HEADERS = ("Allow", "Retry-After")
 
 
 def error(status: int, code: str, detail: str, headers: dict[str, str] | None = None) -> web.Response:
@@ -26,6 +60,22 @@ def error(status: int, code: str, detail: str, headers: dict[str, str] | None = 
         status=status, body=orjson.dumps({"error": code, "detail": detail}),
         content_type="application/json", headers=headers,
     )
+
+
+def _retry_after(request: web.Request) -> dict[str, str]:
+    return {"Retry-After": str(request.app[SETTINGS].retry_after_s)}
+
+
+def _source_label(request: web.Request) -> str:
+    """A metrics/log label that is never attacker-chosen text."""
+    name = request.match_info.get("source", "")
+    return name if name in request.app[SOURCES] else "unknown"
+
+
+def _refuse(request: web.Request, status: int, code: str, detail: str,
+            headers: dict[str, str] | None = None) -> web.Response:
+    log.info("refused", source=_source_label(request), status=status, error=code, detail=detail[:200])
+    return error(status, code, detail, headers)
 
 
 async def read_limited(request: web.Request, limit: int) -> bytes | None:
@@ -46,58 +96,131 @@ async def receive(request: web.Request) -> web.Response:
     app = request.app
     source = app[SOURCES].get(request.match_info["source"])
     if source is None:
-        return error(404, "unknown_source", "no such webhook source (or it has no secret configured)")
+        return _refuse(request, 404, "unknown_source", "no such webhook source (or it has no secret configured)")
     settings = app[SETTINGS]
-    body = await read_limited(request, settings.max_body_bytes)
+    if not content_type_ok(request.headers.get("Content-Type")):
+        return _refuse(request, 415, "unsupported_media_type", "send Content-Type: application/json (UTF-8)")
+    try:
+        body = await asyncio.wait_for(read_limited(request, settings.max_body_bytes), settings.body_timeout_s)
+    except asyncio.TimeoutError:
+        response = _refuse(request, 408, "request_timeout", f"the body did not arrive within {settings.body_timeout_s}s")
+        # Send it, then close: aiohttp would otherwise linger up to 10 s draining a slow body.
+        await response.prepare(request)
+        await response.write_eof()
+        if request.transport is not None:
+            request.transport.close()
+        return response
     if body is None or len(body) > settings.max_body_bytes:
-        return error(413, "body_too_large", f"the body exceeds {settings.max_body_bytes} bytes")
+        return _refuse(request, 413, "body_too_large", f"the body exceeds {settings.max_body_bytes} bytes")
+    if too_deep(body, settings.max_json_depth):
+        return _refuse(request, 400, "too_deep", f"JSON nests deeper than {settings.max_json_depth} levels")
     try:
         doc = parse_object(body)
         source.verify(body, request.headers)
         event_name, key, occurred_at = source.route(doc, request.headers)
     except SignatureError as exc:
-        return error(401, "bad_signature", str(exc))
+        app[METRICS].signature_failures.labels(source.name).inc()
+        return _refuse(request, 401, "bad_signature", str(exc))
     except DecodeError as exc:
-        return error(400, "bad_request", str(exc))
+        return _refuse(request, 400, "bad_request", str(exc))
     envelope = new_envelope(
         source=source.name, key=key, event_name=event_name, body=body, received_at=app[CLOCK](),
         occurred_at=occurred_at,
         headers={name.lower(): request.headers[name] for name in ("Content-Type", "User-Agent", *source.kept_headers)
                  if name in request.headers},
     )
+    started = time.perf_counter()
     try:
         await app[PRODUCER].send(envelope)
     except BrokerUnavailableError as exc:
-        retry = str(settings.retry_after_s)
-        return error(503, "broker_unavailable", f"{exc}; retry later", headers={"Retry-After": retry})
+        app[METRICS].produce_seconds.labels("error").observe(time.perf_counter() - started)
+        return _refuse(request, 503, "broker_unavailable", f"{exc}; retry later", _retry_after(request))
+    elapsed = time.perf_counter() - started
+    app[METRICS].produce_seconds.labels("acked").observe(elapsed)
+    log.info("stored", event_id=envelope.id, source=source.name, aggregate_id=key, event_name=event_name,
+             produce_ms=round(elapsed * 1000, 2))
     return web.Response(
         status=200, body=orjson.dumps({"id": envelope.id, "status": "stored", "key": key}),
         content_type="application/json",
     )
 
 
+@web.middleware
+async def json_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """aiohttp's own 404/405/413/500 answers as hooklog's JSON errors; nothing else leaks."""
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        headers = {name: exc.headers[name] for name in KEPT_ERROR_HEADERS if name in exc.headers}
+        return error(exc.status, STATUS_CODES.get(exc.status, "http_error"), exc.reason, headers)
+    except asyncio.CancelledError:
+        raise
+    except Exception:  # noqa: BLE001 - the last line of defence: log it, answer a plain 500
+        log.exception("unhandled", path=request.path[:200], method=request.method)
+        return error(500, "internal_error", "unexpected error; it has been logged")
+
+
+@web.middleware
+async def webhook_gate(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Bound concurrent webhook requests (503 + Retry-After beyond the limit) and count answers."""
+    if not request.path.startswith("/webhooks/"):
+        return await handler(request)
+    gate, metrics = request.app[GATE], request.app[METRICS]
+    if gate.draining:
+        response: web.StreamResponse = _refuse(request, 503, "shutting_down", "ingest is stopping; retry later",
+                                                _retry_after(request))
+        response.force_close()
+    elif gate.in_flight >= gate.limit:
+        response = _refuse(request, 503, "overloaded", f"more than {gate.limit} requests in flight; retry later",
+                           _retry_after(request))
+    else:
+        gate.in_flight += 1
+        metrics.in_flight.set(gate.in_flight)
+        try:
+            response = await handler(request)
+        finally:
+            gate.in_flight -= 1
+            metrics.in_flight.set(gate.in_flight)
+    metrics.requests.labels(_source_label(request), str(response.status)).inc()
+    return response
+
+
 async def healthz(request: web.Request) -> web.Response:
-    """Liveness: the process answers."""
+    """Liveness: the process answers (the broker may be away: that is readiness)."""
     return web.json_response({"status": "ok"})
 
 
 async def readyz(request: web.Request) -> web.Response:
-    """Readiness: the producer can reach the broker."""
-    producer = request.app[PRODUCER]
-    if producer.ready or await producer.start():
+    """Readiness: a broker answered just now and the producer is connected."""
+    app = request.app
+    ready = not app[GATE].draining and await app[PROBE].ready() and (app[PRODUCER].ready or await app[PRODUCER].start())
+    app[METRICS].broker_ready.set(1 if ready else 0)
+    if ready:
         return web.json_response({"status": "ready"})
-    return error(503, "not_ready", "Kafka is not reachable", headers={"Retry-After": str(request.app[SETTINGS].retry_after_s)})
+    return error(503, "not_ready", "Kafka is not reachable", headers=_retry_after(request))
+
+
+async def metrics(request: web.Request) -> web.Response:
+    """Prometheus text format; open like /healthz, and holds no secret or payload."""
+    body, content_type = request.app[METRICS].exposition()
+    return web.Response(body=body, headers={"Content-Type": content_type})
 
 
 def create_app(
     settings: Settings, producer: RawProducer, sources: dict[str, Source],
     clock: Callable[[], datetime] = utcnow,
 ) -> web.Application:
-    app = web.Application(client_max_size=settings.max_body_bytes)
+    app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[json_errors, webhook_gate])
     app[SETTINGS], app[PRODUCER], app[SOURCES], app[CLOCK] = settings, producer, sources, clock
+    app[METRICS], app[GATE] = IngestMetrics(), Gate(settings.max_in_flight)
+    app[PROBE] = BrokerProbe(settings.kafka_bootstrap_servers, timeout_s=min(2.0, settings.produce_timeout_s),
+                             cache_s=settings.ready_cache_s)
     app.router.add_post("/webhooks/{source}", receive)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics)
 
     async def lifecycle(app: web.Application):  # type: ignore[no-untyped-def]
         await producer.start()

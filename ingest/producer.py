@@ -11,10 +11,23 @@ import asyncio
 import time
 
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaError
+from aiokafka.errors import (
+    InvalidProducerEpoch,
+    InvalidProducerIdMapping,
+    KafkaError,
+    OutOfOrderSequenceNumber,
+    ProducerFenced,
+    UnknownProducerId,
+)
 
 from schemas.envelope import Envelope, encode_envelope
 from schemas.errors import BrokerUnavailableError
+
+# The broker no longer accepts this producer's id/sequence (seen after a broker restart under
+# load: aiokafka's sender then fails every later send with the same error, for ever). Only a new
+# producer, with a new id and sequences from 0, can append again.
+BROKEN_PRODUCER = (OutOfOrderSequenceNumber, UnknownProducerId, InvalidProducerEpoch, InvalidProducerIdMapping,
+                   ProducerFenced)
 
 
 class RawProducer:
@@ -28,6 +41,7 @@ class RawProducer:
         self._producer: AIOKafkaProducer | None = None
         self._last_attempt = float("-inf")
         self._lock = asyncio.Lock()
+        self._stopping: set[asyncio.Task[None]] = set()
 
     @property
     def ready(self) -> bool:
@@ -39,7 +53,7 @@ class RawProducer:
             bootstrap_servers=self._bootstrap,
             acks="all",
             enable_idempotence=True,
-            linger_ms=2,
+            linger_ms=0,  # each request awaits its own ack: a linger only adds latency (bench/PROPOSED_CHANGES.md)
             max_batch_size=256 * 1024,
             compression_type=None,
             request_timeout_ms=max(1000, int(self._ack_timeout_s * 1000)),
@@ -67,29 +81,43 @@ class RawProducer:
         """Append one envelope and wait for acks=all; BrokerUnavailableError if not in time."""
         if self._producer is None and not await self.start():
             raise BrokerUnavailableError(f"Kafka at {self._bootstrap} is not reachable")
-        assert self._producer is not None
+        producer = self._producer
+        assert producer is not None
         try:
             await asyncio.wait_for(
-                self._producer.send_and_wait(
+                producer.send_and_wait(
                     self._topic, encode_envelope(envelope), key=envelope.key.encode(),
                     timestamp_ms=int(envelope.received_at.timestamp() * 1000),
                 ),
                 self._ack_timeout_s,
             )
         except (KafkaError, OSError, asyncio.TimeoutError) as exc:
+            if isinstance(exc, BROKEN_PRODUCER):
+                self._discard(producer)
             raise BrokerUnavailableError(
                 f"Kafka did not acknowledge within {self._ack_timeout_s}s ({type(exc).__name__})"
             ) from exc
+
+    def _discard(self, producer: AIOKafkaProducer) -> None:
+        """Drop a producer the broker refuses (unless another send already replaced it); the
+        next send starts a fresh one."""
+        if self._producer is producer:
+            self._producer = None
+            self._last_attempt = float("-inf")  # no back-off: the broker is there
+            task = asyncio.get_running_loop().create_task(_quietly_stop(producer))
+            self._stopping.add(task)
+            task.add_done_callback(self._stopping.discard)
 
     async def stop(self) -> None:
         """Flush what is in flight and disconnect (graceful shutdown)."""
         producer, self._producer = self._producer, None
         if producer is not None:
             await _quietly_stop(producer)
+        await asyncio.gather(*self._stopping, return_exceptions=True)  # discarded ones, still stopping
 
 
-async def _quietly_stop(producer: AIOKafkaProducer) -> None:
+async def _quietly_stop(producer: AIOKafkaProducer, timeout_s: float = 10.0) -> None:
     try:
-        await producer.stop()
-    except (KafkaError, OSError):
+        await asyncio.wait_for(producer.stop(), timeout_s)
+    except (KafkaError, OSError, asyncio.TimeoutError):
         pass

@@ -1,23 +1,32 @@
 """Run the ingest gateway: create topics if the broker is there, serve until SIGTERM/SIGINT.
 
-aiohttp's `run_app` finishes in-flight requests on a signal and then runs the cleanup that
-flushes and stops the producer, so a graceful stop loses no acknowledged record.
+A signal starts a drain rather than a hard stop: the listener closes, new requests on open
+connections get 503 + Retry-After, and the requests already in flight finish, their bodies
+still arriving included (aiohttp's own shutdown stops reading from connections at once, which
+would turn a half-received body into a 408). Then aiohttp's cleanup runs, which flushes and
+stops the producer. So a graceful stop answers every request it had accepted and loses no
+acknowledged record. Each request is bounded by the body deadline plus the produce deadline,
+and so is the drain.
 """
 
 from __future__ import annotations
 
-import logging
+import asyncio
+import signal
+import time
 
 from aiohttp import web
 
-from ingest.app import create_app
+from ingest.app import GATE, create_app
+from ingest.logs import configure_logging, get_logger, secrets_of
 from ingest.producer import RawProducer
 from ingest.sources import build_sources
 from ingest.topics import ensure_topics
 from schemas.errors import BrokerUnavailableError, ConfigError
 from schemas.settings import Settings
 
-log = logging.getLogger("hooklog.ingest")
+log = get_logger("ingest")
+SHUTDOWN_MARGIN_S = 5.0
 
 
 async def build(settings: Settings) -> web.Application:
@@ -27,15 +36,51 @@ async def build(settings: Settings) -> web.Application:
     try:
         await ensure_topics(settings, timeout_s=10)
     except BrokerUnavailableError as exc:
-        log.warning("starting without the broker (answering 503 until it is back): %s", exc)
+        log.warning("starting without the broker (answering 503 until it is back)", reason=str(exc))
     producer = RawProducer(settings.kafka_bootstrap_servers, settings.topic("raw"),
                            ack_timeout_s=settings.produce_timeout_s)
     return create_app(settings, producer, sources)
 
 
+def shutdown_timeout(settings: Settings) -> float:
+    """Long enough for the slowest request ingest still accepts: body deadline + ack deadline."""
+    return settings.body_timeout_s + settings.produce_timeout_s + SHUTDOWN_MARGIN_S
+
+
+async def drain(app: web.Application, timeout_s: float) -> int:
+    """Refuse new webhook requests and wait for the in-flight ones; how many were still left."""
+    gate = app[GATE]
+    gate.draining = True
+    deadline = time.monotonic() + timeout_s
+    while gate.in_flight and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    return gate.in_flight
+
+
+async def run(settings: Settings) -> None:
+    app = await build(settings)
+    runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=shutdown_timeout(settings))
+    await runner.setup()
+    site = web.TCPSite(runner, settings.ingest_host, settings.ingest_port)
+    await site.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    log.info("serving", url=f"http://{settings.ingest_host}:{settings.ingest_port}",
+             sources=sorted(build_sources(settings)), max_in_flight=settings.max_in_flight,
+             max_body_bytes=settings.max_body_bytes)
+    try:
+        await stop.wait()
+        log.info("stopping: draining in-flight requests", in_flight=app[GATE].in_flight)
+        await site.stop()  # no new connections
+        left = await drain(app, shutdown_timeout(settings))
+        log.info("drained", cut_off=left)
+    finally:
+        await runner.cleanup()  # closes connections, then flushes and stops the producer
+    log.info("stopped")
+
+
 def serve(settings: Settings) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    log.info("ingest on http://%s:%s, sources: %s", settings.ingest_host, settings.ingest_port,
-             ", ".join(build_sources(settings)) or "none")
-    web.run_app(build(settings), host=settings.ingest_host, port=settings.ingest_port,
-                print=None, shutdown_timeout=10, access_log=None)
+    configure_logging("ingest", settings.log_level, secrets=secrets_of(settings))
+    asyncio.run(run(settings))

@@ -82,7 +82,7 @@ def decode_user_event(body: bytes) -> KoyweUserEvent:
     """Validate a per-user Koywe webhook; DecodeError names what is missing."""
     doc = load_object(body)
     name = doc.get("eventName")
-    if name not in USER_EVENTS:
+    if not isinstance(name, str) or name not in USER_EVENTS:
         raise UnknownEventError(f"unknown Koywe user event {name!r}; see the provider docs")
     user = user_id_of(doc)
     if user is None:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SecretsSettingsSource, SettingsConfigDict
 
+from schemas.errors import ConfigError
 from schemas.sources import SourceConfig
+
+SECRETS_DIR_ENV = "HOOKLOG_SECRETS_DIR"
 
 
 def split_secrets(raw: SecretStr | None) -> tuple[SecretStr, ...]:
@@ -33,6 +37,7 @@ class Settings(BaseSettings):
     kuenta_secrets: SecretStr | None = None
     kuenta_signature_header: str = "X-Signature"
     koywe_auth_tokens: SecretStr | None = None
+    api_tokens: SecretStr | None = None  # bearer tokens of the worker's query/DLQ API (rotation)
     sources: tuple[SourceConfig, ...] = ()
 
     ingest_host: str = "127.0.0.1"
@@ -40,11 +45,31 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     produce_timeout_s: float = Field(default=5.0, gt=0)
     retry_after_s: int = Field(default=5, ge=1)
+    body_timeout_s: float = Field(default=10.0, gt=0)  # whole body must arrive within this (else 408)
+    max_in_flight: int = Field(default=256, ge=1)  # concurrent webhook requests; beyond: 503
+    max_json_depth: int = Field(default=32, ge=1, le=512)  # deeper bodies are refused before parsing
+    ready_cache_s: float = Field(default=2.0, ge=0)  # /readyz re-checks the broker at most this often
+    log_level: str = "info"
 
     worker_host: str = "127.0.0.1"
     worker_port: int = Field(default=6066, ge=0, le=65535)
     data_dir: Path = Path(".data")
     table_store: str = "rocksdb://"
+
+    @classmethod
+    def settings_customise_sources(
+        cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Secrets may also come from files named like the variables in $HOOKLOG_SECRETS_DIR
+        (e.g. a mounted Kubernetes/Docker secret); the environment wins over a file."""
+        secrets_dir = os.environ.get(SECRETS_DIR_ENV, "").strip()
+        if secrets_dir:
+            if not Path(secrets_dir).expanduser().is_dir():
+                raise ConfigError(f"{SECRETS_DIR_ENV}={secrets_dir} is not a directory")
+            file_secret_settings = SecretsSettingsSource(settings_cls, secrets_dir=secrets_dir)
+        return init_settings, env_settings, dotenv_settings, file_secret_settings
 
     @field_validator("topic_prefix")
     @classmethod
@@ -65,6 +90,10 @@ class Settings(BaseSettings):
     @property
     def koywe_auth_token_list(self) -> tuple[SecretStr, ...]:
         return split_secrets(self.koywe_auth_tokens)
+
+    @property
+    def api_token_list(self) -> tuple[SecretStr, ...]:
+        return split_secrets(self.api_tokens)
 
     @property
     def kuenta_secret_list(self) -> tuple[SecretStr, ...]:

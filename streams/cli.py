@@ -26,6 +26,7 @@ cli.add_typer(kafka_cli, name="kafka")
 console = Console(stderr=True)
 
 DEMO_SECRET = "demo-koywe-secret"
+DEMO_API_TOKEN = "demo-api-token"  # `up --demo` only, when HOOKLOG_API_TOKENS is unset
 
 
 @kafka_cli.command("fetch")
@@ -87,11 +88,14 @@ def simulate(
     """Send signed Koywe lifecycles (scrambled, with repeats) and print the resulting states."""
     from streams.simulate import simulate as run
 
-    secrets = Settings().koywe_secret_list
+    settings = Settings()
+    secrets, tokens = settings.koywe_secret_list, settings.api_token_list
     if not secrets:
         raise typer.BadParameter("set HOOKLOG_KOYWE_SECRETS to the secret ingest verifies with")
+    if not tokens:
+        raise typer.BadParameter("set HOOKLOG_API_TOKENS to a token the worker's query API accepts")
     states = asyncio.run(run(ingest_url, worker_url, secrets[0].get_secret_value(),
-                             orders_per_kind=orders, duplicates=duplicates))
+                             orders_per_kind=orders, duplicates=duplicates, token=tokens[0].get_secret_value()))
     _print_states(states)
     if any(s.get("state") != "DELIVERED" for s in states):
         raise typer.Exit(1)
@@ -106,6 +110,11 @@ def up(
     env = dict(os.environ)
     if demo and not env.get("HOOKLOG_KOYWE_SECRETS"):
         env["HOOKLOG_KOYWE_SECRETS"] = DEMO_SECRET
+    if demo and not env.get("HOOKLOG_API_TOKENS"):
+        env["HOOKLOG_API_TOKENS"] = DEMO_API_TOKEN
+        console.print(f"query API token for this demo: {DEMO_API_TOKEN} (set HOOKLOG_API_TOKENS to choose one)")
+    elif not env.get("HOOKLOG_API_TOKENS"):
+        console.print("[yellow]HOOKLOG_API_TOKENS is unset: the worker's query API stays closed (503)[/yellow]")
     env["KAFKA_BOOTSTRAP_SERVERS"] = localkafka.ensure_broker()
     settings = Settings()
     procs = [subprocess.Popen([sys.executable, "-m", "streams.cli", role], env=env, cwd=Path.cwd())
@@ -116,7 +125,9 @@ def up(
         wait_http(f"http://{settings.worker_host}:{settings.worker_port}/healthz", 120, procs[1])
         console.print(f"ingest on :{settings.ingest_port}, worker on :{settings.worker_port}; Ctrl-C stops")
         if demo:
-            code = subprocess.call([sys.executable, "-m", "streams.cli", "simulate"], env=env)
+            code = subprocess.call([sys.executable, "-m", "streams.cli", "simulate",
+                                    "--ingest-url", f"http://{settings.ingest_host}:{settings.ingest_port}",
+                                    "--worker-url", f"http://{settings.worker_host}:{settings.worker_port}"], env=env)
         signal.signal(signal.SIGTERM, signal.default_int_handler)
         while not exit_after_demo and all(proc.poll() is None for proc in procs):
             time.sleep(0.5)
@@ -140,6 +151,12 @@ def up(
 from streams.cli_dlq import register_dlq  # noqa: E402 - sub-commands in their own modules
 
 register_dlq(cli)
+
+
+from streams.cli_ops import register_ops; register_ops(cli)  # noqa: E402, E702 - replay, verify, reset
+
+
+from bench.cli import register_bench; register_bench(cli)  # noqa: E402, E702 - `hooklog bench`
 
 
 def main() -> None:

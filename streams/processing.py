@@ -65,8 +65,9 @@ def process_record(
     new_state, alerts = projection.fold(state, fact)
     state_json = new_state.model_dump_json().encode() if new_state is not state else stored
     assert state_json is not None
-    if new_state is not state:
-        table[fact.aggregateId] = state_json
+    # Saved even when unchanged: after a kill -9, RocksDB can hold a state whose changelog record
+    # was never sent; saving it again on the redelivery puts it back in the changelog.
+    table[fact.aggregateId] = state_json
     outputs = [Output(projection.name, fact.aggregateId.encode(), state_json)]
     outputs.extend(Output("alerts", a.id.encode(), orjson.dumps(a.model_dump(mode="json"))) for a in alerts)
     return Outcome(outputs, fact.eventName, False)

@@ -74,12 +74,15 @@ async def post(session: aiohttp.ClientSession, url: str, body: bytes) -> tuple[i
 
 
 async def wait_for_state(session: aiohttp.ClientSession, worker_url: str, order_id: str,
-                         expected: str | None, timeout_s: float = 60.0) -> dict[str, Any] | None:
-    """Poll `GET /orders/{id}` until it shows `expected` (or anything, if None)."""
+                         expected: str | None, timeout_s: float = 60.0,
+                         token: str | None = None) -> dict[str, Any] | None:
+    """Poll `GET /orders/{id}` until it shows `expected` (or anything, if None); `token` is the
+    worker API's bearer token (or put it in the session's default headers)."""
     deadline = asyncio.get_running_loop().time() + timeout_s
     last: dict[str, Any] | None = None
     while asyncio.get_running_loop().time() < deadline:
-        async with session.get(f"{worker_url}/orders/{order_id}") as response:
+        headers = {"Authorization": f"Bearer {token}"} if token else None
+        async with session.get(f"{worker_url}/orders/{order_id}", headers=headers) as response:
             if response.status == 200:
                 last = orjson.loads(await response.read())
                 if expected is None or last.get("state") == expected:
@@ -89,8 +92,9 @@ async def wait_for_state(session: aiohttp.ClientSession, worker_url: str, order_
 
 
 async def simulate(ingest_url: str, worker_url: str, secret: str, *, orders_per_kind: int = 1,
-                   seed: int = 7, duplicates: float = 0.3) -> list[dict[str, Any]]:
-    """Send scrambled signed lifecycles, wait until each order is final, return their states."""
+                   seed: int = 7, duplicates: float = 0.3, token: str | None = None) -> list[dict[str, Any]]:
+    """Send scrambled signed lifecycles, wait until each order is final, return their states
+    (read with the worker API's bearer `token`)."""
     rng = random.Random(seed)
     start = datetime.now(UTC) - timedelta(minutes=5)
     plans = [(kind, lifecycle(kind, secret, start=start)) for kind in LIFECYCLES for _ in range(orders_per_kind)]
@@ -102,6 +106,7 @@ async def simulate(ingest_url: str, worker_url: str, secret: str, *, orders_per_
                     raise RuntimeError(f"ingest answered {status} {answer} for {delivery.event_name}")
         results = []
         for kind, deliveries in plans:
-            state = await wait_for_state(session, worker_url, deliveries[0].order_id, FINAL_STATE[kind])
+            state = await wait_for_state(session, worker_url, deliveries[0].order_id, FINAL_STATE[kind],
+                                         token=token)
             results.append({"kind": kind, "orderId": deliveries[0].order_id, **(state or {"state": None})})
         return results

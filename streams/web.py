@@ -1,22 +1,22 @@
 """The worker's query API (Faust's aiohttp web server): local tables and bounded topic reads.
 
 One worker process owns every partition in the default deployment, so a local table read is
-complete; `web_tables_enabled` stays off, only these views are served.
+complete; `web_tables_enabled` stays off, only these views are served. Every view except
+`/healthz`, `/metrics` and `/auth/koywe` needs an API bearer token (streams/access.py).
 """
 
 from __future__ import annotations
 
 import base64
-import hmac
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import orjson
 from faust.web import Request, Response, View
-from pydantic import SecretStr
 
 from schemas.deadletter import decode_dead_letter
 from schemas.errors import BrokerUnavailableError, EnvelopeError
+from streams.access import api_guard, bearer_ok
 from streams.topic_reader import read_range
 
 if TYPE_CHECKING:
@@ -31,14 +31,6 @@ def _json(view: View, status: int, body: bytes) -> Response:
 
 def _error(view: View, status: int, code: str, detail: str) -> Response:
     return _json(view, status, orjson.dumps({"error": code, "detail": detail}))
-
-
-def bearer_ok(header: str | None, tokens: tuple[SecretStr, ...]) -> bool:
-    """Constant-time check of `Authorization: Bearer <token>` against every configured token."""
-    if not header or not header.startswith("Bearer ") or not tokens:
-        return False
-    presented = header[len("Bearer "):].strip().encode()
-    return any([hmac.compare_digest(presented, t.get_secret_value().encode()) for t in tokens])
 
 
 def _query(request: Request) -> tuple[datetime | None, int, str | None]:
@@ -71,6 +63,10 @@ def _dead_letter_json(value: bytes) -> dict[str, Any]:
 
 def install_views(worker: Worker) -> None:  # noqa: C901 - one small view per endpoint
     app, settings = worker.app, worker.settings
+    refusals = worker.metrics.api_refusals
+    # Deny by default (streams/access.py): every path below, Faust's own and later ones need a token.
+    guard = api_guard(settings.api_token_list, lambda status: refusals.labels(str(status)).inc())
+    app.web.web_app.middlewares.append(guard)  # type: ignore[attr-defined] - Faust's aiohttp driver
 
     def table_view(path: str, table: str, normalise: Any = str) -> None:
         class StateView(View):
@@ -86,6 +82,14 @@ def install_views(worker: Worker) -> None:  # noqa: C901 - one small view per en
     class Health(View):
         async def get(self, request: Request) -> Response:
             return _json(self, 200, b'{"status":"ok"}')
+
+    @app.page("/metrics")
+    class Metrics(View):
+        """Prometheus text format; open, and holds no secret or payload."""
+
+        async def get(self, request: Request) -> Response:
+            body, content_type = worker.metrics.exposition()
+            return self.bytes(body, headers={"Content-Type": content_type})
 
     table_view("/orders/{key}", "orders")
     table_view("/kyc/{key}", "kyc", lambda key: key.lower() if "@" in key else key)

@@ -6,10 +6,12 @@ own (Maven Central jars, KRaft) otherwise, or uses KAFKA_BOOTSTRAP_SERVERS when 
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -20,6 +22,7 @@ from typing import Any
 import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 
 from schemas.settings import Settings
 from streams.localkafka import ensure_broker
@@ -27,6 +30,12 @@ from streams.probes import wait_http
 
 REPO = Path(__file__).resolve().parents[1]
 SECRET = "test-koywe-secret"
+API_TOKEN = "test-api-token"  # the worker's query API refuses requests without a bearer token
+
+
+def api_headers(token: str = API_TOKEN) -> dict[str, str]:
+    """The header the worker's query/DLQ API wants (see streams/access.py)."""
+    return {"Authorization": f"Bearer {token}"}
 
 
 @pytest.fixture(scope="session")
@@ -40,21 +49,49 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def delete_topics(bootstrap: str, prefix: str) -> None:
+    """Drop one test's topics (`<prefix>.*` and Faust's `<prefix>-worker-*`) from the shared
+    broker: thousands of leftover test topics exhaust its heap. Best effort, in a thread of its
+    own so it never touches pytest-asyncio's loop."""
+
+    async def run() -> None:
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000)
+        await admin.start()
+        try:
+            names = [t for t in await admin.list_topics() if t.startswith((f"{prefix}.", f"{prefix}-"))]
+            if names:
+                await admin.delete_topics(names)
+        finally:
+            await admin.close()
+
+    def target() -> None:
+        try:
+            asyncio.run(run())
+        except Exception as exc:  # noqa: BLE001 - cleanup must not fail a test
+            print(f"could not delete the topics of {prefix}: {exc!r}", file=sys.stderr)
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    thread.join(30)
+
+
 @pytest.fixture
-def make_settings(kafka_bootstrap: str, tmp_path: Path) -> Callable[..., Settings]:
-    """Factory: Settings on the session broker with a fresh topic prefix, free ports, a tmp datadir."""
+def make_settings(kafka_bootstrap: str, tmp_path: Path) -> Iterator[Callable[..., Settings]]:
+    """Factory: Settings on the session broker with a fresh topic prefix, free ports, a tmp datadir.
+    The prefix's topics are deleted from the session broker afterwards."""
     prefix = f"t-{uuid.uuid4().hex[:12]}"
 
     def make(**overrides: Any) -> Settings:
         values: dict[str, Any] = {
             "kafka_bootstrap_servers": kafka_bootstrap, "topic_prefix": prefix, "partitions": 2,
-            "koywe_secrets": SECRET, "ingest_port": free_port(), "worker_port": free_port(),
+            "koywe_secrets": SECRET, "api_tokens": API_TOKEN, "ingest_port": free_port(), "worker_port": free_port(),
             "data_dir": tmp_path / "data", "produce_timeout_s": 5.0,
         }
         values.update(overrides)
         return Settings(**values)
 
-    return make
+    yield make
+    delete_topics(kafka_bootstrap, prefix)
 
 
 def settings_env(settings: Settings) -> dict[str, str]:
@@ -110,6 +147,7 @@ class System:
     settings: Settings
     logs: Path
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    env_overrides: dict[str, str | None] = field(default_factory=dict)  # None removes a variable
 
     @property
     def ingest_url(self) -> str:
@@ -121,8 +159,9 @@ class System:
 
     def start(self, role: str) -> None:
         log = open(self.logs / f"{role}.log", "ab")  # noqa: SIM115 - owned by the child
+        env = {**settings_env(self.settings), **self.env_overrides}
         self.procs[role] = subprocess.Popen(
-            [sys.executable, "-m", "streams.cli", role], env=settings_env(self.settings),
+            [sys.executable, "-m", "streams.cli", role], env={k: v for k, v in env.items() if v is not None},
             cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
         )
         url = self.ingest_url if role == "ingest" else self.worker_url

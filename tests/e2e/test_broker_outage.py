@@ -36,7 +36,7 @@ async def test_ingest_answers_503_while_the_broker_is_down_and_recovers(
     bodies = [d.body for d in lifecycle("onramp", SECRET, start=datetime(2026, 3, 20, tzinfo=UTC))]
     acked: list[str] = []
     try:
-        async with aiohttp.ClientSession() as session:
+        async with aiohttp.ClientSession(headers={"Content-Type": "application/json"}) as session:
             async def send(body: bytes) -> aiohttp.ClientResponse:
                 async with session.post(f"{system.ingest_url}/webhooks/koywe", data=body) as response:
                     if response.status == 200:

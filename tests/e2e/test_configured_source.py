@@ -13,7 +13,7 @@ import pytest
 
 from ingest.signatures import sign_standard_webhooks
 from schemas.sources import SourceConfig
-from tests.kafka_fixtures import System
+from tests.kafka_fixtures import System, api_headers
 
 pytestmark = pytest.mark.kafka
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -30,7 +30,7 @@ async def test_a_standard_webhooks_source_needs_only_configuration(run_system: C
     config = SourceConfig(name="acme", scheme="standard-webhooks", secrets=f"whsec_b2xkLXNlY3JldA==,{SECRET}")
     system = run_system(sources=(config,))
     url = f"{system.ingest_url}/webhooks/acme"
-    async with aiohttp.ClientSession() as session:
+    async with aiohttp.ClientSession(headers=api_headers()) as session:
         async def post(body: bytes, headers: dict[str, str]) -> int:
             async with session.post(url, data=body, headers={**headers, "Content-Type": "application/json"}) as r:
                 await r.read()

@@ -14,7 +14,7 @@ import pytest
 from schemas.envelope import encode_envelope, new_envelope
 from streams.dlq import redrive
 from streams.simulate import koywe_payload, signed_body, wait_for_state
-from tests.kafka_fixtures import SECRET, System, read_topic
+from tests.kafka_fixtures import SECRET, System, api_headers, read_topic
 
 pytestmark = pytest.mark.kafka
 
@@ -41,7 +41,7 @@ async def test_a_misrouted_record_is_dead_lettered_then_redriven_once(run_system
     assert report.redriven == [wrong.id] and report.skipped == []
     assert (await redrive(settings, idle_timeout_s=1)).redriven == []  # resumable: nothing twice
 
-    async with aiohttp.ClientSession() as session:
+    async with aiohttp.ClientSession(headers=api_headers()) as session:
         state = await wait_for_state(session, system.worker_url, "ord-77", "WAITING")
     assert state is not None and state["history"][0]["deliveryId"] == wrong.id
     raw = await read_topic(settings.kafka_bootstrap_servers, settings.topic("raw"))

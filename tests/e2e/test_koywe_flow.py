@@ -13,7 +13,7 @@ import pytest
 
 from schemas.envelope import decode_envelope
 from streams.simulate import lifecycle, post, scramble, wait_for_state
-from tests.kafka_fixtures import SECRET, System, read_topic
+from tests.kafka_fixtures import SECRET, System, api_headers, read_topic
 
 pytestmark = pytest.mark.kafka
 
@@ -25,7 +25,7 @@ async def test_lifecycles_scrambled_and_repeated_end_in_their_final_state(run_sy
     rng = random.Random(11)
     plans = {kind: lifecycle(kind, SECRET, start=START) for kind in ("onramp", "offramp", "offramp-corrected", "peru-wire")}
     accepted: list[str] = []
-    async with aiohttp.ClientSession() as session:
+    async with aiohttp.ClientSession(headers=api_headers()) as session:
         for deliveries in plans.values():
             for delivery in scramble(deliveries, rng, duplicates=0.5):
                 status, answer = await post(session, f"{system.ingest_url}/webhooks/koywe", delivery.body)
@@ -65,7 +65,7 @@ async def test_an_undecodable_event_goes_to_the_dlq_and_the_order_is_untouched(r
     deliveries = lifecycle("onramp", SECRET, start=START)
     order_id = deliveries[0].order_id
     unknown = signed_koywe_body(orjson.dumps({"eventName": "payment_teleported", "orderId": order_id}), SECRET)
-    async with aiohttp.ClientSession() as session:
+    async with aiohttp.ClientSession(headers=api_headers()) as session:
         for body in (deliveries[0].body, unknown, deliveries[1].body):
             status, _ = await post(session, f"{system.ingest_url}/webhooks/koywe", body)
             assert status == 200

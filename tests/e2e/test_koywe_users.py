@@ -9,7 +9,7 @@ import aiohttp
 import pytest
 
 from streams.simulate import post, signed_body
-from tests.kafka_fixtures import SECRET, System
+from tests.kafka_fixtures import SECRET, System, api_headers
 
 pytestmark = pytest.mark.kafka
 USER = "Ana.Perez@Example.com"
@@ -47,7 +47,7 @@ async def test_kyc_review_flow_deposit_and_auth_callback(run_system: Callable[..
         user_event("deposit_without_order", 4, amount=250000, currency="CLP", depositId="dep-1"),
         user_event("deposit_without_order", 4, amount=250000, currency="CLP", depositId="dep-1"),  # twice
     ]
-    async with aiohttp.ClientSession() as session:
+    async with aiohttp.ClientSession(headers=api_headers()) as session:
         callback = f"{system.worker_url}/auth/koywe"
         status, answer = await get_json(session, callback, method="POST", json={"email": USER},
                                         headers={"Authorization": f"Bearer {TOKEN}"})
@@ -89,7 +89,7 @@ async def test_kyc_review_flow_deposit_and_auth_callback(run_system: Callable[..
 
 async def test_dead_letters_are_listed_with_their_reason(run_system: Callable[..., System]) -> None:
     system = run_system()
-    async with aiohttp.ClientSession() as session:
+    async with aiohttp.ClientSession(headers=api_headers()) as session:
         bad = user_event("verification_completed", 1, status="perhaps")
         assert (await post(session, f"{system.ingest_url}/webhooks/koywe", bad))[0] == 200
 

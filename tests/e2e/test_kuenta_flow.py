@@ -11,7 +11,7 @@ import orjson
 import pytest
 
 from ingest.signatures import sign_hmac_hex
-from tests.kafka_fixtures import System, read_topic
+from tests.kafka_fixtures import System, api_headers, read_topic
 
 pytestmark = pytest.mark.kafka
 KUENTA_SECRET = "kuenta-test-secret"
@@ -40,7 +40,7 @@ async def send(session: aiohttp.ClientSession, url: str, body: bytes, signature:
 async def test_every_family_folds_out_of_order_and_alerts(run_system: Callable[..., System]) -> None:
     system = run_system(kuenta_secrets=f"old-secret,{KUENTA_SECRET}")
     url = f"{system.ingest_url}/webhooks/kuenta"
-    async with aiohttp.ClientSession() as session:
+    async with aiohttp.ClientSession(headers=api_headers()) as session:
         for family, (events, _) in LIFECYCLES.items():
             bodies = [kuenta_body(event, f"{family}_1", i) for i, event in enumerate(events)]
             for body in reversed(bodies + bodies[:1]):  # newest first, the first one twice

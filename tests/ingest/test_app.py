@@ -19,6 +19,7 @@ from schemas.settings import Settings
 from tests.kafka_fixtures import SECRET, read_topic
 
 pytestmark = pytest.mark.kafka
+JSON = {"Content-Type": "application/json"}
 
 
 @pytest.fixture
@@ -72,7 +73,7 @@ async def test_rejected_requests_never_reach_the_log(
     gateway: tuple[TestClient, Settings], make_body: Callable[[], bytes], status: int, code: str
 ) -> None:
     client, settings = gateway
-    response = await client.post("/webhooks/koywe", data=make_body())
+    response = await client.post("/webhooks/koywe", data=make_body(), headers=JSON)
     assert response.status == status
     answer = await response.json()
     assert answer["error"] == code and SECRET not in answer["detail"]
@@ -81,7 +82,7 @@ async def test_rejected_requests_never_reach_the_log(
 
 async def test_unknown_source_is_404(gateway: tuple[TestClient, Settings]) -> None:
     client, settings = gateway
-    response = await client.post("/webhooks/nobody", data=body())
+    response = await client.post("/webhooks/nobody", data=body(), headers=JSON)
     assert response.status == 404
     assert (await response.json())["error"] == "unknown_source"
     assert await raw_values(settings) == []

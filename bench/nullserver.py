@@ -1,0 +1,43 @@
+"""Ingest's HTTP ceiling: the same aiohttp server and route answering 200 with no work.
+
+    python -m bench.nullserver --port 8099
+
+Same `web.run_app` settings as `ingest.server` (no access log), same route, the body read in
+full; no parsing, no signature check, no Kafka. The ingest benchmark's baseline (a).
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from aiohttp import web
+
+ANSWER = b'{"id":"0","status":"stored","key":"k"}'
+
+
+async def receive(request: web.Request) -> web.Response:
+    await request.read()
+    return web.Response(status=200, body=ANSWER, content_type="application/json")
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+def create_app() -> web.Application:
+    app = web.Application(client_max_size=1_048_576)
+    app.router.add_post("/webhooks/{source}", receive)
+    app.router.add_get("/healthz", healthz)
+    return app
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.nullserver")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    args = parser.parse_args(argv)
+    web.run_app(create_app(), host=args.host, port=args.port, print=None, access_log=None)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,36 @@
+"""Prometheus metrics of the ingest gateway, in a registry of their own (one per app).
+
+Labels are bounded: `source` is a configured source name or `unknown` (never the raw path
+segment), `status` an HTTP status code. Nothing here can carry a secret or a payload.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+PRODUCE_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+@dataclass
+class IngestMetrics:
+    registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+
+    def __post_init__(self) -> None:
+        r = self.registry
+        self.requests = Counter("hooklog_ingest_requests", "Webhook requests answered, by source and HTTP status",
+                                ["source", "status"], registry=r)
+        self.signature_failures = Counter("hooklog_ingest_signature_failures",
+                                          "Webhooks refused because their signature did not verify", ["source"],
+                                          registry=r)
+        self.produce_seconds = Histogram("hooklog_ingest_produce_seconds",
+                                         "Time from produce to the broker's acks=all acknowledgement (or failure)",
+                                         ["outcome"], buckets=PRODUCE_BUCKETS, registry=r)
+        self.in_flight = Gauge("hooklog_ingest_in_flight", "Webhook requests being handled now", registry=r)
+        self.broker_ready = Gauge("hooklog_ingest_broker_ready", "1 if the last readiness check reached the broker",
+                                  registry=r)
+
+    def exposition(self) -> tuple[bytes, str]:
+        """The text format and its content type, for `GET /metrics`."""
+        return generate_latest(self.registry), CONTENT_TYPE_LATEST

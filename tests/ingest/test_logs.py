@@ -1,0 +1,76 @@
+"""Structured logs: one JSON object per line, library records included, tracebacks without
+locals, and any configured secret redacted even if some code path tried to log it."""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Iterator
+
+import orjson
+import pytest
+import structlog
+from pydantic import SecretStr
+
+from ingest.logs import REDACTED, configure_logging, get_logger, secrets_of
+from schemas.settings import Settings
+
+pytestmark = pytest.mark.unit
+SECRET = "s3cret-value-123"
+
+
+@pytest.fixture
+def stream() -> Iterator[io.StringIO]:
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level, logging.getLogger("hooklog").level)
+    out = io.StringIO()
+    configure_logging("test", "info", secrets=(SecretStr(SECRET), SecretStr("ab")), stream=out)
+    yield out
+    root.handlers[:], root.level = saved[0], saved[1]
+    logging.getLogger("hooklog").setLevel(saved[2])
+    structlog.reset_defaults()
+
+
+def lines(out: io.StringIO) -> list[dict]:
+    return [orjson.loads(line) for line in out.getvalue().splitlines()]
+
+
+def test_every_line_is_json_with_the_bound_fields(stream: io.StringIO) -> None:
+    get_logger("ingest").info("stored", event_id="e-1", source="koywe", aggregate_id="o-1")
+    get_logger("ingest").debug("not at info")
+    logging.getLogger("aiokafka").warning("library says %s", "hi")
+    logging.getLogger("aiokafka").info("library chatter below WARNING")
+    first, second = lines(stream)
+    assert {k: first[k] for k in ("event", "event_id", "source", "aggregate_id", "level", "role")} == {
+        "event": "stored", "event_id": "e-1", "source": "koywe", "aggregate_id": "o-1", "level": "info", "role": "test"}
+    assert first["ts"].endswith("Z") and first["logger"] == "hooklog.ingest"
+    assert second["event"] == "library says hi" and second["level"] == "warning"
+
+
+def test_secrets_are_redacted_and_tracebacks_carry_no_locals(stream: io.StringIO) -> None:
+    def fail(key: str) -> None:
+        local_copy = key[::-1]  # noqa: F841 - a local a locals-dumping renderer would print
+        raise RuntimeError("boom")
+
+    try:
+        fail(SECRET)
+    except RuntimeError:
+        get_logger("worker").exception("unhandled", note=f"bad token {SECRET}")
+    logging.getLogger("faust").error("foreign %s", SECRET)
+    text = stream.getvalue()
+    assert SECRET not in text and SECRET[::-1] not in text and text.count(REDACTED) == 2
+    entry = lines(stream)[0]
+    assert "RuntimeError: boom" in entry["exception"] and "local_copy" not in entry["exception"]
+
+
+def test_secrets_of_collects_every_configured_secret() -> None:
+    settings = Settings(koywe_secrets="k1,k2", kuenta_secrets="q1", koywe_auth_tokens="a1", api_tokens="t1,t2",
+                        sources=[{"name": "acme", "scheme": "hmac-sha256-hex", "secrets": "c1"}])
+    assert sorted(s.get_secret_value() for s in secrets_of(settings)) == ["a1", "c1", "k1", "k2", "q1", "t1", "t2"]
+
+
+def test_an_unknown_level_is_a_config_error() -> None:
+    from schemas.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="HOOKLOG_LOG_LEVEL"):
+        configure_logging("test", "loud")
