@@ -148,6 +148,17 @@ def run_all(quick: bool = typer.Option(False, help="tiny sizes (seconds, for a s
 
 
 @app.command()
+def report(paths: list[str] = typer.Argument(..., help="bench/results/*.json, in table order")) -> None:
+    """Rewrite bench/results/latest.md from saved results (e.g. the suite + `memory --orders 1000000`)."""
+    from pathlib import Path
+
+    from bench.report import load, print_table, write_latest
+
+    print_table([r for p in paths for r in load(Path(p))])
+    typer.echo(f"table: {write_latest([Path(p) for p in paths])}")
+
+
+@app.command()
 def clean() -> None:
     """Delete topics left by interrupted benchmark runs (every topic holding `bench-`)."""
     import asyncio

@@ -150,3 +150,24 @@ def save(name: str, results: list[BenchResult], *, latest: bool = True) -> Path:
     if latest:
         (RESULTS_DIR / "latest.md").write_text(markdown(results, when))
     return path
+
+
+def load(path: Path) -> list[BenchResult]:
+    """The results of a saved JSON, as objects again."""
+    doc = json.loads(Path(path).read_text())
+    out = []
+    for raw in doc["results"]:
+        figures = [Figure(**{**f, "baselines": [Baseline(**b) for b in f["baselines"]]}) for f in raw["figures"]]
+        out.append(BenchResult(**{**raw, "figures": figures}))
+    return out
+
+
+def write_latest(paths: list[Path]) -> Path:
+    """latest.md from saved runs (e.g. the suite plus a 1M-order memory run), in the given order."""
+    results = [r for p in paths for r in load(p)]
+    target = RESULTS_DIR / "latest.md"
+    first = json.loads(Path(paths[0]).read_text())
+    text = markdown(results, datetime.fromisoformat(first["at"]))
+    sources = ", ".join(f"`{Path(p).name}`" for p in paths)
+    target.write_text(text.replace("\n\n", f"\n\nFrom {sources}.\n\n", 1))
+    return target

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
 import time
 
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from faust.worker import Worker as FaustWorker
 
 from ingest.logs import configure_logging, get_logger, secrets_of
@@ -12,6 +15,47 @@ from ingest.topics import ensure_topics
 from schemas.errors import BrokerUnavailableError
 from schemas.settings import Settings
 from streams.app import build_worker
+
+
+async def store_identity(settings: Settings) -> str | None:
+    """What the local stores must match: the cluster id, plus whether every table's changelog
+    holds data (a changelog deleted or emptied — `hooklog reset --changelogs`, a wiped broker —
+    makes the stores' persisted offsets lie)."""
+    from projections.registry import PROJECTIONS
+
+    app_id = f"{settings.topic_prefix}-worker"
+    changelogs = [f"{app_id}-{p.name}-changelog" for p in PROJECTIONS]
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers, group_id=None)
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    try:
+        await admin.start()
+        await consumer.start()
+        cluster = (await admin.describe_cluster()).get("cluster_id")
+        metadata = await consumer._client.fetch_all_metadata()  # noqa: SLF001
+        tps = [TopicPartition(t, p) for t in changelogs for p in (metadata.partitions_for_topic(t) or ())]
+        filled = bool(tps) and sum((await consumer.end_offsets(tps)).values()) > 0
+        return f"{cluster}:{'changelogs' if filled else 'no-changelogs'}"
+    finally:
+        await consumer.stop()
+        await admin.close()
+
+
+def discard_stores_of_another_cluster(settings: Settings, current: str | None) -> bool:
+    """The local table stores are a cache of changelogs on one cluster. Pointed at another cluster,
+    or after the changelogs were deleted, their offsets would be "higher than the changelog" and
+    Faust would refuse to start: drop them, the changelogs (or the log) rebuild the tables."""
+    datadir = settings.data_dir / f"{settings.topic_prefix}-worker"
+    marker = datadir / "kafka-cluster-id"
+    cluster = current.partition(":")[0] if current else None
+    held = marker.read_text().strip().partition(":")[0] if marker.exists() else None
+    stores = datadir.exists() and any(p.name != marker.name for p in datadir.iterdir())
+    stale = current is not None and stores and (held != cluster or current.endswith(":no-changelogs"))
+    if stale:
+        shutil.rmtree(datadir)
+    if current is not None:
+        datadir.mkdir(parents=True, exist_ok=True)
+        marker.write_text(current)
+    return stale
 
 
 def wait_for_topics(settings: Settings, patience_s: float = 120.0) -> None:
@@ -33,6 +77,8 @@ def run_worker(settings: Settings, loglevel: str = "warning") -> None:
     if not settings.api_token_list:
         get_logger("worker").warning("HOOKLOG_API_TOKENS is unset: the query API answers 503 until it is set")
     wait_for_topics(settings)
+    if discard_stores_of_another_cluster(settings, asyncio.run(store_identity(settings))):
+        get_logger("worker").warning("local table stores did not match the cluster or its changelogs: discarded, rebuilding")
     worker = build_worker(settings)
     faust_worker = FaustWorker(worker.app, loglevel=loglevel, quiet=True, override_logging=False)
     faust_worker.spinner = None  # it writes terminal escapes into the JSON log stream
