@@ -7,6 +7,8 @@ environment (as tests/kafka_fixtures.py does), and deletes every topic of its pr
 
 from __future__ import annotations
 
+from streams.probes import wait_http  # noqa: F401 - re-exported for the benchmarks
+
 import asyncio
 import json
 import os
@@ -74,22 +76,6 @@ def settings_env(settings: Settings) -> dict[str, str]:
         else:  # complex fields (lists, models): pydantic-settings reads them as JSON
             env[f"HOOKLOG_{name.upper()}"] = json.dumps(as_json[name])
     return env
-
-
-def wait_http(url: str, timeout_s: float, proc: subprocess.Popen[bytes] | None = None) -> None:
-    """Poll `url` until it answers 200; fail early if `proc` died."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"{proc.args} exited with {proc.returncode} before {url} answered")
-        try:
-            with urllib.request.urlopen(url, timeout=1) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"{url} did not answer within {timeout_s:.0f}s")
 
 
 @dataclass

@@ -25,7 +25,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from schemas.settings import Settings
-from streams.localkafka import ensure_broker
+from streams.localkafka import BrokerSpec, ensure_broker, kill_broker, stop_broker
 from streams.probes import wait_http
 
 REPO = Path(__file__).resolve().parents[1]
@@ -196,3 +196,13 @@ def run_system(make_settings: Callable[..., Settings], tmp_path: Path) -> Iterat
     for system in systems:
         for role in list(system.procs):
             system.stop(role)
+
+
+@pytest.fixture
+def private_broker(tmp_path: Path) -> Iterator[BrokerSpec]:
+    """A broker of the test's own (free ports, tmp data dir) that it may stop, kill and restart."""
+    spec = BrokerSpec(port=free_port(), controller_port=free_port(), data_dir=tmp_path / "kafka")
+    ensure_broker(spec)
+    yield spec
+    if not stop_broker(spec, timeout=20):
+        kill_broker(spec)

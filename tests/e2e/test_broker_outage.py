@@ -18,15 +18,6 @@ from tests.kafka_fixtures import SECRET, System, free_port, read_topic
 pytestmark = pytest.mark.kafka
 
 
-@pytest.fixture
-def private_broker(tmp_path: Path) -> Iterator[BrokerSpec]:
-    spec = BrokerSpec(port=free_port(), controller_port=free_port(), data_dir=tmp_path / "kafka")
-    ensure_broker(spec)
-    yield spec
-    if not stop_broker(spec, timeout=20):
-        kill_broker(spec)
-
-
 async def test_ingest_answers_503_while_the_broker_is_down_and_recovers(
     private_broker: BrokerSpec, make_settings: Callable[..., Settings], tmp_path: Path
 ) -> None:

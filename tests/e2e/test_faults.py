@@ -40,15 +40,6 @@ FAST_REJOIN = {"BROKER_SESSION_TIMEOUT": "6", "BROKER_HEARTBEAT_INTERVAL": "1"}
 START = datetime(2026, 3, 20, 10, 0, tzinfo=UTC)
 
 
-@pytest.fixture
-def private_broker(tmp_path: Path) -> Iterator[BrokerSpec]:
-    spec = BrokerSpec(port=free_port(), controller_port=free_port(), data_dir=tmp_path / "kafka")
-    ensure_broker(spec)
-    yield spec
-    if not stop_broker(spec, timeout=20):
-        kill_broker(spec)
-
-
 @dataclass
 class Outage:
     down_at: float | None = None  # stop_broker returned: the broker process is gone
