@@ -7,19 +7,23 @@ partition count, so each table partition is restored from its own changelog part
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import time
-from collections.abc import Awaitable, Callable
+import weakref
+from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import faust
+from faust.streams import _current_event
 from faust.tables.recovery import Recovery
 
 from projections.registry import PROJECTIONS
 from schemas.envelope import utcnow
 from schemas.settings import Settings
-from streams.metrics import WorkerMetrics
+from streams.batch import StateCache, TableBatch
+from streams.metrics import Folded, WorkerMetrics
 from streams.processing import process_record
 
 
@@ -109,15 +113,45 @@ def build_worker(settings: Settings) -> Worker:
     metrics = WorkerMetrics()
     metrics.watch_lag(app, settings.topic("raw"))
 
+    states = StateCache(settings.fold_cache_states)
+    names = {name: topic.get_topic_name() for name, topic in topics.items()}
+    co_partitioned = {p.name for p in PROJECTIONS}
+
+    def write(table: MutableMapping[str, bytes], key: str, value: bytes, event: faust.EventT | None) -> None:
+        # Faust's table store and changelog take the partition from the current event.
+        token = _current_event.set(weakref.ref(event) if event is not None else None)
+        try:
+            table[key] = value
+        finally:
+            _current_event.reset(token)
+
     @app.agent(topics["raw"], name="fold")
     async def fold(stream: faust.StreamT) -> None:
-        async for event in stream.events():
-            message = event.message
+        # Events are acked (made committable) only after their batch's loop body returned: state
+        # written, outputs handed to the producer, which Faust flushes before every commit.
+        async for events in stream.take_events(settings.fold_batch_max, within=settings.fold_batch_within):
             started = time.perf_counter()
-            outcome = process_record(message.value, tables, utcnow, message.partition, message.offset)
-            for output in outcome.outputs:
-                await topics[output.topic].send(key=output.key, value=output.value)
-            metrics.observe(message.value, outcome, started, message.partition, message.offset)
+            batch: TableBatch[faust.EventT] = TableBatch(tables)
+            folded = []
+            sent = []
+            for event in events:
+                message = event.message
+                batch.current = event
+                outcome = process_record(message.value, batch.tables, utcnow, message.partition, message.offset,
+                                         states)
+                for output in outcome.outputs:
+                    # A projection record's key is the raw record's key and both topics have the
+                    # same partition count, so it goes to the raw record's partition number (what
+                    # the murmur2 partitioner would compute, without computing it per record).
+                    partition = message.partition if output.topic in co_partitioned else None
+                    sent.append(await app.producer.send(names[output.topic], output.key, output.value, partition,
+                                                        None, None))
+                folded.append(Folded(outcome, message.partition, message.offset))
+            batch.flush(write)
+            # At-least-once: the batch's events are acked (committable) only once every record it
+            # produced is acknowledged by the broker; a failed send raises and stops the worker.
+            await asyncio.gather(*sent)
+            metrics.observe_batch(folded, started)
 
     worker = Worker(app, settings, tables, topics, metrics)
     from streams.web import install_views  # the views need the Worker handle

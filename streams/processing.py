@@ -17,6 +17,7 @@ from schemas.deadletter import DeadLetterMeta, encode_dead_letter
 from schemas.decoding import decode_fact
 from schemas.envelope import Envelope, decode_envelope
 from schemas.errors import DecodeError, EnvelopeError
+from streams.batch import StateCache
 
 Tables = Mapping[str, MutableMapping[str, bytes]]
 
@@ -30,9 +31,15 @@ class Output(NamedTuple):
 
 
 class Outcome(NamedTuple):
+    """What one record led to, with the envelope's identity for metrics and logs."""
+
     outputs: list[Output]
     event_name: str | None
     dead: bool
+    source: str | None = None
+    delivery_id: str | None = None
+    aggregate_id: str | None = None
+    alert_types: tuple[str, ...] = ()
 
 
 def _dead(reason: str, raw: bytes, envelope: Envelope | None, now: datetime,
@@ -43,15 +50,17 @@ def _dead(reason: str, raw: bytes, envelope: Envelope | None, now: datetime,
         aggregateId=envelope.key if envelope else None, eventName=envelope.event_name if envelope else None,
     )
     key = (envelope.id if envelope else f"{partition}-{offset}").encode()
-    return Outcome([Output("dlq", key, encode_dead_letter(meta, raw))], meta.eventName, True)
+    return Outcome([Output("dlq", key, encode_dead_letter(meta, raw))], meta.eventName, True,
+                   meta.source, meta.deliveryId, meta.aggregateId)
 
 
 def process_record(
     raw: bytes, tables: Tables, clock: Callable[[], datetime],
-    partition: int | None = None, offset: int | None = None,
+    partition: int | None = None, offset: int | None = None, states: StateCache | None = None,
 ) -> Outcome:
     """Decode, fold, save. Every event republishes its state and re-derives its alerts, so a
-    redelivery after a crash completes whatever the crash interrupted (same keys, same ids)."""
+    redelivery after a crash completes whatever the crash interrupted (same keys, same ids).
+    `states` spares re-parsing a state the caller parsed or produced before."""
     envelope: Envelope | None = None
     try:
         envelope = decode_envelope(raw)
@@ -60,14 +69,21 @@ def process_record(
     except (EnvelopeError, DecodeError) as exc:
         return _dead(str(exc), raw, envelope, clock(), partition, offset)
     table = tables[projection.name]
-    stored = table.get(fact.aggregateId)
-    state = projection.state_type.model_validate_json(stored) if stored is not None else None
+    key = fact.aggregateId
+    stored = table.get(key)
+    parse = projection.state_type.model_validate_json
+    if states is not None:
+        state = states.load(projection.name, key, stored, parse)
+    else:
+        state = parse(stored) if stored is not None else None
     new_state, alerts = projection.fold(state, fact)
     state_json = new_state.model_dump_json().encode() if new_state is not state else stored
     assert state_json is not None
+    if states is not None and new_state is not state:
+        states.keep(projection.name, key, state_json, new_state)
     # Saved even when unchanged: after a kill -9, RocksDB can hold a state whose changelog record
     # was never sent; saving it again on the redelivery puts it back in the changelog.
-    table[fact.aggregateId] = state_json
-    outputs = [Output(projection.name, fact.aggregateId.encode(), state_json)]
+    table[key] = state_json
+    outputs = [Output(projection.name, key.encode(), state_json)]
     outputs.extend(Output("alerts", a.id.encode(), orjson.dumps(a.model_dump(mode="json"))) for a in alerts)
-    return Outcome(outputs, fact.eventName, False)
+    return Outcome(outputs, fact.eventName, False, fact.source, fact.deliveryId, key, tuple(a.type for a in alerts))
