@@ -1,6 +1,6 @@
 """Access control of the worker's HTTP API: deny by default.
 
-Every path needs `Authorization: Bearer <one of HOOKLOG_API_TOKENS>` except `/healthz` and
+Every path needs `Authorization: Bearer <one of HOOKLOG_API_TOKENS>` except `/healthz`, `/readyz` and
 `/metrics` (open, nothing sensitive) and `/auth/koywe` (Koywe's callback checks its own
 HOOKLOG_KOYWE_AUTH_TOKENS). Unset tokens close the API (503 with a clear message) rather than
 open it. Deny-by-default also covers Faust's own pages and any view added later.
@@ -19,7 +19,7 @@ from pydantic import SecretStr
 
 from ingest.logs import get_logger
 
-OPEN_PATHS = frozenset({"/healthz", "/metrics"})
+OPEN_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 OWN_TOKEN_PATHS = frozenset({"/auth/koywe"})
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 log = get_logger("worker.api")

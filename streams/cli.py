@@ -122,7 +122,7 @@ def up(
     code = 0
     try:
         wait_http(f"http://{settings.ingest_host}:{settings.ingest_port}/healthz", 60, procs[0])
-        wait_http(f"http://{settings.worker_host}:{settings.worker_port}/healthz", 120, procs[1])
+        wait_http(f"http://{settings.worker_host}:{settings.worker_port}/readyz", 120, procs[1])
         console.print(f"ingest on :{settings.ingest_port}, worker on :{settings.worker_port}; Ctrl-C stops")
         if demo:
             code = subprocess.call([sys.executable, "-m", "streams.cli", "simulate",

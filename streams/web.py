@@ -2,7 +2,7 @@
 
 One worker process owns every partition in the default deployment, so a local table read is
 complete; `web_tables_enabled` stays off, only these views are served. Every view except
-`/healthz`, `/metrics` and `/auth/koywe` needs an API bearer token (streams/access.py).
+`/healthz`, `/readyz`, `/metrics` and `/auth/koywe` needs an API bearer token (streams/access.py).
 """
 
 from __future__ import annotations
@@ -61,6 +61,16 @@ def _dead_letter_json(value: bytes) -> dict[str, Any]:
     return {**meta.model_dump(mode="json"), **_body_text(raw)}
 
 
+def readiness(app: Any) -> str:
+    """`ready`, or what the worker is busy with: `starting`, `rebalancing`, `recovering`."""
+    recovery = app.tables.recovery
+    if not recovery.completed.is_set():
+        return "starting"
+    if app.rebalancing:
+        return "rebalancing"
+    return "recovering" if recovery.in_recovery else "ready"
+
+
 def install_views(worker: Worker) -> None:  # noqa: C901 - one small view per endpoint
     app, settings = worker.app, worker.settings
     refusals = worker.metrics.api_refusals
@@ -82,6 +92,15 @@ def install_views(worker: Worker) -> None:  # noqa: C901 - one small view per en
     class Health(View):
         async def get(self, request: Request) -> Response:
             return _json(self, 200, b'{"status":"ok"}')
+
+    @app.page("/readyz")
+    class Ready(View):
+        """200 once the tables are restored and the fold runs; 503 while recovering or rebalancing,
+        when `GET /orders/{id}` may answer from a table that is not caught up yet."""
+
+        async def get(self, request: Request) -> Response:
+            status = readiness(app)
+            return _json(self, 200 if status == "ready" else 503, orjson.dumps({"status": status}))
 
     @app.page("/metrics")
     class Metrics(View):

@@ -164,8 +164,9 @@ class System:
             [sys.executable, "-m", "streams.cli", role], env={k: v for k, v in env.items() if v is not None},
             cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
         )
-        url = self.ingest_url if role == "ingest" else self.worker_url
-        wait_http(f"{url}/healthz", 120, self.procs[role])
+        # the worker is ready once its tables are restored and its partitions assigned
+        url = f"{self.ingest_url}/healthz" if role == "ingest" else f"{self.worker_url}/readyz"
+        wait_http(url, 120, self.procs[role])
 
     def stop(self, role: str, sig: int = 15, timeout_s: float = 30) -> int:
         proc = self.procs.pop(role)

@@ -46,7 +46,7 @@ async def boom(request: web.Request) -> web.Response:
 
 async def guarded_client(tokens: tuple[SecretStr, ...], refused: list[int]) -> TestClient:
     app = web.Application(middlewares=[api_guard(tokens, refused.append)])
-    for path in ("/healthz", "/metrics", "/orders/{key}", "/dlq", "/"):
+    for path in ("/healthz", "/readyz", "/metrics", "/orders/{key}", "/dlq", "/"):
         app.router.add_get(path, ok)
     app.router.add_post("/auth/koywe", ok)
     app.router.add_get("/boom", boom)
@@ -70,7 +70,7 @@ async def status_and_json(response: aiohttp.ClientResponse) -> tuple[int, Any]:
 @pytest.mark.unit
 async def test_everything_but_health_metrics_and_the_callback_needs_a_token(guarded: tuple[TestClient, list[int]]) -> None:
     client, refused = guarded
-    for path in ("/healthz", "/metrics"):
+    for path in ("/healthz", "/readyz", "/metrics"):
         assert (await client.get(path)).status == 200
     assert (await client.post("/auth/koywe")).status == 200  # its own token, checked by its view
     for path in ("/orders/o-1", "/dlq", "/", "/no/such/thing"):
