@@ -234,13 +234,15 @@ async def verify(settings: Settings, *, wait_s: float = 30.0, api_url: str | Non
                  changelogs: bool = False, replayed: Replayed | None = None) -> Report:
     """Replay the whole log and compare; while they differ, give the worker up to `wait_s` to catch up.
 
-    `changelogs` also compares the worker's table changelogs (what a restarted worker restores)."""
-    deadline = time.monotonic() + wait_s
+    `changelogs` also compares the worker's table changelogs (what a restarted worker restores).
+    The wait counts from the first comparison, however long the first replay took."""
+    deadline: float | None = None
     replayed = replayed or await replay_topic(settings)
     rounds = 0
     while True:
         rounds += 1
         diffs, compared = await _compare_once(settings, replayed, api_url, changelogs)
+        deadline = time.monotonic() + wait_s if deadline is None else deadline
         if not diffs or time.monotonic() >= deadline:
             break
         await asyncio.sleep(1.0)
