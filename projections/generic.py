@@ -6,6 +6,7 @@ from projections.history import advance
 from schemas.alerts import Alert
 from schemas.generic import GenericState
 from schemas.history import Fact
+from schemas.trusted import trusted
 
 
 def fold_generic(state: GenericState | None, fact: Fact) -> tuple[GenericState, tuple[Alert, ...]]:
@@ -15,5 +16,5 @@ def fold_generic(state: GenericState | None, fact: Fact) -> tuple[GenericState, 
         return state, ()
     history, decisive = step
     source, _, ident = fact.aggregateId.partition(":")
-    return GenericState(id=ident, source=source, status=decisive.status, updatedAt=decisive.occurredAt,
-                        history=history), ()
+    return trusted(GenericState, {"id": ident, "source": source, "status": decisive.status,
+                                  "updatedAt": decisive.occurredAt, "history": history}), ()

@@ -6,27 +6,47 @@ arrival order: that is what makes folds idempotent, permutation-proof, and repla
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Callable, Sequence
+from datetime import datetime
 
 from schemas.history import Fact, HistoryEntry
+from schemas.trusted import trusted
 
 
 def entry_for(fact: Fact, status: str, *, final: bool) -> HistoryEntry:
-    return HistoryEntry(
-        eventId=fact.eventId, eventName=fact.eventName, occurredAt=fact.occurredAt,
-        receivedAt=fact.receivedAt, deliveryId=fact.deliveryId, status=status, final=final,
-    )
+    """Every part comes from a validated Fact, so the entry is not validated again; `str()`
+    stores a status enum as the plain text validation would."""
+    return trusted(HistoryEntry, {
+        "eventId": fact.eventId, "eventName": fact.eventName, "occurredAt": fact.occurredAt,
+        "receivedAt": fact.receivedAt, "deliveryId": fact.deliveryId, "status": str(status), "final": final,
+    })
 
 
 def seen(history: Sequence[HistoryEntry], event_id: str) -> bool:
-    return any(entry.eventId == event_id for entry in history)
+    for entry in history:  # a plain loop: histories are short, and this runs on every event
+        if entry.eventId == event_id:
+            return True
+    return False
 
 
 def insert(
     history: Sequence[HistoryEntry], entry: HistoryEntry, rank: Callable[[str], int]
 ) -> tuple[HistoryEntry, ...]:
-    """History stays sorted by (event time, status rank, event id): a late event lands in place."""
-    return tuple(sorted((*history, entry), key=lambda e: (e.occurredAt, rank(e.status), e.eventId)))
+    """History stays sorted by (event time, status rank, event id): a late event lands in place.
+
+    `history` is sorted already (every history is built here), so the entry is placed by
+    bisection after any equal key, exactly where a stable sort of `(*history, entry)` puts it;
+    an event later than all others (the usual case) is appended after one comparison.
+    """
+    def key(e: HistoryEntry) -> tuple[datetime, int, str]:
+        return e.occurredAt, rank(e.status), e.eventId
+
+    at = key(entry)
+    if not history or key(history[-1]) <= at:
+        return (*history, entry)
+    index = bisect_right(history, at, key=key)
+    return (*history[:index], entry, *history[index:])
 
 
 def effective(history: Sequence[HistoryEntry]) -> HistoryEntry:
@@ -36,8 +56,10 @@ def effective(history: Sequence[HistoryEntry]) -> HistoryEntry:
     the history but cannot reopen it. Non-final events (a failed crypto tx Koywe will retry)
     yield to anything later. `history` must be sorted by `insert`.
     """
-    finals = [entry for entry in history if entry.final]
-    return (finals or history)[-1]
+    for entry in reversed(history):
+        if entry.final:
+            return entry
+    return history[-1]
 
 
 def advance(

@@ -30,6 +30,7 @@ from schemas.history import Fact, HistoryEntry
 from schemas.kuenta import (
     KUENTA_EVENT_NAMES, KuentaEvent, KuentaState, family_of, identifying_members, status_of,
 )
+from schemas.trusted import trusted
 
 #: family -> status -> rank; equal timestamps resolve towards the higher rank.
 RANKS: dict[str, dict[str, int]] = {
@@ -126,10 +127,10 @@ def fold_kuenta(state: KuentaState | None, fact: Fact) -> tuple[KuentaState, tup
     history, decisive = step
     amount, amount_event_id = _latest_amount(state, fact, history)
     return (
-        KuentaState(
-            id=fact.aggregateId, family=family, status=decisive.status,  # type: ignore[arg-type]
-            updatedAt=decisive.occurredAt, history=history, amount=amount, amountEventId=amount_event_id,
-        ),
+        trusted(KuentaState, {  # the family is a known event's, the rest validated parts: no re-validation
+            "id": fact.aggregateId, "family": family, "status": decisive.status, "updatedAt": decisive.occurredAt,
+            "history": history, "amount": amount, "amountEventId": amount_event_id,
+        }),
         alerts,
     )
 

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from projections.history import effective, entry_for, insert, seen
 from schemas.alerts import Alert, make_alert
 from schemas.history import Fact
+from schemas.trusted import trusted
 from schemas.koywe_users import KYC_EVENTS, KoyweUserEvent
 from schemas.users import Deposit, DocumentUpdate, KycStatus, UserState
 
@@ -104,11 +105,11 @@ def fold_user(state: UserState | None, fact: Fact) -> tuple[UserState, tuple[Ale
     history = insert(state.history if state else (), entry_for(fact, status, final=False), _rank)
     kyc_entries = [entry for entry in history if entry.eventName in KYC_EVENTS]
     return (
-        UserState(
-            userId=fact.aggregateId,
-            kyc=KycStatus(effective(kyc_entries).status) if kyc_entries else K.NOT_VERIFIED,
-            updatedAt=history[-1].occurredAt, history=history,
-            documentNumber=_document(state, fact), deposits=_deposits(state, fact),
-        ),
+        trusted(UserState, {  # validated parts and our own enum: no re-validation
+            "userId": fact.aggregateId,
+            "kyc": KycStatus(effective(kyc_entries).status) if kyc_entries else K.NOT_VERIFIED,
+            "updatedAt": history[-1].occurredAt, "history": history,
+            "documentNumber": _document(state, fact), "deposits": _deposits(state, fact),
+        }),
         alerts,
     )

@@ -17,6 +17,7 @@ from schemas.alerts import Alert, make_alert
 from schemas.history import Fact, HistoryEntry
 from schemas.koywe import KoyweOrderEventBase, KoyweOrderSnapshot, PaymentReceivedModifiedOrderAmount
 from schemas.orders import AmountAdjustment, OrderState, OrderStatus
+from schemas.trusted import trusted
 
 S = OrderStatus
 
@@ -40,6 +41,10 @@ TRANSITIONS: dict[str, tuple[OrderStatus, bool]] = {
 #: Tie-break for events with the same timestamp: further along the lifecycle wins.
 RANK: dict[str, int] = {status.value: rank for rank, status in enumerate(OrderStatus)}
 
+#: status text -> member: a dict lookup is cheaper than calling the enum on every event (the
+#: enum still judges text it does not know).
+STATUS: dict[str, OrderStatus] = {status.value: status for status in OrderStatus}
+
 
 class Effect(NamedTuple):
     """What one event does beyond its state transition."""
@@ -48,8 +53,11 @@ class Effect(NamedTuple):
     alerts: tuple[Alert, ...]
 
 
+_NOTHING = Effect(None, ())
+
+
 def _no_effect(fact: Fact) -> Effect:
-    return Effect(None, ())
+    return _NOTHING
 
 
 def _alert(alert_type: str, fact: Fact, **details: object) -> Alert:
@@ -112,10 +120,11 @@ def fold_order(state: OrderState | None, fact: Fact) -> tuple[OrderState, tuple[
         return state, effect.alerts
     history, decisive = step
     return (
-        OrderState(
-            orderId=fact.aggregateId, state=OrderStatus(decisive.status), updatedAt=decisive.occurredAt,
-            history=history, adjustment=_latest_adjustment(state, effect.adjustment, history),
-        ),
+        trusted(OrderState, {  # built from the fact, the history and our own enum: nothing to validate
+            "orderId": fact.aggregateId, "state": STATUS.get(decisive.status) or OrderStatus(decisive.status),
+            "updatedAt": decisive.occurredAt, "history": history,
+            "adjustment": _latest_adjustment(state, effect.adjustment, history),
+        }),
         effect.alerts,
     )
 

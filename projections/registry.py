@@ -26,31 +26,33 @@ Fold = Callable[[Any, Fact], tuple[Any, tuple[Alert, ...]]]
 
 
 class Projection(NamedTuple):
-    """A named projection: its fold, its state model, and the facts it takes."""
+    """A named projection: its fold, its state model, and the facts it takes.
+
+    `source`/`events` name the built-in source and event names it takes (None for configured
+    sources), so `projection_for` can find it with one dict lookup.
+    """
 
     name: str
     state_type: type[BaseModel]
     fold: Fold
     accepts: Callable[[Fact], bool]
+    source: str | None = None
+    events: frozenset[str] = frozenset()
 
 
-ORDERS = Projection(
-    "orders", OrderState, fold_order,
-    lambda fact: fact.source == "koywe" and fact.eventName in ORDER_EVENT_NAMES,
-)
+def _built_in(name: str, state_type: type[BaseModel], fold: Fold, source: str, events: frozenset[str]) -> Projection:
+    return Projection(name, state_type, fold, lambda fact: fact.source == source and fact.eventName in events,
+                      source, events)
 
-KYC = Projection(
-    "kyc", UserState, fold_user,
-    lambda fact: fact.source == "koywe" and fact.eventName in USER_EVENTS,
-)
 
+ORDERS = _built_in("orders", OrderState, fold_order, "koywe", ORDER_EVENT_NAMES)
+
+KYC = _built_in("kyc", UserState, fold_user, "koywe", USER_EVENTS)
 
 
 def _kuenta(family: str) -> Projection:
     """One projection per Kuenta family: `data.id` is only known unique within a family."""
-    names = KUENTA_EVENTS[family]
-    return Projection(f"kuenta.{family}", KuentaState, fold_kuenta,
-                      lambda fact: fact.source == "kuenta" and fact.eventName in names)
+    return _built_in(f"kuenta.{family}", KuentaState, fold_kuenta, "kuenta", KUENTA_EVENTS[family])
 
 
 KUENTA = tuple(_kuenta(family) for family in KUENTA_EVENTS)
@@ -59,9 +61,19 @@ EVENTS = Projection("events", GenericState, fold_generic, lambda fact: fact.sour
 
 PROJECTIONS: tuple[Projection, ...] = (ORDERS, KYC, *KUENTA, EVENTS)
 
+#: (built-in source, event name) -> the first projection in PROJECTIONS that takes it.
+_BY_EVENT: dict[tuple[str, str], Projection] = {
+    (projection.source, event): projection
+    for projection in reversed(PROJECTIONS) if projection.source is not None for event in projection.events
+}
+
 
 def projection_for(fact: Fact) -> Projection:
-    for projection in PROJECTIONS:
-        if projection.accepts(fact):
-            return projection
+    """The projection whose `accepts` takes `fact` (the first in PROJECTIONS), by lookup: this
+    runs once per event."""
+    projection = _BY_EVENT.get((fact.source, fact.eventName))
+    if projection is not None:
+        return projection
+    if fact.source not in BUILT_IN:
+        return EVENTS
     raise UnknownEventError(f"no projection takes {fact.source} event {fact.eventName!r}")

@@ -48,9 +48,25 @@ def new_envelope(
     )
 
 
+#: Fields the metadata line leaves out (the body follows it, raw).
+_NOT_META: tuple[str, ...] = tuple(name for name, field in Envelope.model_fields.items() if field.exclude)
+
+
 def encode_envelope(envelope: Envelope) -> bytes:
-    """Record value: metadata line, newline, body bytes."""
-    return orjson.dumps(envelope.model_dump(mode="json")) + b"\n" + envelope.body
+    """Record value: metadata line, newline, body bytes.
+
+    The line is byte for byte `orjson.dumps(envelope.model_dump(mode="json"))`, built without the
+    pydantic dump (ingest runs this per request): orjson writes the field values as they are and
+    formats datetimes as pydantic does, UTC as `Z` included (tests/schemas/test_envelope.py).
+    """
+    meta = envelope.__dict__.copy()  # the field values, in declaration order
+    for name in _NOT_META:
+        del meta[name]
+    return orjson.dumps(meta, option=orjson.OPT_UTC_Z) + b"\n" + envelope.body
+
+
+#: `Envelope.model_validate` without its Python wrapper (same validator, same errors): per record.
+_validate_envelope = Envelope.__pydantic_validator__.validate_python
 
 
 def decode_envelope(value: bytes | None) -> Envelope:
@@ -66,7 +82,8 @@ def decode_envelope(value: bytes | None) -> Envelope:
             raise EnvelopeError("envelope metadata is not a JSON object")
         if fields.get("v") != ENVELOPE_VERSION:
             raise EnvelopeError(f"unsupported envelope version {fields.get('v')!r}; upgrade hooklog")
-        return Envelope.model_validate({**fields, "body": body})
+        fields["body"] = body  # our own parsed dict: no copy
+        return _validate_envelope(fields)
     except orjson.JSONDecodeError as exc:
         raise EnvelopeError(f"envelope metadata is not JSON: {exc}") from exc
     except ValidationError as exc:
