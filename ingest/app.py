@@ -18,7 +18,7 @@ import orjson
 from aiohttp import web
 
 from ingest.limits import content_type_ok, too_deep
-from ingest.logs import get_logger
+from ingest.logs import LineLogger
 from ingest.metrics import IngestMetrics
 from ingest.producer import RawProducer
 from ingest.readiness import BrokerProbe
@@ -27,7 +27,7 @@ from schemas.envelope import new_envelope, utcnow
 from schemas.errors import BrokerUnavailableError, DecodeError, SignatureError
 from schemas.settings import Settings
 
-log = get_logger("ingest")
+log = LineLogger("ingest")  # a line per request: the cheap path (ingest/logs.py)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -52,6 +52,7 @@ GATE: web.AppKey[Gate] = web.AppKey("gate", Gate)
 STATUS_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 408: "request_timeout",
                 413: "body_too_large", 415: "unsupported_media_type", 500: "internal_error"}
 KEPT_ERROR_HEADERS = ("Allow", "Retry-After")
+AUDIT_HEADERS = ("Content-Type", "User-Agent")  # kept in every envelope, besides a source's own
 
 
 def error(status: int, code: str, detail: str, headers: dict[str, str] | None = None) -> web.Response:
@@ -78,6 +79,13 @@ def _refuse(request: web.Request, status: int, code: str, detail: str,
     return error(status, code, detail, headers)
 
 
+def _kept_headers(request: web.Request, source: Source) -> dict[str, str]:
+    """The request headers the envelope keeps for audit, by lower-case name."""
+    headers = request.headers
+    return {name.lower(): value for name in (*AUDIT_HEADERS, *source.kept_headers)
+            if (value := headers.get(name)) is not None}
+
+
 async def read_limited(request: web.Request, limit: int) -> bytes | None:
     """The body, or None as soon as it exceeds `limit` (never buffers more than limit + a chunk)."""
     if request.content_length is not None and request.content_length > limit:
@@ -92,6 +100,18 @@ async def read_limited(request: web.Request, limit: int) -> bytes | None:
     return b"".join(chunks)
 
 
+async def read_body(request: web.Request, limit: int, timeout_s: float) -> bytes | None:
+    """`read_limited` within `timeout_s` (TimeoutError after). A body that has fully arrived
+    (the usual case: it came with the headers) is taken from the buffer at once: it cannot
+    stall, so it needs no timer and no read loop."""
+    content = request.content
+    if content.is_eof():
+        body = content.read_nowait()
+        return body if len(body) <= limit else None
+    async with asyncio.timeout(timeout_s):
+        return await read_limited(request, limit)
+
+
 async def receive(request: web.Request) -> web.Response:
     app = request.app
     source = app[SOURCES].get(request.match_info["source"])
@@ -101,8 +121,8 @@ async def receive(request: web.Request) -> web.Response:
     if not content_type_ok(request.headers.get("Content-Type")):
         return _refuse(request, 415, "unsupported_media_type", "send Content-Type: application/json (UTF-8)")
     try:
-        body = await asyncio.wait_for(read_limited(request, settings.max_body_bytes), settings.body_timeout_s)
-    except asyncio.TimeoutError:
+        body = await read_body(request, settings.max_body_bytes, settings.body_timeout_s)
+    except TimeoutError:
         response = _refuse(request, 408, "request_timeout", f"the body did not arrive within {settings.body_timeout_s}s")
         # Send it, then close: aiohttp would otherwise linger up to 10 s draining a slow body.
         await response.prepare(request)
@@ -126,8 +146,7 @@ async def receive(request: web.Request) -> web.Response:
     envelope = new_envelope(
         source=source.name, key=key, event_name=event_name, body=body, received_at=app[CLOCK](),
         occurred_at=occurred_at,
-        headers={name.lower(): request.headers[name] for name in ("Content-Type", "User-Agent", *source.kept_headers)
-                 if name in request.headers},
+        headers=_kept_headers(request, source),
     )
     started = time.perf_counter()
     try:
@@ -136,7 +155,7 @@ async def receive(request: web.Request) -> web.Response:
         app[METRICS].produce_seconds.labels("error").observe(time.perf_counter() - started)
         return _refuse(request, 503, "broker_unavailable", f"{exc}; retry later", _retry_after(request))
     elapsed = time.perf_counter() - started
-    app[METRICS].produce_seconds.labels("acked").observe(elapsed)
+    app[METRICS].produce_acked.observe(elapsed)
     log.info("stored", event_id=envelope.id, source=source.name, aggregate_id=key, event_name=event_name,
              produce_ms=round(elapsed * 1000, 2))
     return web.Response(
@@ -177,13 +196,11 @@ async def webhook_gate(request: web.Request, handler: Handler) -> web.StreamResp
                            _retry_after(request))
     else:
         gate.in_flight += 1
-        metrics.in_flight.set(gate.in_flight)
         try:
             response = await handler(request)
         finally:
             gate.in_flight -= 1
-            metrics.in_flight.set(gate.in_flight)
-    metrics.requests.labels(_source_label(request), str(response.status)).inc()
+    metrics.answered(_source_label(request), response.status)
     return response
 
 
@@ -215,6 +232,7 @@ def create_app(
     app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[json_errors, webhook_gate])
     app[SETTINGS], app[PRODUCER], app[SOURCES], app[CLOCK] = settings, producer, sources, clock
     app[METRICS], app[GATE] = IngestMetrics(), Gate(settings.max_in_flight)
+    app[METRICS].watch_in_flight(lambda: app[GATE].in_flight)
     app[PROBE] = BrokerProbe(settings.kafka_bootstrap_servers, timeout_s=min(2.0, settings.produce_timeout_s),
                              cache_s=settings.ready_cache_s)
     app.router.add_post("/webhooks/{source}", receive)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import IO, Any
 
 import orjson
@@ -39,10 +40,32 @@ def _redactor(secrets: Iterable[SecretStr]) -> structlog.typing.Processor:
     return redact  # type: ignore[return-value]
 
 
+class _NamedWriter(structlog.WriteLogger):
+    """A WriteLogger with the `name` that `structlog.stdlib.add_logger_name` reads."""
+
+    def __init__(self, name: str, file: IO[str]) -> None:
+        super().__init__(file)
+        self.name = name
+
+
+@dataclass(frozen=True)
+class _Direct:
+    """What `configure_logging` set up, for `LineLogger`s: same stream, processors, level."""
+
+    stream: IO[str]
+    processors: tuple[structlog.typing.Processor, ...]
+    wrapper_class: type[structlog.typing.FilteringBoundLogger]
+
+
+_direct: _Direct | None = None
+
+
 def configure_logging(role: str, level: str = "info", *, secrets: Iterable[SecretStr] = (),
                       stream: IO[str] | None = None) -> None:
     """Route structlog and the standard library through one JSON renderer on `stream`."""
-    if not isinstance(logging.getLevelName(level.upper()), int):
+    global _direct
+    numeric = logging.getLevelName(level.upper())
+    if not isinstance(numeric, int):
         raise ConfigError(f"HOOKLOG_LOG_LEVEL={level!r} is not a level: use debug, info, warning or error")
     shared: list[structlog.typing.Processor] = [
         structlog.contextvars.merge_contextvars,
@@ -57,14 +80,14 @@ def configure_logging(role: str, level: str = "info", *, secrets: Iterable[Secre
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,
     )
+    rendering: list[structlog.typing.Processor] = [
+        structlog.processors.format_exc_info,  # text traceback, no locals
+        _render,
+        _redactor(secrets),
+    ]
     formatter = structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=shared,
-        processors=[
-            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-            structlog.processors.format_exc_info,  # text traceback, no locals
-            _render,
-            _redactor(secrets),
-        ],
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *rendering],
     )
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(formatter)
@@ -72,11 +95,51 @@ def configure_logging(role: str, level: str = "info", *, secrets: Iterable[Secre
     root.handlers[:] = [handler]
     root.setLevel(logging.WARNING)
     logging.getLogger("hooklog").setLevel(level.upper())
+    _direct = _Direct(handler.stream, (*shared, *rendering), structlog.make_filtering_bound_logger(numeric))
 
 
 def get_logger(name: str) -> structlog.stdlib.BoundLogger:
     """A structlog logger under `hooklog.` (so HOOKLOG_LOG_LEVEL applies)."""
     return structlog.stdlib.get_logger(f"hooklog.{name}")
+
+
+class LineLogger:
+    """A hooklog logger for hot paths (a line per request or event). Its lines are those of
+    `get_logger` (same processors, fields, redaction, stream and level) but skip the standard
+    library's LogRecord and handler round trip, which costs several times the rendering itself.
+    Until `configure_logging` has run (tests, library use) it is `get_logger`'s logger."""
+
+    def __init__(self, name: str) -> None:
+        self.name = f"hooklog.{name}"
+        self._made_for: _Direct | None = None
+        self._logger: Any = None
+
+    def _bound(self) -> Any:
+        """The logger for the current configuration (rebuilt when `configure_logging` runs again)."""
+        if self._logger is None or self._made_for is not _direct:
+            self._made_for = _direct
+            if _direct is None:
+                self._logger = structlog.stdlib.get_logger(self.name)
+            else:
+                self._logger = structlog.wrap_logger(_NamedWriter(self.name, _direct.stream),
+                                                     processors=list(_direct.processors),
+                                                     wrapper_class=_direct.wrapper_class)
+        return self._logger
+
+    def debug(self, event: str, **fields: Any) -> None:
+        self._bound().debug(event, **fields)
+
+    def info(self, event: str, **fields: Any) -> None:
+        self._bound().info(event, **fields)
+
+    def warning(self, event: str, **fields: Any) -> None:
+        self._bound().warning(event, **fields)
+
+    def error(self, event: str, **fields: Any) -> None:
+        self._bound().error(event, **fields)
+
+    def exception(self, event: str, **fields: Any) -> None:
+        self._bound().exception(event, **fields)
 
 
 def secrets_of(settings: Settings) -> tuple[SecretStr, ...]:

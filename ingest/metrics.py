@@ -6,7 +6,9 @@ segment), `status` an HTTP status code. Nothing here can carry a secret or a pay
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
@@ -30,6 +32,22 @@ class IngestMetrics:
         self.in_flight = Gauge("hooklog_ingest_in_flight", "Webhook requests being handled now", registry=r)
         self.broker_ready = Gauge("hooklog_ingest_broker_ready", "1 if the last readiness check reached the broker",
                                   registry=r)
+
+        # Labelled once, as it is observed per request. ("error" stays unlabelled until it happens,
+        # so a scrape shows no error series before there was one.)
+        self.produce_acked = self.produce_seconds.labels("acked")
+        self._answers: dict[tuple[str, int], Any] = {}
+
+    def answered(self, source: str, status: int) -> None:
+        """Count one webhook answer; each (source, status) child is looked up once, not per request."""
+        child = self._answers.get((source, status))
+        if child is None:
+            child = self._answers[(source, status)] = self.requests.labels(source, str(status))
+        child.inc()
+
+    def watch_in_flight(self, count: Callable[[], int]) -> None:
+        """The in-flight gauge reads `count()` at scrape time: nothing to update per request."""
+        self.in_flight.set_function(count)
 
     def exposition(self) -> tuple[bytes, str]:
         """The text format and its content type, for `GET /metrics`."""

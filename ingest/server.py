@@ -57,11 +57,13 @@ async def drain(app: web.Application, timeout_s: float) -> int:
     return gate.in_flight
 
 
-async def run(settings: Settings) -> None:
+async def run(settings: Settings, *, reuse_port: bool = False) -> None:
+    """Serve until SIGTERM/SIGINT, then drain. `reuse_port`: share the port with other ingest
+    processes (ingest/processes.py)."""
     app = await build(settings)
     runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=shutdown_timeout(settings))
     await runner.setup()
-    site = web.TCPSite(runner, settings.ingest_host, settings.ingest_port)
+    site = web.TCPSite(runner, settings.ingest_host, settings.ingest_port, reuse_port=reuse_port or None)
     await site.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -81,6 +83,6 @@ async def run(settings: Settings) -> None:
     log.info("stopped")
 
 
-def serve(settings: Settings) -> None:
+def serve(settings: Settings, *, reuse_port: bool = False) -> None:
     configure_logging("ingest", settings.log_level, secrets=secrets_of(settings))
-    asyncio.run(run(settings))
+    asyncio.run(run(settings, reuse_port=reuse_port))

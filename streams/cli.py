@@ -53,11 +53,17 @@ def kafka_status() -> None:
 
 
 @cli.command()
-def ingest() -> None:
+def ingest(processes: int = typer.Option(1, help="ingest processes sharing the port (SO_REUSEPORT), "
+                                                  "for machines with cores to spare; each has its own /metrics")) -> None:
     """Serve POST /webhooks/{source} (HOOKLOG_INGEST_HOST:HOOKLOG_INGEST_PORT)."""
     from ingest.server import serve
 
-    serve(Settings())
+    if processes == 1:
+        serve(Settings())
+    else:
+        from ingest.processes import serve_processes
+
+        raise typer.Exit(serve_processes(Settings(), processes))
 
 
 @cli.command()

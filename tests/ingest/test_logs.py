@@ -12,7 +12,8 @@ import pytest
 import structlog
 from pydantic import SecretStr
 
-from ingest.logs import REDACTED, configure_logging, get_logger, secrets_of
+import ingest.logs
+from ingest.logs import REDACTED, LineLogger, configure_logging, get_logger, secrets_of
 from schemas.settings import Settings
 
 pytestmark = pytest.mark.unit
@@ -74,3 +75,43 @@ def test_an_unknown_level_is_a_config_error() -> None:
 
     with pytest.raises(ConfigError, match="HOOKLOG_LOG_LEVEL"):
         configure_logging("test", "loud")
+
+
+def test_line_logger_writes_the_lines_get_logger_writes(stream: io.StringIO) -> None:
+    fields = {"event_id": "e-1", "source": "koywe", "aggregate_id": "o-1", "note": f"token {SECRET}"}
+    get_logger("ingest").info("stored", **fields)
+    LineLogger("ingest").info("stored", **fields)
+    LineLogger("ingest").debug("below the level")
+    slow, fast = lines(stream)
+    assert fast.pop("ts").endswith("Z") and slow.pop("ts").endswith("Z")
+    assert list(fast.items()) == list(slow.items()) and fast["note"] == f"token {REDACTED}"
+
+
+def test_line_logger_exceptions_are_text_tracebacks_without_locals(stream: io.StringIO) -> None:
+    def fail(key: str) -> None:
+        local_copy = key[::-1]  # noqa: F841 - a local a locals-dumping renderer would print
+        raise RuntimeError("boom")
+
+    try:
+        fail(SECRET)
+    except RuntimeError:
+        LineLogger("ingest").exception("unhandled", path="/webhooks/x")
+    (entry,) = lines(stream)
+    assert entry["level"] == "error" and "RuntimeError: boom" in entry["exception"]
+    assert "local_copy" not in entry["exception"] and SECRET[::-1] not in stream.getvalue()
+
+
+def test_line_logger_follows_the_configured_level(stream: io.StringIO) -> None:
+    configure_logging("test", "warning", stream=stream)
+    LineLogger("ingest").info("stored", event_id="e-1")
+    LineLogger("ingest").warning("careful", event_id="e-2")
+    assert [(e["event"], e["level"]) for e in lines(stream)] == [("careful", "warning")]
+
+
+def test_line_logger_before_configure_logging_is_get_loggers_logger(
+    stream: io.StringIO, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(ingest.logs, "_direct", None)  # as in a process that never configured logging
+    LineLogger("ingest").info("stored", event_id="e-1")
+    (entry,) = lines(stream)  # through the standard library's handler
+    assert entry["event_id"] == "e-1" and entry["logger"] == "hooklog.ingest"
