@@ -11,7 +11,8 @@ import asyncio
 import functools
 import time
 import weakref
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Iterator, MutableMapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,6 +62,18 @@ def _seek_before_resuming(method: Callable[..., Awaitable[Any]]) -> Callable[...
 if not hasattr(Recovery.on_recovery_completed, "__wrapped__"):
     Recovery.on_recovery_completed = _seek_before_resuming(Recovery.on_recovery_completed)  # type: ignore[method-assign]
     Recovery._resume_streams = _seek_before_resuming(Recovery._resume_streams)  # type: ignore[method-assign]  # noqa: SLF001
+
+
+@contextmanager
+def as_current(event: faust.EventT | None) -> Iterator[None]:
+    """Make `event` Faust's current event: a RocksDB table reads and writes the partition of the
+    current event (`Store._get`, `Store._set`), and in a `take_events` batch the agent's context
+    holds no event, or a stale one from another partition (whose store lacks the key)."""
+    token = _current_event.set(weakref.ref(event) if event is not None else None)
+    try:
+        yield
+    finally:
+        _current_event.reset(token)
 
 
 @dataclass
@@ -118,12 +131,8 @@ def build_worker(settings: Settings) -> Worker:
     co_partitioned = {p.name for p in PROJECTIONS}
 
     def write(table: MutableMapping[str, bytes], key: str, value: bytes, event: faust.EventT | None) -> None:
-        # Faust's table store and changelog take the partition from the current event.
-        token = _current_event.set(weakref.ref(event) if event is not None else None)
-        try:
+        with as_current(event):
             table[key] = value
-        finally:
-            _current_event.reset(token)
 
     @app.agent(topics["raw"], name="fold")
     async def fold(stream: faust.StreamT) -> None:
@@ -137,8 +146,9 @@ def build_worker(settings: Settings) -> Worker:
             for event in events:
                 message = event.message
                 batch.current = event
-                outcome = process_record(message.value, batch.tables, utcnow, message.partition, message.offset,
-                                         states)
+                with as_current(event):
+                    outcome = process_record(message.value, batch.tables, utcnow, message.partition, message.offset,
+                                             states)
                 for output in outcome.outputs:
                     # A projection record's key is the raw record's key and both topics have the
                     # same partition count, so it goes to the raw record's partition number (what

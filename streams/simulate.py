@@ -75,9 +75,11 @@ async def post(session: aiohttp.ClientSession, url: str, body: bytes) -> tuple[i
 
 async def wait_for_state(session: aiohttp.ClientSession, worker_url: str, order_id: str,
                          expected: str | None, timeout_s: float = 60.0,
-                         token: str | None = None) -> dict[str, Any] | None:
-    """Poll `GET /orders/{id}` until it shows `expected` (or anything, if None); `token` is the
-    worker API's bearer token (or put it in the session's default headers)."""
+                         token: str | None = None, events: int = 0) -> dict[str, Any] | None:
+    """Poll `GET /orders/{id}` until it shows `expected` (or anything, if None) with at least
+    `events` distinct events in its history: a scrambled lifecycle can reach its final state
+    before its earlier events are folded. `token` is the worker API's bearer token (or put it in
+    the session's default headers)."""
     deadline = asyncio.get_running_loop().time() + timeout_s
     last: dict[str, Any] | None = None
     while asyncio.get_running_loop().time() < deadline:
@@ -85,7 +87,7 @@ async def wait_for_state(session: aiohttp.ClientSession, worker_url: str, order_
         async with session.get(f"{worker_url}/orders/{order_id}", headers=headers) as response:
             if response.status == 200:
                 last = orjson.loads(await response.read())
-                if expected is None or last.get("state") == expected:
+                if (expected is None or last.get("state") == expected) and len(last.get("history", ())) >= events:
                     return last
         await asyncio.sleep(0.2)
     return last
@@ -107,6 +109,6 @@ async def simulate(ingest_url: str, worker_url: str, secret: str, *, orders_per_
         results = []
         for kind, deliveries in plans:
             state = await wait_for_state(session, worker_url, deliveries[0].order_id, FINAL_STATE[kind],
-                                         token=token)
+                                         token=token, events=len(deliveries))
             results.append({"kind": kind, "orderId": deliveries[0].order_id, **(state or {"state": None})})
         return results

@@ -36,7 +36,8 @@ async def test_lifecycles_scrambled_and_repeated_end_in_their_final_state(run_sy
         assert status == 401 and answer["error"] == "bad_signature"
 
         for kind, deliveries in plans.items():
-            state = await wait_for_state(session, system.worker_url, deliveries[0].order_id, "DELIVERED")
+            state = await wait_for_state(session, system.worker_url, deliveries[0].order_id, "DELIVERED",
+                                         events=len(deliveries))
             assert state is not None and state["state"] == "DELIVERED", (kind, state)
             # each distinct event once, in event-time order, whatever the arrival order and repeats
             assert [e["eventName"] for e in state["history"]] == [d.event_name for d in deliveries]

@@ -87,7 +87,8 @@ async def test_secrets_from_a_directory_never_reach_logs_answers_metrics_or_topi
             for path in ("/healthz", "/readyz", "/metrics", "/nope"):
                 await call("GET", ingest + path)
             await call("DELETE", f"{ingest}/webhooks/koywe")
-            state = await wait_for_state(session, worker, plan[0].order_id, "DELIVERED", token=secrets["HOOKLOG_API_TOKENS"])
+            state = await wait_for_state(session, worker, plan[0].order_id, "DELIVERED", token=secrets["HOOKLOG_API_TOKENS"],
+                                         events=len(plan))
             assert state is not None and len(state["history"]) == len(plan)
             assert await call("GET", f"{worker}/orders/{plan[0].order_id}") == 401
             assert await call("GET", f"{worker}/orders/{plan[0].order_id}", headers=api) == 200
