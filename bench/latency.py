@@ -2,8 +2,10 @@
 
 `hooklog ingest` and `hooklog worker` run as children on a fresh prefix; the load generator
 (a separate process) sends whole onramp lifecycles at a fixed rate (open loop) and, for every
-`sample_every`-th event, polls the worker's `GET /orders/{id}` every 2 ms until the history
-holds that delivery's id. Latencies count from the scheduled send time. No baseline exists
+`sample_every`-th event, asks the worker `GET /orders/{id}?delivery=<its id>&wait=10`, which
+answers once that delivery is folded and its batch's records acked (streams/waiters.py; polling
+every 2 ms, as before, loaded the worker with GETs and added the poll interval to each figure).
+Latencies count from the scheduled send time. No baseline exists
 for this figure; the POST-only latency (acked by Kafka) is reported beside it. A second, lower
 rate (default 250/s) shows the path's latency when the worker is not saturated.
 Target: p99 < 50 ms at 1k/s.

@@ -53,23 +53,18 @@ def write_bodies(path: Path, bodies: list[tuple[str, bytes]]) -> Path:
     return path
 
 
-async def _visible(session: Any, track: str, order_id: str, delivery_id: str, poll_s: float,
-                   timeout_s: float, headers: dict[str, str]) -> bool:
-    """Poll GET /orders/{id} until its history holds this delivery (its id is in the JSON)."""
-    needle = delivery_id.encode()
-    began = time.perf_counter()
-    while (elapsed := time.perf_counter() - began) < timeout_s:
-        async with session.get(f"{track}/orders/{order_id}", headers=headers) as response:
-            if response.status == 200 and needle in await response.read():
-                return True
-        # poll every `poll_s`, backing off to a tenth of the time waited (<= 10% error, and a
-        # backlogged worker is not buried under polls), at most every 100 ms
-        await asyncio.sleep(min(max(poll_s, elapsed / 10), 0.1))
-    return False
+async def _visible(session: Any, track: str, order_id: str, delivery_id: str, timeout_s: float,
+                   headers: dict[str, str]) -> bool:
+    """One `GET /orders/{id}?delivery=<id>&wait=<s>`: the worker answers the moment it has folded
+    this delivery (streams/waiters.py), so there is no poll interval to add error or load."""
+    params = {"delivery": delivery_id, "wait": f"{timeout_s:g}"}
+    async with session.get(f"{track}/orders/{order_id}", params=params, headers=headers) as response:
+        await response.read()
+        return response.status == 200
 
 
 async def run(url: str, bodies: list[tuple[str, bytes]], *, duration_s: float, concurrency: int,
-              rate: float | None, track: str | None, sample_every: int, poll_ms: float,
+              rate: float | None, track: str | None, sample_every: int,
               warmup_s: float, token: str | None = None) -> dict[str, Any]:
     """Flat out (`rate` None: `concurrency` closed loops) or open loop at `rate` per second."""
     import aiohttp
@@ -106,7 +101,7 @@ async def run(url: str, bodies: list[tuple[str, bytes]], *, duration_s: float, c
             state["ok"] += 1
             post_lat.append(acked - scheduled)
             if track and i % sample_every == 0:
-                if await _visible(tracker, track, oid, orjson.loads(answer)["id"], poll_ms / 1000, 10.0, auth):
+                if await _visible(tracker, track, oid, orjson.loads(answer)["id"], 10.0, auth):
                     e2e_lat.append(time.perf_counter() - scheduled)
                 else:
                     state["timeouts"] += 1
@@ -239,12 +234,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rate", type=float, default=None, help="requests/s (open loop); default flat out")
     parser.add_argument("--track", default=None, help="worker URL: measure POST -> visible in GET /orders/{id}")
     parser.add_argument("--sample-every", type=int, default=10)
-    parser.add_argument("--poll-ms", type=float, default=2.0)
     parser.add_argument("--token", default=None, help="bearer token for the worker's API")
     args = parser.parse_args(argv)
     result = asyncio.run(run(args.url, load_bodies(args.bodies), duration_s=args.duration,
                              concurrency=args.concurrency, rate=args.rate, track=args.track,
-                             sample_every=max(1, args.sample_every), poll_ms=args.poll_ms,
+                             sample_every=max(1, args.sample_every),
                              warmup_s=args.warmup, token=args.token))
     sys.stdout.write(json.dumps(result) + "\n")
 

@@ -26,6 +26,7 @@ from schemas.settings import Settings
 from streams.batch import StateCache, TableBatch
 from streams.metrics import Folded, WorkerMetrics
 from streams.processing import process_record
+from streams.waiters import FoldWaiters
 
 
 def _seek_before_resuming(method: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
@@ -85,6 +86,7 @@ class Worker:
     tables: dict[str, faust.Table]
     topics: dict[str, faust.TopicT]
     metrics: WorkerMetrics = field(default_factory=WorkerMetrics)
+    waiters: FoldWaiters = field(default_factory=FoldWaiters)
 
 
 def _raw_topic(app: faust.App, name: str, partitions: int) -> faust.TopicT:
@@ -127,6 +129,7 @@ def build_worker(settings: Settings) -> Worker:
     metrics.watch_lag(app, settings.topic("raw"))
 
     states = StateCache(settings.fold_cache_states)
+    waiters = FoldWaiters()
     names = {name: topic.get_topic_name() for name, topic in topics.items()}
     co_partitioned = {p.name for p in PROJECTIONS}
 
@@ -161,9 +164,12 @@ def build_worker(settings: Settings) -> Worker:
             # At-least-once: the batch's events are acked (committable) only once every record it
             # produced is acknowledged by the broker; a failed send raises and stops the worker.
             await asyncio.gather(*sent)
+            if waiters:  # requests waiting to read their own write (streams/waiters.py)
+                waiters.folded((f.outcome.outputs[0].topic, f.outcome.aggregate_id or "", f.outcome.delivery_id or "")
+                               for f in folded if not f.outcome.dead)
             metrics.observe_batch(folded, started)
 
-    worker = Worker(app, settings, tables, topics, metrics)
+    worker = Worker(app, settings, tables, topics, metrics, waiters)
     from streams.web import install_views  # the views need the Worker handle
 
     install_views(worker)

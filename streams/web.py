@@ -7,7 +7,9 @@ complete; `web_tables_enabled` stays off, only these views are served. Every vie
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import contextlib
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +20,7 @@ from schemas.deadletter import decode_dead_letter
 from schemas.errors import BrokerUnavailableError, EnvelopeError
 from streams.access import api_guard, bearer_ok
 from streams.topic_reader import read_range
+from streams.waiters import DELIVERY_ID, MAX_WAIT_S, TooManyWaitersError, holds_delivery
 
 if TYPE_CHECKING:
     from streams.app import Worker
@@ -78,13 +81,38 @@ def install_views(worker: Worker) -> None:  # noqa: C901 - one small view per en
     guard = api_guard(settings.api_token_list, lambda status: refusals.labels(str(status)).inc())
     app.web.web_app.middlewares.append(guard)  # type: ignore[attr-defined] - Faust's aiohttp driver
 
+    async def answer_state(view: View, request: Request, table: str, key: str, missing: str) -> Response:
+        """The stored state; with `?delivery=<id>[&wait=<s>]`, once that delivery is folded into it."""
+        delivery = request.query.get("delivery")
+        if delivery is None:
+            stored = worker.tables[table].get(key)
+            return _error(view, 404, "not_found", missing) if stored is None else _json(view, 200, stored)
+        try:
+            wait_s = float(request.query.get("wait", "10"))
+        except ValueError:
+            wait_s = -1.0
+        if not DELIVERY_ID.fullmatch(delivery) or not 0 <= wait_s <= MAX_WAIT_S:
+            return _error(view, 400, "bad_request",
+                          f"delivery must be an ingest delivery id (32 hex digits), wait 0..{MAX_WAIT_S:.0f} seconds")
+        try:
+            with worker.waiters.expecting(table, key, delivery) as folded:
+                stored = worker.tables[table].get(key)
+                done = holds_delivery(stored, delivery)
+                if not done and wait_s > 0:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(asyncio.shield(folded), wait_s)
+                        done = True  # folded now, even a repeat that left the history as it was
+                    stored = worker.tables[table].get(key)
+        except TooManyWaitersError as exc:
+            return _error(view, 503, "overloaded", str(exc))
+        if not done or stored is None:
+            return _error(view, 404, "not_folded", f"delivery {delivery} is not folded into {key!r} after {wait_s:g} s")
+        return _json(view, 200, stored)
+
     def table_view(path: str, table: str, normalise: Any = str) -> None:
         class StateView(View):
             async def get(self, request: Request, key: str) -> Response:
-                stored = worker.tables[table].get(normalise(key))
-                if stored is None:
-                    return _error(self, 404, "not_found", f"no {table} state for {key!r} (yet)")
-                return _json(self, 200, stored)
+                return await answer_state(self, request, table, normalise(key), f"no {table} state for {key!r} (yet)")
 
         app.page(path, name=f"{table}-state")(StateView)
 
@@ -116,21 +144,14 @@ def install_views(worker: Worker) -> None:  # noqa: C901 - one small view per en
     @app.page("/events/{source}/{key}")
     class ConfiguredSourceState(View):
         async def get(self, request: Request, source: str, key: str) -> Response:
-            stored = worker.tables["events"].get(f"{source}:{key}")
-            if stored is None:
-                return _error(self, 404, "not_found", f"no {source} aggregate {key!r} (yet)")
-            return _json(self, 200, stored)
+            return await answer_state(self, request, "events", f"{source}:{key}", f"no {source} aggregate {key!r} (yet)")
 
     @app.page("/kuenta/{family}/{key}")
     class KuentaState(View):
         async def get(self, request: Request, family: str, key: str) -> Response:
-            table = worker.tables.get(f"kuenta.{family}")
-            if table is None:
+            if f"kuenta.{family}" not in worker.tables:
                 return _error(self, 404, "not_found", "family must be credit, payment, document or validation")
-            stored = table.get(key)
-            if stored is None:
-                return _error(self, 404, "not_found", f"no Kuenta {family} {key!r} (yet)")
-            return _json(self, 200, stored)
+            return await answer_state(self, request, f"kuenta.{family}", key, f"no Kuenta {family} {key!r} (yet)")
 
     @app.page("/auth/koywe")
     class KoyweAuthCallback(View):

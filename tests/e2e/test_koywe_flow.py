@@ -76,3 +76,25 @@ async def test_an_undecodable_event_goes_to_the_dlq_and_the_order_is_untouched(r
     assert len(dead) == 1
     meta, _, original = dead[0].value.partition(b"\n")
     assert b"payment_teleported" in meta and decode_envelope(original).body == unknown
+
+
+async def test_a_client_reads_its_own_write_by_waiting_for_its_delivery(run_system: Callable[..., System]) -> None:
+    """`?delivery=<id>&wait=<s>` answers once the acked delivery is folded: no polling."""
+    system = run_system()
+    deliveries = lifecycle("onramp", SECRET, start=START)
+    order_id = deliveries[0].order_id
+    url = f"{system.worker_url}/orders/{order_id}"
+    async with aiohttp.ClientSession(headers=api_headers()) as session:
+        for delivery in (deliveries[0], deliveries[1], deliveries[1]):  # the last one a redelivery
+            _, answer = await post(session, f"{system.ingest_url}/webhooks/koywe", delivery.body)
+            async with session.get(url, params={"delivery": answer["id"], "wait": "20"}) as response:
+                assert response.status == 200
+                state = orjson.loads(await response.read())
+            assert [e["eventName"] for e in state["history"]] == ["payment_created", "payment_received"][:len(state["history"])]
+            assert delivery.event_name in [e["eventName"] for e in state["history"]]
+        never = "f" * 32
+        async with session.get(url, params={"delivery": never, "wait": "0.5"}) as response:
+            assert response.status == 404 and (await response.json())["error"] == "not_folded"
+        for params in ({"delivery": "not-an-id"}, {"delivery": never, "wait": "31"}, {"delivery": never, "wait": "x"}):
+            async with session.get(url, params=params) as response:
+                assert response.status == 400 and (await response.json())["error"] == "bad_request"
