@@ -48,11 +48,12 @@ def test_every_line_is_json_with_the_bound_fields(stream: io.StringIO) -> None:
     assert second["event"] == "library says hi" and second["level"] == "warning"
 
 
-def test_secrets_are_redacted_and_tracebacks_carry_no_locals(stream: io.StringIO) -> None:
-    def fail(key: str) -> None:
-        local_copy = key[::-1]  # noqa: F841 - a local a locals-dumping renderer would print
-        raise RuntimeError("boom")
+def fail(key: str) -> None:
+    local_copy = key[::-1]  # noqa: F841 - a local a locals-dumping renderer would print
+    raise RuntimeError("boom")
 
+
+def test_secrets_are_redacted_and_tracebacks_carry_no_locals(stream: io.StringIO) -> None:
     try:
         fail(SECRET)
     except RuntimeError:
@@ -88,10 +89,6 @@ def test_line_logger_writes_the_lines_get_logger_writes(stream: io.StringIO) -> 
 
 
 def test_line_logger_exceptions_are_text_tracebacks_without_locals(stream: io.StringIO) -> None:
-    def fail(key: str) -> None:
-        local_copy = key[::-1]  # noqa: F841 - a local a locals-dumping renderer would print
-        raise RuntimeError("boom")
-
     try:
         fail(SECRET)
     except RuntimeError:
