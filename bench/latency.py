@@ -18,6 +18,8 @@ import time
 import urllib.request
 from typing import Any
 
+import orjson
+
 from bench.common import API_TOKEN, CpuMeter, bench_run, broker_pid, wait_http
 from bench.dataset import lifecycle_bodies
 from bench.loadgen import finish_loadgen, spawn_loadgen, write_bodies
@@ -30,18 +32,16 @@ def _warm_up(ingest_url: str, worker_url: str, body: bytes, order_id: str, timeo
     request = urllib.request.Request(f"{ingest_url}/webhooks/koywe", data=body,
                                      headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=10) as response:
-        assert response.status == 200
+        delivery = orjson.loads(response.read())["id"]
     deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
+    while (left := deadline - time.monotonic()) > 0:
+        get = urllib.request.Request(f"{worker_url}/orders/{order_id}?delivery={delivery}&wait={min(30, left):.0f}",
+                                     headers={"Authorization": f"Bearer {API_TOKEN}"})
         try:
-            get = urllib.request.Request(f"{worker_url}/orders/{order_id}",
-                                         headers={"Authorization": f"Bearer {API_TOKEN}"})
-            with urllib.request.urlopen(get, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.1)
+            with urllib.request.urlopen(get, timeout=35) as response:
+                return
+        except OSError:  # not folded yet (404) or the worker still starting
+            time.sleep(0.1)
     raise RuntimeError(f"the warm-up event did not show in {worker_url}/orders/{order_id} within {timeout_s:.0f}s")
 
 
