@@ -1,9 +1,11 @@
 """Replay/rebuild: events/s folding the raw topic from Kafka into projections, beside a raw reader.
 
-Figure: `streams.replay.replay_topic` (the batch replay straight from aiokafka) over a fresh
-raw topic; if that module is absent, `projections.replay.apply_envelope` fed by this module's
-own aiokafka batch reader. Baseline: a raw aiokafka consumer (same fetch sizes) reading the
-same topic to its end and touching every record's value, nothing decoded.
+Figure: `streams.replay.replay_topic` (the batch replay straight from aiokafka, its partitions
+folded in worker processes, one per core by default) over a fresh raw topic; if that module is
+absent, `projections.replay.apply_envelope` fed by this module's own aiokafka batch reader.
+Baselines: a raw aiokafka consumer (same fetch sizes) reading the same topic to its end and
+touching every record's value, nothing decoded; and the same replay in one process
+(`processes=1`), which shows what the worker processes add.
 Targets: >= 0.7 x baseline and >= 100k events/s.
 """
 
@@ -88,18 +90,19 @@ async def own_replay_rate(settings: Settings) -> dict[str, Any]:
             "events_per_s": rate(count, seconds), "orders": len(rebuilt.states.get("orders", {}))}
 
 
-async def streams_replay_rate(settings: Settings) -> dict[str, Any] | None:
-    """The figure: `streams.replay.replay_topic` (in-memory fold, no sink), or None if absent."""
+async def streams_replay_rate(settings: Settings, processes: int | None = None) -> dict[str, Any] | None:
+    """The figure: `streams.replay.replay_topic` (in-memory fold, no sink), or None if absent.
+    `processes` None is replay's default (worker processes for a log this size)."""
     try:
         from streams.replay import replay_topic
     except ImportError:
         return None
     started = time.perf_counter()
-    replayed = await replay_topic(settings)
+    replayed = await replay_topic(settings, processes=processes)
     seconds = time.perf_counter() - started
     orders = sum(len(s.states.get("orders", {})) for s in replayed.shards.values())
-    return {"impl": "streams.replay.replay_topic", "events": replayed.events, "seconds": seconds,
-            "events_per_s": rate(replayed.events, seconds), "orders": orders}
+    return {"impl": f"streams.replay.replay_topic(processes={processes or 'default'})", "events": replayed.events,
+            "seconds": seconds, "events_per_s": rate(replayed.events, seconds), "orders": orders}
 
 
 def run_replay(*, orders: int = 30_000, profile: bool = True) -> BenchResult:
@@ -114,7 +117,11 @@ def run_replay(*, orders: int = 30_000, profile: bool = True) -> BenchResult:
         raw = asyncio.run(raw_read_rate(settings))
         meter = CpuMeter({"replay (this process)": os.getpid(), "broker": broker_pid()}).start()
         figure_run = asyncio.run(streams_replay_rate(settings)) or asyncio.run(own_replay_rate(settings))
-        figure_run["cores"] = meter.stop()
+        figure_run["cores"] = meter.stop()  # worker processes show in "machine busy"
+        meter.start()
+        one = asyncio.run(streams_replay_rate(settings, processes=1))
+        if one is not None:
+            one["cores"] = meter.stop()
         prof = None
         if profile:
             prof = _profiled(settings, figure_run["impl"])
@@ -122,17 +129,19 @@ def run_replay(*, orders: int = 30_000, profile: bool = True) -> BenchResult:
     value, base = figure_run["events_per_s"], raw["events_per_s"]
     figure = Figure(
         bench="replay", name="replay/rebuild events/s", value=value, unit="ev/s",
-        baselines=[Baseline("raw aiokafka consumer, same topic", base)],
+        baselines=[Baseline("raw aiokafka consumer, same topic", base),
+                   *([Baseline("same replay in one process (processes=1)", one["events_per_s"])] if one else [])],
         target="≥ 0.7 × baseline, ≥ 100k ev/s", met=value >= 0.7 * base and value >= 100_000,
         note=f"{figure_run['impl']}, {figure_run['events']} events ({orders} orders); cores used {figure_run['cores']}",
     )
     return BenchResult(name="replay", figures=[figure], params={"orders": orders, "events": raw["events"]},
-                       detail={"raw": raw, "replay": figure_run, "profile": prof},
+                       detail={"raw": raw, "replay": figure_run, "replay_one_process": one, "profile": prof},
                        elapsed_s=time.perf_counter() - started)
 
 
 def _profiled(settings: Settings, impl: str) -> str | None:
-    """A second replay under pyinstrument (its overhead kept out of the figure)."""
+    """A second replay under pyinstrument (its overhead kept out of the figure), in one process:
+    worker processes run the same fold, and a profile of the parent would show it waiting."""
     try:
         from pyinstrument import Profiler
     except ImportError:
@@ -142,7 +151,7 @@ def _profiled(settings: Settings, impl: str) -> str | None:
     profiler = Profiler(interval=0.001, async_mode="enabled")
     profiler.start()
     if impl.startswith("streams.replay"):
-        asyncio.run(streams_replay_rate(settings))
+        asyncio.run(streams_replay_rate(settings, processes=1))
     else:
         asyncio.run(own_replay_rate(settings))
     profiler.stop()

@@ -1,6 +1,6 @@
 """`hooklog replay | verify | reset`: the operator's commands over the log and the worker's state.
 
-Thin shells: the work is in streams/replay.py, streams/verify.py and streams/reset.py.
+Thin shells: the work is in streams/replay.py, streams/generation.py, streams/verify.py and streams/reset.py.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from schemas.settings import Settings
-from streams.replay import Generation, Replayed, parse_bound
+from streams.generation import Generation, prune_generations
+from streams.replay import Replayed, parse_bound
 from streams.reset import Admin, ensure_worker_stopped, plan_reset, promote, reset_worker
 from streams.verify import verify
 
@@ -49,22 +50,23 @@ class _Bar:
 
 
 def _summary(replayed: Replayed, label: str) -> None:
-    states = replayed.states()
+    counts = replayed.counts()
+    alerts = counts.pop("alerts")
     rate = replayed.events / replayed.elapsed_s if replayed.elapsed_s else 0.0
     console.print(f"{label}: {replayed.events:,} raw records to offsets {replayed.end} in {replayed.elapsed_s:.1f}s "
-                  f"({rate:,.0f} ev/s); dead letters {replayed.dead:,}; alerts {len(replayed.alert_json()):,}")
-    console.print("  " + ", ".join(f"{name} {len(table):,}" for name, table in states.items() if table))
+                  f"({rate:,.0f} ev/s); dead letters {replayed.dead:,}; alerts {alerts:,}")
+    console.print("  " + ", ".join(f"{name} {n:,}" for name, n in counts.items() if n))
 
 
 async def _replay(settings: Settings, since: str | None, until: str | None, to: Path | None, resume: bool,
-                  do_promote: bool, every_s: float) -> None:
+                  do_promote: bool, every_s: float, processes: int | None, prune: bool) -> None:
     if do_promote:  # fail before the long part, not after it
         async with Admin(settings) as admin:
             await ensure_worker_stopped(admin, settings)
     async with await Generation.open(settings, since=parse_bound(since), until=parse_bound(until),
                                      to_file=to, resume=resume) as generation:
         with _Bar(f"replay → {generation.label}") as bar:
-            replayed = await generation.run(bar, checkpoint_every_s=every_s)
+            replayed = await generation.run(bar, checkpoint_every_s=every_s, processes=processes)
         _summary(replayed, generation.label)
         console.print(f"  manifest {generation.path}")
         if do_promote:
@@ -74,6 +76,10 @@ async def _replay(settings: Settings, since: str | None, until: str | None, to: 
                           f"tombstones {report.tombstones or 'none'}, alerts added {report.alerts_added}; "
                           f"worker resumes at {report.offsets}"
                           + (f"; removed {report.store_removed}" if report.store_removed else ""))
+            if prune and generation.manifest.generation is not None:
+                pruned = await prune_generations(settings, below=generation.manifest.generation)
+                console.print(f"pruned generations {pruned.generations or 'none'} ({len(pruned.topics)} topics)"
+                              + (f"; kept unfinished {pruned.kept_running}" if pruned.kept_running else ""))
 
 
 def register_ops(cli: typer.Typer) -> None:
@@ -87,9 +93,11 @@ def register_ops(cli: typer.Typer) -> None:
         resume: bool = typer.Option(False, "--resume", help="continue the unfinished generation (or --to file) from its manifest"),
         do_promote: bool = typer.Option(False, "--promote", help="then make it what the worker and downstream see (worker must be stopped)"),
         checkpoint_every: float = typer.Option(5.0, help="seconds between durable checkpoints"),
+        processes: int = typer.Option(None, "--processes", min=1, help="worker processes folding groups of raw partitions; default: one per core (at most one per partition), 1 for small replays"),
+        prune: bool = typer.Option(True, "--prune/--keep-old", help="with --promote: then delete older generations' topics and manifests (unfinished ones are kept)"),
     ) -> None:
         """Fold the raw log with the worker's folds into a new generation (topics <prefix>.<projection>.v1.g<N>, or --to a file)."""
-        asyncio.run(_replay(Settings(), since, until, to, resume, do_promote, checkpoint_every))
+        asyncio.run(_replay(Settings(), since, until, to, resume, do_promote, checkpoint_every, processes, prune))
 
     @cli.command("verify")
     def verify_cmd(

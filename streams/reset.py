@@ -31,7 +31,8 @@ from aiokafka.protocol.admin import DeleteGroupsRequest
 
 from schemas.errors import BrokerUnavailableError, HooklogError
 from schemas.settings import Settings
-from streams.replay import STATE_TYPES, Generation, Progress, Replayed, alert_bytes
+from streams.generation import Generation
+from streams.replay import STATE_TYPES, Progress, Replayed, alert_bytes
 from streams.verify import changelog_states, changelog_topic, last_per_key, worker_group
 
 GROUP_ID_NOT_FOUND = 69

@@ -1,5 +1,6 @@
-"""`hooklog replay` on the real broker: same folds as the live path, bounds, generation topics,
-snapshot files, resuming after a crash, and `--promote` rewriting what the worker restores."""
+"""`hooklog replay` on the real broker: same folds as the live path (in one process or several),
+bounds, generation topics, snapshot files, resuming after a crash, `--promote` rewriting what the
+worker restores, and pruning the generations a promotion supersedes."""
 
 from __future__ import annotations
 
@@ -21,9 +22,13 @@ from ingest.topics import ensure_topics
 from projections.registry import PROJECTIONS
 from projections.replay import Rebuilt, apply_envelope, rebuild
 from schemas.envelope import Envelope, decode_envelope, encode_envelope, new_envelope
+from schemas.orders import OrderState
 from schemas.settings import Settings
+from streams.generation import Generation, Manifest, manifest_path, prune_generations, topic_generations
+from streams.lazy_table import LazyTable
 from streams.processing import process_record
-from streams.replay import Generation, Manifest, ReplayError, Replayed, parse_bound, replay_topic
+from streams.replay import ReplayError, Replayed, parse_bound, replay_topic, state_bytes
+from streams.replay_pool import partition_groups
 from streams.reset import worker_group
 from streams.simulate import lifecycle, post, scramble
 from streams.verify import last_per_key, verify
@@ -120,6 +125,29 @@ def test_changes_hold_each_touched_state_once_and_each_alert_once() -> None:
     assert [(c.name, c.key) for c in replayed.take_changes()] == [("orders", batch[0].key)]
 
 
+@pytest.mark.unit
+def test_a_lazy_table_parses_and_dumps_only_on_demand_and_keeps_order() -> None:
+    shard = Rebuilt()
+    for envelope in envelopes(3):
+        apply_envelope(shard, envelope)
+    objects = shard.states["orders"]
+    table = LazyTable(OrderState.model_validate_json, state_bytes)
+    for key, state in objects.items():
+        table.put_json(key, state_bytes(state))
+    assert list(table) == list(objects) and table.json(next(iter(objects))) == state_bytes(next(iter(objects.values())))
+    assert dict(table.items()) == objects  # parsed back to equal objects
+    first = next(iter(objects))
+    table[first] = objects[first]  # a fold's write replaces the JSON, which is dumped again on demand
+    assert list(table) == list(objects) and table.json(first) == state_bytes(objects[first])
+
+
+@pytest.mark.unit
+def test_partitions_are_grouped_by_records_left() -> None:
+    assert partition_groups({0: 100, 1: 10, 2: 60, 3: 50}, 2) == [[0, 1], [2, 3]]  # 110 records each
+    assert partition_groups({0: 5, 3: 5}, 8) == [[0], [3]]
+    assert partition_groups({0: 5, 1: 5, 2: 5}, 1) == [[0, 1, 2]]
+
+
 # --- on the broker --------------------------------------------------------------------------
 
 @pytest.mark.kafka
@@ -175,6 +203,38 @@ async def test_a_generation_is_written_to_its_own_compacted_topics(own_topics: N
         assert second.manifest.generation == 2
 
 
+@pytest.mark.kafka
+async def test_worker_processes_fold_byte_for_byte_what_one_process_folds(own_topics: None, make_settings: Callable[..., Settings]) -> None:
+    settings = make_settings(partitions=4)
+    await produce(settings, [*envelopes(40), b"not an envelope"])
+    one = await replay_topic(settings, processes=1)
+    for processes in (2, 4):
+        progress: list[tuple[int, int]] = []
+        many = await replay_topic(settings, processes=processes, on_progress=lambda d, t: progress.append((d, t)))
+        assert many.state_json() == one.state_json() and many.alert_json() == one.alert_json()
+        assert many.states() == one.states() and many.counts() == one.counts()
+        assert many.positions == one.positions == one.end and many.events == one.events and many.dead == one.dead
+        assert sorted(many.undecodable) == sorted(one.undecodable) and len(one.undecodable) == 1
+        letters = {(p, d.envelope.id, d.reason) for p, s in many.shards.items() for d in s.dead_letters}
+        assert letters == {(p, d.envelope.id, d.reason) for p, s in one.shards.items() for d in s.dead_letters}
+        assert progress[-1] == (one.total, one.total)
+
+    await produce(settings, envelopes(12, seed=9))
+    fresh = await replay_topic(settings, processes=1)
+    assert (await replay_topic(settings, processes=2)).state_json() == fresh.state_json()
+    for processes in (1, 2):  # verify's catch-up: continue a replay made in processes, here or in processes
+        earlier = await replay_topic(settings, until=dict(one.end), processes=2)
+        extended = await replay_topic(settings, previous=earlier, extend=True, processes=processes)
+        assert extended.state_json() == fresh.state_json() and extended.alert_json() == fresh.alert_json()
+        assert extended.events == fresh.events
+
+    broken = await replay_topic(settings, until=dict.fromkeys(range(4), 1), processes=1)
+    broken.shards[0].states["bogus"] = dict(fresh.shards[0].states["orders"])  # a worker fails on it
+    with pytest.raises(ReplayError, match="unknown to this hooklog") as failed:
+        await replay_topic(settings, previous=broken, extend=True, processes=2)
+    assert "in replay worker process" in "".join(failed.value.__notes__)
+
+
 class Crash(Exception):
     pass
 
@@ -185,24 +245,25 @@ def crash_halfway(done: int, total: int) -> None:
 
 
 @pytest.mark.kafka
+@pytest.mark.parametrize("processes", [1, 2])
 @pytest.mark.parametrize("to_file", [False, True])
 async def test_an_interrupted_replay_resumes_from_its_checkpoint(
-    own_topics: None, make_settings: Callable[..., Settings], tmp_path: Path, to_file: bool
+    own_topics: None, make_settings: Callable[..., Settings], tmp_path: Path, to_file: bool, processes: int
 ) -> None:
     settings = make_settings()
     await produce(settings, envelopes(40))
-    straight = await replay_topic(settings)
+    straight = await replay_topic(settings, processes=1)
     target = tmp_path / "snap.jsonl" if to_file else None
     async with await Generation.open(settings, to_file=target) as generation:
         with pytest.raises(Crash):
-            await generation.run(crash_halfway, checkpoint_every_s=0, fetch_bytes=2048)
+            await generation.run(crash_halfway, checkpoint_every_s=0, fetch_bytes=2048, processes=processes)
     saved = Manifest.model_validate_json(generation.path.read_bytes())
     assert saved.status == "running" and 0 < sum(saved.positions.values()) < sum(saved.end.values())
     with pytest.raises(ReplayError, match="resume"):
         await Generation.open(settings, to_file=target)
 
     async with await Generation.open(settings, to_file=target, resume=True) as resumed:
-        replayed = await resumed.run()
+        replayed = await resumed.run(processes=processes)
     assert resumed.manifest.generation == generation.manifest.generation
     assert replayed.state_json() == straight.state_json() and replayed.events == straight.events
     if target is None:
@@ -213,7 +274,12 @@ async def test_an_interrupted_replay_resumes_from_its_checkpoint(
         assert lines[0]["kind"] == "meta" and lines[0]["status"] == "done"
         snapshot = {(d["projection"], d["key"]): orjson.dumps(d["value"]) for d in lines if d["kind"] == "state"}
         assert snapshot == {(n, k): v for n, t in straight.state_json().items() for k, v in t.items()}
-        assert {d["key"] for d in lines if d["kind"] == "alert"} == set(straight.alert_json())
+        assert [line for line in lines if line["kind"] == "alert"] == sorted(
+            ({"kind": "alert", "projection": "alerts", "partition": p, "key": aid, "value": orjson.loads(value)}
+             for p, s in straight.shards.items() for aid, value in ((a, straight.alert_json()[a]) for a in s.alerts)),
+            key=lambda d: (d["partition"], d["key"]))
+        alerts = [(d["partition"], d["key"], orjson.dumps(d["value"])) for d in lines if d["kind"] == "alert"]
+        assert alerts == sorted((p, aid, straight.alert_json()[aid]) for p, s in straight.shards.items() for aid in s.alerts)
         assert not target.with_name("snap.jsonl.partial").exists()
 
 
@@ -291,3 +357,26 @@ async def test_promote_replaces_what_the_worker_and_downstream_see(own_topics: N
         assert response.status == 404
         async with session.get(f"{system.worker_url}/orders/{victim}") as response:
             assert orjson.loads(await response.read())["state"] == "DELIVERED"
+
+
+@pytest.mark.kafka
+async def test_promote_prunes_the_generations_it_supersedes(own_topics: None, make_settings: Callable[..., Settings]) -> None:
+    settings = make_settings()
+    await produce(settings, envelopes(6))
+    for _ in range(2):
+        async with await Generation.open(settings) as generation:
+            await generation.run()
+    assert set(await topic_generations(settings)) == {1, 2}
+
+    done = hooklog(settings, "replay", "--promote")
+    assert done.returncode == 0, done.stderr
+    assert "promoted generation 3" in done.stderr and "pruned generations [1, 2]" in done.stderr
+    assert set(await topic_generations(settings)) == {3} and len((await topic_generations(settings))[3]) == 8
+    assert not manifest_path(settings, 1).exists() and not manifest_path(settings, 2).exists()
+    assert manifest_path(settings, 3).exists()
+
+    async with await Generation.open(settings) as unfinished:  # 4 is left running: it may be resumed
+        pass
+    pruned = await prune_generations(settings, below=5)
+    assert pruned.generations == [3] and pruned.kept_running == [unfinished.manifest.generation] == [4]
+    assert set(await topic_generations(settings)) == {4} and manifest_path(settings, 4).exists()
