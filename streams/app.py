@@ -145,22 +145,27 @@ def build_worker(settings: Settings) -> Worker:
             started = time.perf_counter()
             batch: TableBatch[faust.EventT] = TableBatch(tables)
             folded = []
-            sent = []
+            outputs = []
             for event in events:
                 message = event.message
                 batch.current = event
                 with as_current(event):
                     outcome = process_record(message.value, batch.tables, utcnow, message.partition, message.offset,
                                              states)
-                for output in outcome.outputs:
-                    # A projection record's key is the raw record's key and both topics have the
-                    # same partition count, so it goes to the raw record's partition number (what
-                    # the murmur2 partitioner would compute, without computing it per record).
-                    partition = message.partition if output.topic in co_partitioned else None
-                    sent.append(await app.producer.send(names[output.topic], output.key, output.value, partition,
-                                                        None, None))
+                # A projection record's key is the raw record's key and both topics have the same
+                # partition count, so it goes to the raw record's partition number (what the
+                # murmur2 partitioner would compute, without computing it per record).
+                outputs.extend((names[o.topic], o.key, o.value, message.partition if o.topic in co_partitioned else None)
+                               for o in outcome.outputs)
                 folded.append(Folded(outcome, message.partition, message.offset))
+            # State first, then what is published from it: the table writes' changelog records
+            # are handed to the producer before the projection records, so a published state is
+            # never newer than the changelog a restarted worker restores (a kill -9 between the
+            # two would otherwise republish older states over newer ones).
             batch.flush(write)
+            await app.producer.buffer.flush()
+            sent = [await app.producer.send(topic, key, value, partition, None, None)
+                    for topic, key, value, partition in outputs]
             # At-least-once: the batch's events are acked (committable) only once every record it
             # produced is acknowledged by the broker; a failed send raises and stops the worker.
             await asyncio.gather(*sent)
