@@ -67,6 +67,9 @@ _BY_EVENT: dict[tuple[str, str], Projection] = {
     for projection in reversed(PROJECTIONS) if projection.source is not None for event in projection.events
 }
 
+#: Projections of configured sources (no `source`/`events` to index): judged by their `accepts`.
+_UNINDEXED: tuple[Projection, ...] = tuple(projection for projection in PROJECTIONS if projection.source is None)
+
 
 def projection_for(fact: Fact) -> Projection:
     """The projection whose `accepts` takes `fact` (the first in PROJECTIONS), by lookup: this
@@ -74,6 +77,7 @@ def projection_for(fact: Fact) -> Projection:
     projection = _BY_EVENT.get((fact.source, fact.eventName))
     if projection is not None:
         return projection
-    if fact.source not in BUILT_IN:
-        return EVENTS
+    for projection in _UNINDEXED:
+        if projection.accepts(fact):
+            return projection
     raise UnknownEventError(f"no projection takes {fact.source} event {fact.eventName!r}")
