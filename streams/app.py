@@ -139,8 +139,8 @@ def build_worker(settings: Settings) -> Worker:
 
     @app.agent(topics["raw"], name="fold")
     async def fold(stream: faust.StreamT) -> None:
-        # Events are acked (made committable) only after their batch's loop body returned: state
-        # written, outputs handed to the producer, which Faust flushes before every commit.
+        # `take_events` acks a batch's events (makes them committable) only when the loop body
+        # below returns: state written, every record it produced acknowledged by the broker.
         async for events in stream.take_events(settings.fold_batch_max, within=settings.fold_batch_within):
             started = time.perf_counter()
             batch: TableBatch[faust.EventT] = TableBatch(tables)
