@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     kuenta_signature_header: str = "X-Signature"
     koywe_auth_tokens: SecretStr | None = None
     api_tokens: SecretStr | None = None  # bearer tokens of the worker's query/DLQ API (rotation)
+    console_secret: SecretStr | None = None  # signs console cookies; unset: derived from api_tokens (docs/console.md)
+    console_session_s: int = Field(default=8 * 3600, ge=60, le=7 * 86400)  # console login lifetime
     sources: tuple[SourceConfig, ...] = ()
 
     ingest_host: str = "127.0.0.1"

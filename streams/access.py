@@ -1,8 +1,8 @@
 """Access control of the worker's HTTP API: deny by default.
 
 Every path needs `Authorization: Bearer <one of HOOKLOG_API_TOKENS>` except `/healthz`, `/readyz` and
-`/metrics` (open, nothing sensitive) and `/auth/koywe` (Koywe's callback checks its own
-HOOKLOG_KOYWE_AUTH_TOKENS). Unset tokens close the API (503 with a clear message) rather than
+`/metrics` (open, nothing sensitive), `/auth/koywe` (Koywe's callback checks its own
+HOOKLOG_KOYWE_AUTH_TOKENS) and `/console/...` (the console's cookie session, streams/console/auth.py). Unset tokens close the API (503 with a clear message) rather than
 open it. Deny-by-default also covers Faust's own pages and any view added later.
 """
 
@@ -21,6 +21,7 @@ from ingest.logs import get_logger
 
 OPEN_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 OWN_TOKEN_PATHS = frozenset({"/auth/koywe"})
+CONSOLE = "/console"  # the operator console checks its own session cookie (streams/console/auth.py)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 log = get_logger("worker.api")
 
@@ -54,7 +55,8 @@ def api_guard(tokens: tuple[SecretStr, ...], on_refused: Callable[[int], None] =
 
     @web.middleware
     async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if request.path not in OPEN_PATHS and request.path not in OWN_TOKEN_PATHS:
+        console = request.path == CONSOLE or request.path.startswith(f"{CONSOLE}/")
+        if request.path not in OPEN_PATHS and request.path not in OWN_TOKEN_PATHS and not console:
             if not tokens:
                 on_refused(503)
                 return json_error(503, "not_configured", "the query API is closed: set HOOKLOG_API_TOKENS "

@@ -87,6 +87,7 @@ class Worker:
     topics: dict[str, faust.TopicT]
     metrics: WorkerMetrics = field(default_factory=WorkerMetrics)
     waiters: FoldWaiters = field(default_factory=FoldWaiters)
+    console: Any = None  # the console's order-index keeper (streams/console), set by install_views
 
 
 def _raw_topic(app: faust.App, name: str, partitions: int) -> faust.TopicT:
@@ -173,6 +174,7 @@ def build_worker(settings: Settings) -> Worker:
                 waiters.folded((f.outcome.outputs[0].topic, f.outcome.aggregate_id or "", f.outcome.delivery_id or "")
                                for f in folded if not f.outcome.dead)
             metrics.observe_batch(folded, started)
+            worker.console.observe(folded)  # the console's orders-by-state index (streams/console)
 
     worker = Worker(app, settings, tables, topics, metrics, waiters)
     from streams.web import install_views  # the views need the Worker handle

@@ -10,10 +10,11 @@ the same dead letter twice; a record that fails again is dead-lettered again, wi
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.errors import KafkaError
 
 from schemas.jsonbody import load_object
 from schemas.deadletter import decode_dead_letter
@@ -67,6 +68,23 @@ async def redrive(settings: Settings, *, dry_run: bool = False, idle_timeout_s: 
                 await consumer.commit()
     finally:
         await consumer.stop()
+        await producer.stop()
+    return report
+
+
+async def redrive_values(settings: Settings, values: Iterable[bytes]) -> RedriveReport:
+    """Redrive these dead letters (the console's per-record button), each as `redrive` does; the
+    group's committed progress is left alone (folds are idempotent, a later run may send it again)."""
+    report = RedriveReport()
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, acks="all",
+                                enable_idempotence=True)
+    try:
+        await producer.start()
+        for value in values:
+            await _redrive_one(value, settings, producer, report, dry_run=False)
+    except (KafkaError, OSError) as exc:
+        raise BrokerUnavailableError(f"cannot reach Kafka at {settings.kafka_bootstrap_servers}: {exc!r}") from exc
+    finally:
         await producer.stop()
     return report
 

@@ -200,3 +200,7 @@ def install_views(worker: Worker) -> None:  # noqa: C901 - one small view per en
     class DeadLetters(View):
         async def get(self, request: Request) -> Response:
             return await _read(self, request, "dlq", _dead_letter_json)
+
+    from streams.console import install_console  # the operator console's pages (cookie session)
+
+    worker.console = install_console(worker)
