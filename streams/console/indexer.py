@@ -77,8 +77,16 @@ class IndexKeeper:
 
     async def _rebuild(self) -> None:
         """Wait for restored tables, then index every active partition not indexed yet."""
+        try:
+            await self._rebuild_all()
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # noqa: BLE001 - logged; the pages keep answering 503 "index building"
+            log.exception("console_index_rebuild_failed")
+
+    async def _rebuild_all(self) -> None:
         while True:
-            if self._ready() != "ready":
+            if self._ready(self.app) != "ready":
                 await asyncio.sleep(0.25)
                 continue
             todo = sorted(self.missing())

@@ -37,7 +37,7 @@ def secured(response: web.StreamResponse) -> web.StreamResponse:
 
 
 def page(template: str, status: int = 200, headers: dict[str, str] | None = None, **context: Any) -> web.Response:
-    body = ENV.get_template(template).render(**context)
+    body = ENV.get_template(template).render(**{"user": None, "csrf": "", **context})
     response = web.Response(text=body, status=status, content_type="text/html", charset="utf-8", headers=headers)
     return secured(response)  # type: ignore[return-value]
 
