@@ -115,6 +115,17 @@ def memory(orders: int = typer.Option(100_000, help="orders (one event each); th
     _one("memory", lambda: run_memory(orders=orders))
 
 
+@app.command("console-index")
+def console_index(orders: int = typer.Option(1_000_000, help="orders in the index (the target's size: 1M)"),
+                  rounds: int = typer.Option(5, help="interleaved rounds of index vs scan")) -> None:
+    """The console's stuck-orders query from its index vs a linear scan (pure, no broker)."""
+    from bench.console_index import run_console_index
+    from bench.report import machine
+
+    typer.echo(f"CPU: {machine()['cpu']} ({machine()['cores']} cores)")
+    _one("console-index", lambda: run_console_index(orders=orders, rounds=rounds))
+
+
 @app.command("all")
 def run_all(quick: bool = typer.Option(False, help="tiny sizes (seconds, for a smoke run)"),
             profile: bool = typer.Option(True, help="save py-spy / pyinstrument profiles")) -> None:
