@@ -92,36 +92,32 @@ class Pages:
                            f"no order, user or Kuenta record {query!r} on the worker that owns it")
 
     async def order(self, request: web.Request) -> web.StreamResponse:
-        order_id = request.match_info["order_id"]
-        try:
-            state = self.data.order(order_id)
-        except Unavailable as exc:
-            return self._unavailable(request, exc)
-        if state is None:
-            return self._error(request, 404, "No such order", f"no order {order_id!r} (yet)")
-        return await self._aggregate(request, "order.html", "orders", order_id, state, state.history)
+        key = request.match_info["order_id"]
+        return await self._state_page(request, lambda: self.data.order(key), "order.html", "orders",
+                                      lambda state: state.orderId, f"no order {key!r} (yet)")
 
     async def user(self, request: web.Request) -> web.StreamResponse:
-        user_id = request.match_info["user_id"]
-        try:
-            state = self.data.user(user_id)
-        except Unavailable as exc:
-            return self._unavailable(request, exc)
-        if state is None:
-            return self._error(request, 404, "No such user", f"no Koywe user {user_id!r} (yet)")
-        return await self._aggregate(request, "user.html", "kyc", state.userId, state, state.history)
+        key = request.match_info["user_id"]
+        return await self._state_page(request, lambda: self.data.user(key), "user.html", "kyc",
+                                      lambda state: state.userId, f"no Koywe user {key!r} (yet)")
 
     async def kuenta(self, request: web.Request) -> web.StreamResponse:
-        family, ident = request.match_info["family"], request.match_info["ident"]
+        family, key = request.match_info["family"], request.match_info["ident"]
+        return await self._state_page(request, lambda: self.data.kuenta(family, key), "kuenta.html",
+                                      f"kuenta.{family}", lambda state: state.id, f"no Kuenta {family} {key!r} (yet)")
+
+    async def _state_page(self, request: web.Request, lookup: Any, template: str, table: str, key_of: Any,
+                          missing: str) -> web.Response:
+        """One aggregate's page: 503 when this worker cannot answer, 404 only when the owner has none."""
         try:
-            state = self.data.kuenta(family, ident)
+            state = lookup()
         except ValueError as exc:
-            return self._error(request, 404, "No such family", str(exc))
+            return self._error(request, 404, "Not found", str(exc))
         except Unavailable as exc:
             return self._unavailable(request, exc)
         if state is None:
-            return self._error(request, 404, "Not found", f"no Kuenta {family} {ident!r} (yet)")
-        return await self._aggregate(request, "kuenta.html", f"kuenta.{family}", ident, state, state.history)
+            return self._error(request, 404, "Not found", missing)
+        return await self._aggregate(request, template, table, key_of(state), state, state.history)
 
     async def _aggregate(self, request: web.Request, template: str, table: str, key: str, state: Any,
                          history: Any) -> web.Response:
