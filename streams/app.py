@@ -24,6 +24,7 @@ from projections.registry import PROJECTIONS
 from schemas.envelope import utcnow
 from schemas.settings import Settings
 from streams.batch import StateCache, TableBatch
+from streams.kafka.names import app_id, store_dir
 from streams.metrics import Folded, WorkerMetrics
 from streams.processing import process_record
 from streams.waiters import FoldWaiters
@@ -95,10 +96,10 @@ def _raw_topic(app: faust.App, name: str, partitions: int) -> faust.TopicT:
 
 
 def build_worker(settings: Settings) -> Worker:
-    datadir = settings.data_dir / f"{settings.topic_prefix}-worker"
+    datadir = store_dir(settings)
     datadir.mkdir(parents=True, exist_ok=True)
     app = faust.App(
-        f"{settings.topic_prefix}-worker",
+        app_id(settings),
         broker=[f"kafka://{server}" for server in settings.kafka_bootstrap_servers.split(",")],
         store=settings.table_store,
         datadir=str(datadir),

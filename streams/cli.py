@@ -16,8 +16,8 @@ from rich.table import Table
 
 from schemas.errors import HooklogError
 from schemas.settings import Settings
-from streams import localkafka
-from streams.probes import wait_http
+from streams.dev import localkafka
+from streams.dev.probes import wait_http
 
 cli = typer.Typer(help="hooklog: provider webhooks into a verified Kafka log and live projections.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -92,7 +92,7 @@ def simulate(
     duplicates: float = typer.Option(0.3, min=0.0, max=1.0, help="share of deliveries sent twice"),
 ) -> None:
     """Send signed Koywe lifecycles (scrambled, with repeats) and print the resulting states."""
-    from streams.simulate import simulate as run
+    from streams.dev.simulate import simulate as run
 
     settings = Settings()
     secrets, tokens = settings.koywe_secret_list, settings.api_token_list

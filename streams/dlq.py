@@ -22,6 +22,7 @@ from schemas.envelope import Envelope, decode_envelope, encode_envelope
 from schemas.errors import BrokerUnavailableError, DecodeError, EnvelopeError
 from schemas.kuenta import route_kuenta
 from schemas.settings import Settings
+from streams.kafka.names import dlq_redrive_group
 
 ROUTES: dict[str, Callable[[dict], tuple[str, str]]] = {"koywe": route_koywe, "kuenta": route_kuenta}
 
@@ -46,7 +47,7 @@ async def redrive(settings: Settings, *, dry_run: bool = False, idle_timeout_s: 
     report = RedriveReport()
     consumer = AIOKafkaConsumer(
         settings.topic("dlq"), bootstrap_servers=settings.kafka_bootstrap_servers,
-        group_id=f"{settings.topic_prefix}-dlq-redrive", enable_auto_commit=False, auto_offset_reset="earliest",
+        group_id=dlq_redrive_group(settings), enable_auto_commit=False, auto_offset_reset="earliest",
     )
     producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, acks="all",
                                 enable_idempotence=True)

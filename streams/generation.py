@@ -33,7 +33,8 @@ from schemas.settings import Settings
 from streams.lazy_table import json_of
 from streams.replay import (FETCH_BYTES, STATE_TYPES, Bound, Change, Progress, Replayed, ReplayError, alert_bytes,
                             bound_text, consumer_for, plan, replay_topic, started)
-from streams.topic_reader import read_range
+from streams.kafka.names import generation_topic, replay_dir
+from streams.kafka.topic_reader import read_range
 
 
 class Manifest(BaseModel):
@@ -67,7 +68,7 @@ class Manifest(BaseModel):
 
 def generation_topics(settings: Settings, generation: int) -> dict[str, str]:
     """projection (or "alerts") -> the generation's topic."""
-    return {name: f"{settings.topic(name)}.g{generation}" for name in (*STATE_TYPES, "alerts")}
+    return {name: generation_topic(settings, name, generation) for name in (*STATE_TYPES, "alerts")}
 
 
 class TopicSink:
@@ -182,13 +183,13 @@ def _line(kind: str, change: Change) -> bytes:
 
 
 def manifest_path(settings: Settings, generation: int) -> Path:
-    return settings.data_dir / "replay" / f"{settings.topic_prefix}.g{generation}.json"
+    return replay_dir(settings) / f"{settings.topic_prefix}.g{generation}.json"
 
 
 def local_generations(settings: Settings) -> dict[int, Manifest]:
     """This data dir's generation manifests, by number."""
     pattern = re.compile(rf"^{re.escape(settings.topic_prefix)}\.g(\d+)\.json$")
-    folder = settings.data_dir / "replay"
+    folder = replay_dir(settings)
     found = ((pattern.match(p.name), p) for p in folder.glob("*.json")) if folder.is_dir() else ()
     return {int(m.group(1)): Manifest.model_validate_json(p.read_bytes()) for m, p in found if m}
 

@@ -33,7 +33,8 @@ from schemas.errors import BrokerUnavailableError, HooklogError
 from schemas.settings import Settings
 from streams.generation import Generation
 from streams.replay import STATE_TYPES, Progress, Replayed, alert_bytes
-from streams.verify import changelog_states, changelog_topic, last_per_key, worker_group
+from streams.kafka.names import changelog_topic, store_dir, worker_group
+from streams.verify import changelog_states, last_per_key
 
 GROUP_ID_NOT_FOUND = 69
 NON_EMPTY_GROUP = 68
@@ -49,10 +50,6 @@ class ResetError(HooklogError):
 
 class PromoteError(HooklogError):
     """A generation cannot be promoted; nothing or only idempotent writes happened."""
-
-
-def store_dir(settings: Settings) -> Path:
-    return settings.data_dir / worker_group(settings)
 
 
 class Admin:

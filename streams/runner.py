@@ -16,6 +16,7 @@ from ingest.topics import ensure_topics
 from schemas.errors import BrokerUnavailableError
 from schemas.settings import Settings
 from streams.app import build_worker
+from streams.kafka.names import changelog_topic, store_dir
 
 #: gen-0 collections every this many net allocations (CPython's default: 700); measured in bench fold
 GC_YOUNG_THRESHOLD = 20_000
@@ -27,8 +28,7 @@ async def store_identity(settings: Settings) -> str | None:
     makes the stores' persisted offsets lie)."""
     from projections.registry import PROJECTIONS
 
-    app_id = f"{settings.topic_prefix}-worker"
-    changelogs = [f"{app_id}-{p.name}-changelog" for p in PROJECTIONS]
+    changelogs = [changelog_topic(settings, p.name) for p in PROJECTIONS]
     consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers, group_id=None)
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
     try:
@@ -48,7 +48,7 @@ def discard_stores_of_another_cluster(settings: Settings, current: str | None) -
     """The local table stores are a cache of changelogs on one cluster. Pointed at another cluster,
     or after the changelogs were deleted, their offsets would be "higher than the changelog" and
     Faust would refuse to start: drop them, the changelogs (or the log) rebuild the tables."""
-    datadir = settings.data_dir / f"{settings.topic_prefix}-worker"
+    datadir = store_dir(settings)
     marker = datadir / "kafka-cluster-id"
     cluster = current.partition(":")[0] if current else None
     held = marker.read_text().strip().partition(":")[0] if marker.exists() else None

@@ -26,7 +26,8 @@ from aiokafka.errors import KafkaError
 from schemas.errors import HooklogError
 from schemas.settings import Settings
 from streams.replay import STATE_TYPES, Replayed, replay_topic
-from streams.topic_reader import read_range
+from streams.kafka.names import changelog_topic, worker_group
+from streams.kafka.topic_reader import read_range
 
 ABSENT = "<absent>"
 PRESENT = "<present>"
@@ -124,15 +125,6 @@ async def last_per_key(settings: Settings, topic: str) -> dict[str, bytes | None
         for record in batch:
             latest[record.key.decode() if record.key else f"{record.partition}-{record.offset}"] = record.value
     return latest
-
-
-def worker_group(settings: Settings) -> str:
-    """Faust's app id, which is also the worker's consumer group (see streams/app.py)."""
-    return f"{settings.topic_prefix}-worker"
-
-
-def changelog_topic(settings: Settings, table: str) -> str:
-    return f"{worker_group(settings)}-{table}-changelog"
 
 
 async def changelog_states(settings: Settings, table: str) -> dict[str, tuple[int, bytes | None]]:

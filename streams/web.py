@@ -19,7 +19,7 @@ from faust.web import Request, Response, View
 from schemas.deadletter import decode_dead_letter
 from schemas.errors import BrokerUnavailableError, EnvelopeError
 from streams.access import api_guard, bearer_ok
-from streams.topic_reader import read_range
+from streams.kafka.topic_reader import read_range
 from streams.waiters import DELIVERY_ID, MAX_WAIT_S, TooManyWaitersError, holds_delivery
 
 if TYPE_CHECKING:

@@ -25,8 +25,8 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from schemas.settings import Settings
-from streams.localkafka import BrokerSpec, ensure_broker, kill_broker, stop_broker
-from streams.probes import wait_http
+from streams.dev.localkafka import BrokerSpec, ensure_broker, kill_broker, stop_broker
+from streams.dev.probes import wait_http
 
 REPO = Path(__file__).resolve().parents[1]
 SECRET = "test-koywe-secret"

@@ -13,7 +13,7 @@ import pytest
 
 from schemas.envelope import encode_envelope, new_envelope
 from streams.dlq import redrive
-from streams.simulate import koywe_payload, signed_body, wait_for_state
+from streams.dev.simulate import koywe_payload, signed_body, wait_for_state
 from tests.kafka_fixtures import SECRET, System, api_headers, read_topic
 
 pytestmark = pytest.mark.kafka

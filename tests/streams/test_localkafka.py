@@ -1,4 +1,4 @@
-"""streams.localkafka against a real, private KRaft broker (own ports, own data dir).
+"""streams.dev.localkafka against a real, private KRaft broker (own ports, own data dir).
 
 Never touches the default broker on 127.0.0.1:9092 that other tests and people share.
 """
@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from streams.localkafka import (
+from streams.dev.localkafka import (
     BrokerError,
     BrokerSpec,
     broker_status,

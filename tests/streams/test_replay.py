@@ -29,8 +29,8 @@ from streams.lazy_table import LazyTable
 from streams.processing import process_record
 from streams.replay import ReplayError, Replayed, parse_bound, replay_topic, state_bytes
 from streams.replay_pool import partition_groups
-from streams.reset import worker_group
-from streams.simulate import lifecycle, post, scramble
+from streams.kafka.names import changelog_topic, worker_group
+from streams.dev.simulate import lifecycle, post, scramble
 from streams.verify import last_per_key, verify
 from tests.kafka_fixtures import REPO, SECRET, System, api_headers, read_topic, settings_env
 
@@ -323,7 +323,7 @@ async def test_promote_replaces_what_the_worker_and_downstream_see(own_topics: N
     bogus = orjson.dumps({**orjson.loads(good or b"{}"), "state": "REJECTED"})
     producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, acks="all")
     await producer.start()
-    changelog = f"{worker_group(settings)}-orders-changelog"
+    changelog = changelog_topic(settings, "orders")
     for topic, key, part in ((settings.topic("orders"), victim.encode(), None), (settings.topic("orders"), b"ord-stray", None),
                              (changelog, orjson.dumps(victim), partition), (changelog, orjson.dumps("ord-stray"), partition)):
         await producer.send_and_wait(topic, bogus, key=key, partition=part)

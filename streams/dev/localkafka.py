@@ -1,6 +1,6 @@
 """A real single-node KRaft Kafka broker on 127.0.0.1, run from Maven Central jars.
 
-Stdlib only: CI runs `python -m streams.localkafka start` before any pip install.
+Stdlib only: CI runs `python -m streams.dev.localkafka start` before any pip install.
 Jars land in broker/libs (mvn), state in the spec's data_dir (default <repo>/.kafka).
 """
 
@@ -27,7 +27,7 @@ from pathlib import Path
 
 from schemas.errors import HooklogError  # stdlib-only module
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 BROKER_DIR = REPO / "broker"
 LIBS = BROKER_DIR / "libs"
 ENV_VARS = ("KAFKA_BOOTSTRAP_SERVERS", "HOOKLOG_KAFKA_BOOTSTRAP_SERVERS")  # same order as Settings
@@ -177,7 +177,7 @@ def server_properties(spec: BrokerSpec) -> str:
         "broker.session.timeout.ms": "4000",
         "broker.heartbeat.interval.ms": "500",
     }
-    header = "# Written by streams/localkafka.py on every start; edit that file instead.\n"
+    header = "# Written by streams/dev/localkafka.py on every start; edit that file instead.\n"
     return header + "".join(f"{k}={v}\n" for k, v in props.items())
 
 
@@ -349,7 +349,7 @@ def broker_status(spec: BrokerSpec = BrokerSpec()) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m streams.localkafka", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m streams.dev.localkafka", description=__doc__.splitlines()[0])
     parser.add_argument("command", choices=["fetch", "start", "stop", "status"])
     parser.add_argument("--port", type=int, default=BrokerSpec.port)
     parser.add_argument("--controller-port", type=int, default=BrokerSpec.controller_port)
