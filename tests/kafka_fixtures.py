@@ -34,7 +34,7 @@ API_TOKEN = "test-api-token"  # the worker's query API refuses requests without 
 
 
 def api_headers(token: str = API_TOKEN) -> dict[str, str]:
-    """The header the worker's query/DLQ API wants (see streams/access.py)."""
+    """The header the worker's query/DLQ API wants (see streams/api/access.py)."""
     return {"Authorization": f"Bearer {token}"}
 
 

@@ -13,7 +13,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from pydantic import SecretStr
 
-from streams.access import api_guard, bearer_ok
+from streams.api.access import api_guard, bearer_ok
 from tests.kafka_fixtures import System
 
 TOKENS = (SecretStr("old-token"), SecretStr("new-token-that-is-longer"))

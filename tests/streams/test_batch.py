@@ -11,8 +11,8 @@ import pytest
 from projections.registry import PROJECTIONS
 from schemas.envelope import Envelope, encode_envelope
 from schemas.orders import OrderState
-from streams.batch import StateCache, TableBatch
-from streams.processing import process_record
+from streams.worker.batch import StateCache, TableBatch
+from streams.worker.processing import process_record
 
 pytestmark = pytest.mark.unit
 NOW = datetime(2026, 11, 25, tzinfo=UTC)

@@ -11,7 +11,7 @@ import pytest
 from projections.registry import PROJECTIONS
 from schemas.deadletter import decode_dead_letter
 from schemas.envelope import Envelope, encode_envelope
-from streams.processing import process_record
+from streams.worker.processing import process_record
 
 pytestmark = pytest.mark.unit
 NOW = datetime(2026, 11, 25, tzinfo=UTC)

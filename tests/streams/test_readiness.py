@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from streams.web import readiness
+from streams.api.readiness import readiness
 
 pytestmark = pytest.mark.unit
 

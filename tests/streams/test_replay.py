@@ -26,7 +26,7 @@ from schemas.orders import OrderState
 from schemas.settings import Settings
 from streams.generation import Generation, Manifest, manifest_path, prune_generations, topic_generations
 from streams.lazy_table import LazyTable
-from streams.processing import process_record
+from streams.worker.processing import process_record
 from streams.replay import ReplayError, Replayed, parse_bound, replay_topic, state_bytes
 from streams.replay_pool import partition_groups
 from streams.kafka.names import changelog_topic, worker_group

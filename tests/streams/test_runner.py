@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from schemas.settings import Settings
-from streams.runner import discard_stores_of_another_cluster
+from streams.worker.runner import discard_stores_of_another_cluster
 
 pytestmark = pytest.mark.unit
 

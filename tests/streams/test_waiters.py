@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from streams.waiters import FoldWaiters, TooManyWaitersError, holds_delivery
+from streams.worker.waiters import FoldWaiters, TooManyWaitersError, holds_delivery
 
 pytestmark = pytest.mark.unit
 D1, D2 = "a" * 32, "b" * 32

@@ -10,8 +10,8 @@ from prometheus_client import generate_latest
 
 from projections.registry import PROJECTIONS
 from schemas.envelope import Envelope, encode_envelope, utcnow
-from streams.metrics import Folded, WorkerMetrics
-from streams.processing import process_record
+from streams.worker.metrics import Folded, WorkerMetrics
+from streams.worker.processing import process_record
 
 pytestmark = pytest.mark.unit
 

@@ -13,7 +13,6 @@ import time
 import weakref
 from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from typing import Any
 
 import faust
@@ -23,11 +22,13 @@ from faust.tables.recovery import Recovery
 from projections.registry import PROJECTIONS
 from schemas.envelope import utcnow
 from schemas.settings import Settings
-from streams.batch import StateCache, TableBatch
+from streams.api.views import install_views
+from streams.worker.batch import StateCache, TableBatch
+from streams.worker.handle import Worker
 from streams.kafka.names import app_id, store_dir
-from streams.metrics import Folded, WorkerMetrics
-from streams.processing import process_record
-from streams.waiters import FoldWaiters
+from streams.worker.metrics import Folded, WorkerMetrics
+from streams.worker.processing import process_record
+from streams.worker.waiters import FoldWaiters
 
 
 def _seek_before_resuming(method: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
@@ -76,18 +77,6 @@ def as_current(event: faust.EventT | None) -> Iterator[None]:
         yield
     finally:
         _current_event.reset(token)
-
-
-@dataclass
-class Worker:
-    """The Faust app and the handles its views and tests need."""
-
-    app: faust.App
-    settings: Settings
-    tables: dict[str, faust.Table]
-    topics: dict[str, faust.TopicT]
-    metrics: WorkerMetrics = field(default_factory=WorkerMetrics)
-    waiters: FoldWaiters = field(default_factory=FoldWaiters)
 
 
 def _raw_topic(app: faust.App, name: str, partitions: int) -> faust.TopicT:
@@ -170,13 +159,11 @@ def build_worker(settings: Settings) -> Worker:
             # At-least-once: the batch's events are acked (committable) only once every record it
             # produced is acknowledged by the broker; a failed send raises and stops the worker.
             await asyncio.gather(*sent)
-            if waiters:  # requests waiting to read their own write (streams/waiters.py)
+            if waiters:  # requests waiting to read their own write (streams/worker/waiters.py)
                 waiters.folded((f.outcome.outputs[0].topic, f.outcome.aggregate_id or "", f.outcome.delivery_id or "")
                                for f in folded if not f.outcome.dead)
             metrics.observe_batch(folded, started)
 
     worker = Worker(app, settings, tables, topics, metrics, waiters)
-    from streams.web import install_views  # the views need the Worker handle
-
     install_views(worker)
     return worker

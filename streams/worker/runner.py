@@ -15,7 +15,7 @@ from ingest.logs import configure_logging, get_logger, secrets_of
 from ingest.topics import ensure_topics
 from schemas.errors import BrokerUnavailableError
 from schemas.settings import Settings
-from streams.app import build_worker
+from streams.worker.app import build_worker
 from streams.kafka.names import changelog_topic, store_dir
 
 #: gen-0 collections every this many net allocations (CPython's default: 700); measured in bench fold

@@ -1,7 +1,9 @@
 """One raw record in, the records to publish out: load state, call the pure fold, save state.
 
-Kept free of Faust so the agent, the batch replay and the tests share it; tables are any
-mutable mapping of aggregate id -> state JSON bytes.
+Kept free of Faust so the worker's fold agent, the tests and bench's Quix baseline share it;
+tables are any mutable mapping of aggregate id -> state JSON bytes. Replay does not call it: it
+folds into state objects with `projections.replay.apply_envelope` (the same `decode_fact`,
+`projection_for` and folds), and tests/streams/replay checks the two agree byte for byte.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from schemas.deadletter import DeadLetterMeta, encode_dead_letter
 from schemas.decoding import decode_fact
 from schemas.envelope import Envelope, decode_envelope
 from schemas.errors import DecodeError, EnvelopeError
-from streams.batch import StateCache
+from streams.worker.batch import StateCache
 
 Tables = Mapping[str, MutableMapping[str, bytes]]
 

@@ -1,8 +1,9 @@
 """The worker's query API (Faust's aiohttp web server): local tables and bounded topic reads.
 
-One worker process owns every partition in the default deployment, so a local table read is
-complete; `web_tables_enabled` stays off, only these views are served. Every view except
-`/healthz`, `/readyz`, `/metrics` and `/auth/koywe` needs an API bearer token (streams/access.py).
+A state view answers from this worker's local tables today (no routing to the worker that owns
+the key's partition); `web_tables_enabled` stays off, only these views are served. Every view
+except `/healthz`, `/readyz`, `/metrics` and `/auth/koywe` needs an API bearer token
+(streams/api/access.py).
 """
 
 from __future__ import annotations
@@ -11,19 +12,18 @@ import asyncio
 import base64
 import contextlib
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 from faust.web import Request, Response, View
 
 from schemas.deadletter import decode_dead_letter
 from schemas.errors import BrokerUnavailableError, EnvelopeError
-from streams.access import api_guard, bearer_ok
+from streams.api.access import api_guard, bearer_ok
 from streams.kafka.topic_reader import read_range
-from streams.waiters import DELIVERY_ID, MAX_WAIT_S, TooManyWaitersError, holds_delivery
-
-if TYPE_CHECKING:
-    from streams.app import Worker
+from streams.api.readiness import readiness
+from streams.worker.handle import Worker
+from streams.worker.waiters import DELIVERY_ID, MAX_WAIT_S, TooManyWaitersError, holds_delivery
 
 MAX_LIMIT = 1000
 
@@ -64,20 +64,10 @@ def _dead_letter_json(value: bytes) -> dict[str, Any]:
     return {**meta.model_dump(mode="json"), **_body_text(raw)}
 
 
-def readiness(app: Any) -> str:
-    """`ready`, or what the worker is busy with: `starting`, `rebalancing`, `recovering`."""
-    recovery = app.tables.recovery
-    if not recovery.completed.is_set():
-        return "starting"
-    if app.rebalancing:
-        return "rebalancing"
-    return "recovering" if recovery.in_recovery else "ready"
-
-
 def install_views(worker: Worker) -> None:  # noqa: C901 - one small view per endpoint
     app, settings = worker.app, worker.settings
     refusals = worker.metrics.api_refusals
-    # Deny by default (streams/access.py): every path below, Faust's own and later ones need a token.
+    # Deny by default (streams/api/access.py): every path below, Faust's own and later ones need a token.
     guard = api_guard(settings.api_token_list, lambda status: refusals.labels(str(status)).inc())
     app.web.web_app.middlewares.append(guard)  # type: ignore[attr-defined] - Faust's aiohttp driver
 
