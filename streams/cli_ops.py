@@ -1,6 +1,6 @@
 """`hooklog replay | verify | reset`: the operator's commands over the log and the worker's state.
 
-Thin shells: the work is in streams/replay.py, streams/generation.py, streams/verify.py and streams/reset.py.
+Thin shells: the work is in streams/replay/, streams/verify.py and streams/reset.py.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from schemas.settings import Settings
-from streams.generation import Generation, prune_generations
-from streams.replay import Replayed, parse_bound
+from streams.replay.generation import Generation, prune_generations
+from streams.replay.model import Replayed, parse_bound
 from streams.reset import Admin, ensure_worker_stopped, plan_reset, promote, reset_worker
 from streams.verify import verify
 

@@ -31,8 +31,8 @@ from aiokafka.protocol.admin import DeleteGroupsRequest
 
 from schemas.errors import BrokerUnavailableError, HooklogError
 from schemas.settings import Settings
-from streams.generation import Generation
-from streams.replay import STATE_TYPES, Progress, Replayed, alert_bytes
+from streams.replay.generation import Generation
+from streams.replay.model import STATE_TYPES, Progress, Replayed, alert_bytes
 from streams.kafka.names import changelog_topic, store_dir, worker_group
 from streams.verify import changelog_states, last_per_key
 

@@ -25,7 +25,8 @@ from aiokafka.errors import KafkaError
 
 from schemas.errors import HooklogError
 from schemas.settings import Settings
-from streams.replay import STATE_TYPES, Replayed, replay_topic
+from streams.replay.model import STATE_TYPES, Replayed
+from streams.replay.replay import replay_topic
 from streams.kafka.names import changelog_topic, worker_group
 from streams.kafka.topic_reader import read_range
 

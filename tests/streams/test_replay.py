@@ -24,11 +24,12 @@ from projections.replay import Rebuilt, apply_envelope, rebuild
 from schemas.envelope import Envelope, decode_envelope, encode_envelope, new_envelope
 from schemas.orders import OrderState
 from schemas.settings import Settings
-from streams.generation import Generation, Manifest, manifest_path, prune_generations, topic_generations
-from streams.lazy_table import LazyTable
 from streams.worker.processing import process_record
-from streams.replay import ReplayError, Replayed, parse_bound, replay_topic, state_bytes
-from streams.replay_pool import partition_groups
+from streams.replay.generation import Generation, manifest_path, prune_generations, topic_generations
+from streams.replay.lazy_table import LazyTable
+from streams.replay.model import Manifest, ReplayError, Replayed, parse_bound, state_bytes
+from streams.replay.pool import partition_groups
+from streams.replay.replay import replay_topic
 from streams.kafka.names import changelog_topic, worker_group
 from streams.dev.simulate import lifecycle, post, scramble
 from streams.verify import last_per_key, verify

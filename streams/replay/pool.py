@@ -3,7 +3,7 @@
 Why: the fold is pure-Python CPU (pydantic models per event), so one process folds at one
 core's speed however fast Kafka delivers. Ingest keys raw records by aggregate id, so partitions
 fold independently: each worker process reads its own partitions with aiokafka and runs the very
-same `streams.replay.fold_batches`, so its states are those a single process would have made.
+same `streams.replay.fold.fold_batches`, so its states are those a single process would have made.
 
 States come back as JSON `Change`s, exactly the record values the worker writes: pickling
 pydantic objects between processes costs more than folding them, and JSON is what sinks and
@@ -30,8 +30,8 @@ from multiprocessing.process import BaseProcess
 from typing import Any
 
 from projections.replay import DeadLetter, Rebuilt
-from streams.replay import (Change, Checkpoint, Progress, Replayed, ReplayError, consumer_for, fewer_collections,
-                            fold_batches, started)
+from streams.replay.fold import consumer_for, fewer_collections, fold_batches, started
+from streams.replay.model import Change, Checkpoint, Progress, Replayed, ReplayError
 
 PROGRESS_EVERY_S = 0.2
 JOIN_S = 5.0
