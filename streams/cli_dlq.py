@@ -19,7 +19,7 @@ console = Console(stderr=True)
 @dlq_cli.command("redrive")
 def redrive_command(dry_run: bool = typer.Option(False, help="list what would be redriven, send nothing")) -> None:
     """Send dead letters back through the folds (after a fix), each once; resumable."""
-    from streams.dlq import redrive
+    from streams.ops.redrive import redrive
 
     report = asyncio.run(redrive(Settings(), dry_run=dry_run))
     verb = "would redrive" if dry_run else "redriven"

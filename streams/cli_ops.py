@@ -1,6 +1,6 @@
 """`hooklog replay | verify | reset`: the operator's commands over the log and the worker's state.
 
-Thin shells: the work is in streams/replay/, streams/verify.py and streams/reset.py.
+Thin shells: the work is in streams/replay/ and streams/ops/.
 """
 
 from __future__ import annotations
@@ -16,8 +16,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from schemas.settings import Settings
 from streams.replay.generation import Generation, prune_generations
 from streams.replay.model import Replayed, parse_bound
-from streams.reset import Admin, ensure_worker_stopped, plan_reset, promote, reset_worker
-from streams.verify import verify
+from streams.ops.admin import Admin, ensure_worker_stopped
+from streams.ops.promote import promote
+from streams.ops.reset import plan_reset, reset_worker
+from streams.ops.verify import verify
 
 console = Console(stderr=True)
 

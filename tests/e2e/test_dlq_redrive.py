@@ -12,7 +12,7 @@ from aiokafka import AIOKafkaProducer
 import pytest
 
 from schemas.envelope import encode_envelope, new_envelope
-from streams.dlq import redrive
+from streams.ops.redrive import redrive
 from streams.dev.simulate import koywe_payload, signed_body, wait_for_state
 from tests.kafka_fixtures import SECRET, System, api_headers, read_topic
 

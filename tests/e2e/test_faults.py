@@ -32,7 +32,7 @@ from schemas.settings import Settings
 from streams.dev.localkafka import BrokerSpec, ensure_broker, kill_broker, stop_broker
 from streams.dev.simulate import FINAL_STATE, LIFECYCLES, Delivery, lifecycle, scramble, wait_for_state
 from streams.kafka.names import worker_group
-from streams.verify import verify
+from streams.ops.verify import verify
 from tests.kafka_fixtures import API_TOKEN, SECRET, System, api_headers, free_port, read_topic
 
 pytestmark = pytest.mark.kafka

@@ -29,7 +29,7 @@ import pytest
 
 from schemas.envelope import decode_envelope
 from streams.dev.simulate import FINAL_STATE, LIFECYCLES, Delivery, lifecycle, scramble
-from streams.verify import verify
+from streams.ops.verify import verify
 from tests.kafka_fixtures import SECRET, System, read_topic
 from tests.streams.test_replay import own_topics  # noqa: F401 - fixture
 

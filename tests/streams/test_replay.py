@@ -32,7 +32,7 @@ from streams.replay.pool import partition_groups
 from streams.replay.replay import replay_topic
 from streams.kafka.names import changelog_topic, worker_group
 from streams.dev.simulate import lifecycle, post, scramble
-from streams.verify import last_per_key, verify
+from streams.ops.verify import last_per_key, verify
 from tests.kafka_fixtures import REPO, SECRET, System, api_headers, read_topic, settings_env
 
 START = datetime(2026, 3, 20, 10, 0, tzinfo=UTC)

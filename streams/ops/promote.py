@@ -1,129 +1,35 @@
-"""The worker's durable state and the two operations that rewrite it while the worker is stopped.
+"""`hooklog replay --promote`: make a replay generation what the stopped worker and downstream see.
 
-The worker (Faust app `<prefix>-worker`) keeps: committed offsets of the raw topic in consumer
-group `<prefix>-worker`; its tables in RocksDB under `<data_dir>/<prefix>-worker`; each table's
-changelog topic `<prefix>-worker-<table>-changelog` (restored from on start); and what it
-published on the projection, alert and DLQ topics.
-
-- reset: forget the offsets and local stores (optionally the changelogs) so the next start
-  re-folds the whole log.
-- promote: write a replay's states through to the canonical projection topics and to the
-  changelogs, set the group's offsets to the replay's end and drop the local stores, so the
-  next start restores exactly the replayed states and continues where the replay stopped.
-
-Both refuse while the group has a member: a running worker would overwrite them.
+Writes the replay's states through to the canonical projection topics and to the changelogs, sets
+the worker group's offsets to the replay's end and drops the local stores, so the next start
+restores exactly the replayed states and continues where the replay stopped.
 """
 
 from __future__ import annotations
 
 import asyncio
 import shutil
-import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import KafkaError, TopicAlreadyExistsError, for_code
-from aiokafka.protocol.admin import DeleteGroupsRequest
+from aiokafka.admin import NewTopic
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
-from schemas.errors import BrokerUnavailableError, HooklogError
+from schemas.errors import HooklogError
 from schemas.settings import Settings
-from streams.replay.generation import Generation
-from streams.replay.model import STATE_TYPES, Progress, Replayed, alert_bytes
 from streams.kafka.names import changelog_topic, store_dir, worker_group
-from streams.verify import changelog_states, last_per_key
-
-GROUP_ID_NOT_FOUND = 69
-NON_EMPTY_GROUP = 68
-
-
-class WorkerRunningError(HooklogError):
-    """The worker's consumer group has members, so its state must not be rewritten now."""
-
-
-class ResetError(HooklogError):
-    """Part of a reset failed; running it again is safe."""
+from streams.ops.admin import Admin, WorkerRunningError, ensure_worker_stopped
+from streams.ops.verify import changelog_states, last_per_key
+from streams.replay.generation import Generation
+from streams.replay.model import Progress, Replayed, alert_bytes
 
 
 class PromoteError(HooklogError):
     """A generation cannot be promoted; nothing or only idempotent writes happened."""
 
-
-class Admin:
-    """An admin client for one operation (`async with Admin(settings) as admin`)."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.client = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers, request_timeout_ms=30_000)
-
-    async def __aenter__(self) -> AIOKafkaAdminClient:
-        try:
-            await asyncio.wait_for(self.client.start(), 30)
-        except (KafkaError, OSError, asyncio.TimeoutError) as exc:
-            await self.client.close()
-            raise BrokerUnavailableError(f"cannot reach Kafka at {self.settings.kafka_bootstrap_servers} ({exc!r}); "
-                                         "is the broker up (`hooklog kafka start`)?") from exc
-        return self.client
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.client.close()
-
-
-async def ensure_worker_stopped(admin: AIOKafkaAdminClient, settings: Settings) -> None:
-    group = worker_group(settings)
-    (response,) = await admin.describe_consumer_groups([group])
-    for _error, _group, state, _ptype, _protocol, members, *_ in response.groups:
-        if members:
-            raise WorkerRunningError(
-                f"consumer group {group} has {len(members)} member(s) (state {state}): stop `hooklog worker` "
-                "first. After a kill -9 the broker drops the dead member once its session times out "
-                "(Faust's BROKER_SESSION_TIMEOUT, 60 s by default); then run this again.")
-
-
-@dataclass
-class ResetPlan:
-    """What a reset removes (shown before the confirmation prompt)."""
-
-    group: str
-    committed: dict[int, int]
-    store: Path | None
-    changelogs: list[str]
-
-
-async def plan_reset(settings: Settings, *, changelogs: bool) -> ResetPlan:
-    async with Admin(settings) as admin:
-        committed = await admin.list_consumer_group_offsets(worker_group(settings))
-        topics = set(await admin.list_topics())
-    wanted = [changelog_topic(settings, name) for name in STATE_TYPES] if changelogs else []
-    return ResetPlan(worker_group(settings), {tp.partition: m.offset for tp, m in committed.items()},
-                     store_dir(settings) if store_dir(settings).exists() else None, [t for t in wanted if t in topics])
-
-
-async def reset_worker(settings: Settings, *, changelogs: bool = False, timeout_s: float = 60.0) -> ResetPlan:
-    """Delete the group (its committed offsets), the local stores and, if asked, the changelogs."""
-    plan = await plan_reset(settings, changelogs=changelogs)
-    async with Admin(settings) as admin:
-        await ensure_worker_stopped(admin, settings)
-        coordinator = await admin.find_coordinator(plan.group)
-        response = await admin._send_request(DeleteGroupsRequest([plan.group]), coordinator)  # noqa: SLF001
-        for group, code in response.results:
-            if code == NON_EMPTY_GROUP:
-                raise WorkerRunningError(f"{group} got a member meanwhile: stop the worker and run reset again")
-            if code not in (0, GROUP_ID_NOT_FOUND):
-                raise ResetError(f"deleting consumer group {group} failed: {for_code(code).__name__}")
-        if plan.changelogs:
-            await admin.delete_topics(plan.changelogs)
-            deadline = time.monotonic() + timeout_s
-            while set(plan.changelogs) & set(await admin.list_topics()):
-                if time.monotonic() > deadline:
-                    raise ResetError(f"{plan.changelogs} still listed after {timeout_s:.0f}s: run reset again")
-                await asyncio.sleep(0.5)
-    if plan.store is not None:
-        shutil.rmtree(plan.store)
-    return plan
 
 
 @dataclass
