@@ -183,10 +183,5 @@ def setup_quix() -> None:
     typer.echo(f"quixstreams ready in {venv}")
 
 
-def register_bench(cli: typer.Typer) -> None:
-    """Add `hooklog bench …` to the hooklog CLI."""
-    cli.add_typer(app, name="bench")
-
-
 def main() -> None:
     app()

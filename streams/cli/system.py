@@ -1,4 +1,4 @@
-"""`hooklog`: the broker, ingest, the worker, the whole system, and a simulated provider."""
+"""`hooklog ingest | worker | simulate | up`: run hooklog's processes, alone or all together."""
 
 from __future__ import annotations
 
@@ -14,45 +14,15 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from schemas.errors import HooklogError
 from schemas.settings import Settings
+from streams.cli.console import console
 from streams.dev import localkafka
 from streams.dev.probes import wait_http
-
-cli = typer.Typer(help="hooklog: provider webhooks into a verified Kafka log and live projections.",
-                  no_args_is_help=True, pretty_exceptions_enable=False)
-kafka_cli = typer.Typer(help="The local single-node KRaft broker (Apache Kafka's own jars).", no_args_is_help=True)
-cli.add_typer(kafka_cli, name="kafka")
-console = Console(stderr=True)
 
 DEMO_SECRET = "demo-koywe-secret"
 DEMO_API_TOKEN = "demo-api-token"  # `up --demo` only, when HOOKLOG_API_TOKENS is unset
 
 
-@kafka_cli.command("fetch")
-def kafka_fetch() -> None:
-    """Resolve Kafka's jars from Maven Central into broker/libs."""
-    console.print(f"jars in {localkafka.fetch_jars()}")
-
-
-@kafka_cli.command("start")
-def kafka_start() -> None:
-    """Start the broker on 127.0.0.1:9092 (no-op if one answers, or KAFKA_BOOTSTRAP_SERVERS is set)."""
-    console.print(f"Kafka ready at {localkafka.ensure_broker()}")
-
-
-@kafka_cli.command("stop")
-def kafka_stop() -> None:
-    """Stop the broker this project started (SIGTERM, then SIGKILL after 30 s)."""
-    console.print("stopped" if localkafka.stop_broker() else "no broker of ours was running")
-
-
-@kafka_cli.command("status")
-def kafka_status() -> None:
-    console.print(localkafka.broker_status())
-
-
-@cli.command()
 def ingest(processes: int = typer.Option(1, help="ingest processes sharing the port (SO_REUSEPORT), "
                                                   "for machines with cores to spare; each has its own /metrics")) -> None:
     """Serve POST /webhooks/{source} (HOOKLOG_INGEST_HOST:HOOKLOG_INGEST_PORT)."""
@@ -66,7 +36,6 @@ def ingest(processes: int = typer.Option(1, help="ingest processes sharing the p
         raise typer.Exit(serve_processes(Settings(), processes))
 
 
-@cli.command()
 def worker() -> None:
     """Run the Faust worker: fold the raw log into tables, projection topics, alerts and DLQ."""
     from streams.worker.runner import run_worker
@@ -84,7 +53,6 @@ def _print_states(states: list[dict]) -> None:
     Console().print(table)
 
 
-@cli.command()
 def simulate(
     ingest_url: str = typer.Option("http://127.0.0.1:8080", help="running ingest"),
     worker_url: str = typer.Option("http://127.0.0.1:6066", help="running worker's query API"),
@@ -107,7 +75,6 @@ def simulate(
         raise typer.Exit(1)
 
 
-@cli.command()
 def up(
     demo: bool = typer.Option(False, help="send a simulated order flow once everything is up"),
     exit_after_demo: bool = typer.Option(False, help="shut down after the demo instead of serving"),
@@ -154,24 +121,6 @@ def up(
     raise typer.Exit(code)
 
 
-from streams.cli_dlq import register_dlq  # noqa: E402 - sub-commands in their own modules
-
-register_dlq(cli)
-
-
-from streams.cli_ops import register_ops; register_ops(cli)  # noqa: E402, E702 - replay, verify, reset
-
-
-from bench.cli import register_bench; register_bench(cli)  # noqa: E402, E702 - `hooklog bench`
-
-
-def main() -> None:
-    try:
-        cli()
-    except HooklogError as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        sys.exit(2)
-
-
-if __name__ == "__main__":
-    main()
+def register(app: typer.Typer) -> None:
+    for command in (ingest, worker, simulate, up):
+        app.command()(command)

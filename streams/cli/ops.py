@@ -1,4 +1,4 @@
-"""`hooklog replay | verify | reset`: the operator's commands over the log and the worker's state.
+"""`hooklog replay [--promote] | verify | reset`: the operator's commands over the log and the worker's state.
 
 Thin shells: the work is in streams/replay/ and streams/ops/.
 """
@@ -10,19 +10,16 @@ import time
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from schemas.settings import Settings
+from streams.cli.console import console
 from streams.replay.generation import Generation, prune_generations
 from streams.replay.model import Replayed, parse_bound
 from streams.ops.admin import Admin, ensure_worker_stopped
 from streams.ops.promote import promote
 from streams.ops.reset import plan_reset, reset_worker
 from streams.ops.verify import verify
-
-console = Console(stderr=True)
-
 
 class _Bar:
     """A rich progress bar fed by `on_progress(done, total)`, with events/s and ETA."""
@@ -84,10 +81,10 @@ async def _replay(settings: Settings, since: str | None, until: str | None, to: 
                               + (f"; kept unfinished {pruned.kept_running}" if pruned.kept_running else ""))
 
 
-def register_ops(cli: typer.Typer) -> None:
-    """Add replay, verify and reset to the `hooklog` CLI."""
+def register(app: typer.Typer) -> None:
+    """Add replay (with --promote), verify and reset to the `hooklog` CLI."""
 
-    @cli.command()
+    @app.command()
     def replay(
         since: str = typer.Option(None, "--from", help="ISO 8601 time (when ingest accepted the record) or P:O,P:O offsets; default: the beginning"),
         until: str = typer.Option(None, "--until", help="same forms, exclusive; default: the log's end when the replay starts"),
@@ -101,7 +98,7 @@ def register_ops(cli: typer.Typer) -> None:
         """Fold the raw log with the worker's folds into a new generation (topics <prefix>.<projection>.v1.g<N>, or --to a file)."""
         asyncio.run(_replay(Settings(), since, until, to, resume, do_promote, checkpoint_every, processes, prune))
 
-    @cli.command("verify")
+    @app.command("verify")
     def verify_cmd(
         wait: float = typer.Option(30.0, help="seconds to let a lagging worker catch up before reporting"),
         api: bool = typer.Option(False, "--api", help="also compare the worker's query API, aggregate by aggregate"),
@@ -125,7 +122,7 @@ def register_ops(cli: typer.Typer) -> None:
             raise typer.Exit(1)
         console.print("[green]no differences[/green]")
 
-    @cli.command()
+    @app.command()
     def reset(
         changelogs: bool = typer.Option(False, "--changelogs", help="also delete the tables' changelog topics (a re-run that trusts nothing kept)"),
         yes: bool = typer.Option(False, "--yes", "-y", help="do not ask for confirmation"),
