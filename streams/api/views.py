@@ -20,8 +20,8 @@ from faust.web import Request, Response, View
 from schemas.deadletter import decode_dead_letter
 from schemas.errors import BrokerUnavailableError, EnvelopeError
 from streams.api.access import api_guard, bearer_ok
-from streams.kafka.topic_reader import read_range
 from streams.api.readiness import readiness
+from streams.kafka.topic_reader import read_range
 from streams.worker.handle import Worker
 from streams.worker.waiters import DELIVERY_ID, MAX_WAIT_S, TooManyWaitersError, holds_delivery
 

@@ -14,12 +14,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from schemas.settings import Settings
 from streams.cli.console import console
-from streams.replay.generation import Generation, prune_generations
-from streams.replay.model import Replayed, parse_bound
 from streams.ops.admin import Admin, ensure_worker_stopped
 from streams.ops.promote import promote
 from streams.ops.reset import plan_reset, reset_worker
 from streams.ops.verify import verify
+from streams.replay.generation import Generation, prune_generations
+from streams.replay.model import Replayed, parse_bound
 
 class _Bar:
     """A rich progress bar fed by `on_progress(done, total)`, with events/s and ETA."""

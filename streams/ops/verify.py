@@ -25,10 +25,10 @@ from aiokafka.errors import KafkaError
 
 from schemas.errors import HooklogError
 from schemas.settings import Settings
-from streams.replay.model import STATE_TYPES, Replayed
-from streams.replay.replay import replay_topic
 from streams.kafka.names import changelog_topic, worker_group
 from streams.kafka.topic_reader import read_range
+from streams.replay.model import STATE_TYPES, Replayed
+from streams.replay.replay import replay_topic
 
 ABSENT = "<absent>"
 PRESENT = "<present>"

@@ -23,9 +23,9 @@ from projections.registry import PROJECTIONS
 from schemas.envelope import utcnow
 from schemas.settings import Settings
 from streams.api.views import install_views
+from streams.kafka.names import app_id, store_dir
 from streams.worker.batch import StateCache, TableBatch
 from streams.worker.handle import Worker
-from streams.kafka.names import app_id, store_dir
 from streams.worker.metrics import Folded, WorkerMetrics
 from streams.worker.processing import process_record
 from streams.worker.waiters import FoldWaiters

@@ -15,8 +15,8 @@ from ingest.logs import configure_logging, get_logger, secrets_of
 from ingest.topics import ensure_topics
 from schemas.errors import BrokerUnavailableError
 from schemas.settings import Settings
-from streams.worker.app import build_worker
 from streams.kafka.names import changelog_topic, store_dir
+from streams.worker.app import build_worker
 
 #: gen-0 collections every this many net allocations (CPython's default: 700); measured in bench fold
 GC_YOUNG_THRESHOLD = 20_000

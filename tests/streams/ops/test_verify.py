@@ -11,8 +11,7 @@ from aiokafka import AIOKafkaProducer
 
 from streams.dev.simulate import lifecycle, post
 from streams.ops.verify import ABSENT, PRESENT, Difference, compare_states, diff_values, missing_ids, verify
-from tests.kafka_fixtures import SECRET, System
-from tests.streams.test_replay import START, hooklog, own_topics  # noqa: F401 - fixture
+from tests.kafka_fixtures import SECRET, START, System, hooklog
 
 
 def entry(event_id: str, status: str) -> dict[str, object]:

@@ -26,20 +26,13 @@ from streams.dev.localkafka import (
     kill_broker,
     stop_broker,
 )
-
-pytestmark = pytest.mark.kafka
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.kafka_fixtures import free_port
 
 
 @pytest.fixture
 def private_spec(tmp_path: Path) -> Iterator[BrokerSpec]:
     """A second broker's spec; whatever the test does, the broker is stopped afterwards."""
-    spec = BrokerSpec(port=_free_port(), controller_port=_free_port(), data_dir=tmp_path / "kafka", heap="256m")
+    spec = BrokerSpec(port=free_port(), controller_port=free_port(), data_dir=tmp_path / "kafka", heap="256m")
     assert not is_ready(spec.bootstrap, 0.5), f"something already answers on {spec.bootstrap}"
     try:
         yield spec
@@ -74,6 +67,7 @@ async def _consume_one(bootstrap: str, topic: str, group: str, *, commit: bool) 
         await consumer.stop()
 
 
+@pytest.mark.kafka
 @pytest.mark.timeout(300)
 async def test_private_broker_lifecycle(private_spec: BrokerSpec) -> None:
     spec = private_spec
@@ -147,8 +141,9 @@ async def test_private_broker_lifecycle(private_spec: BrokerSpec) -> None:
     print(f"private broker: start {started_in:.1f}s, stop {stopped_in:.1f}s")
 
 
+@pytest.mark.unit
 def test_stale_pid_files_are_ignored_and_never_killed(tmp_path: Path) -> None:
-    spec = BrokerSpec(port=_free_port(), controller_port=_free_port(), data_dir=tmp_path / "kafka")
+    spec = BrokerSpec(port=free_port(), controller_port=free_port(), data_dir=tmp_path / "kafka")
     spec.data_dir.mkdir(parents=True)
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
@@ -163,19 +158,21 @@ def test_stale_pid_files_are_ignored_and_never_killed(tmp_path: Path) -> None:
     assert not spec.pid_file.exists()
 
 
+@pytest.mark.unit
 def test_port_taken_by_non_kafka_is_a_clear_error(tmp_path: Path) -> None:
     with socket.socket() as squatter:
         squatter.bind(("127.0.0.1", 0))
         squatter.listen()
-        spec = BrokerSpec(port=squatter.getsockname()[1], controller_port=_free_port(), data_dir=tmp_path / "k")
+        spec = BrokerSpec(port=squatter.getsockname()[1], controller_port=free_port(), data_dir=tmp_path / "k")
         assert not is_ready(spec.bootstrap, 1.0)  # open port, but no Kafka answer
         with pytest.raises(BrokerError, match="taken"):
             ensure_broker(spec)
 
 
+@pytest.mark.unit
 def test_external_bootstrap_is_checked_and_never_stopped(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("HOOKLOG_KAFKA_BOOTSTRAP_SERVERS", raising=False)
-    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", f"127.0.0.1:{_free_port()}")
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", f"127.0.0.1:{free_port()}")
     with pytest.raises(BrokerError, match="KAFKA_BOOTSTRAP_SERVERS"):
         ensure_broker(BrokerSpec())
     assert stop_broker(BrokerSpec()) is False  # the default broker others use is left alone

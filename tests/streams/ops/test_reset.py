@@ -11,13 +11,12 @@ import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 
 from schemas.settings import Settings
+from streams.dev.simulate import lifecycle, post
 from streams.kafka.names import changelog_topic, store_dir, worker_group
 from streams.ops.admin import WorkerRunningError
 from streams.ops.reset import reset_worker
-from streams.dev.simulate import lifecycle, post
 from streams.ops.verify import verify
-from tests.kafka_fixtures import SECRET, System, read_topic
-from tests.streams.test_replay import START, hooklog, own_topics  # noqa: F401 - fixture
+from tests.kafka_fixtures import SECRET, START, System, hooklog, read_topic
 
 pytestmark = pytest.mark.kafka
 

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-import subprocess
-import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -24,19 +22,16 @@ from projections.replay import Rebuilt, apply_envelope, rebuild
 from schemas.envelope import Envelope, decode_envelope, encode_envelope, new_envelope
 from schemas.orders import OrderState
 from schemas.settings import Settings
-from streams.worker.processing import process_record
+from streams.dev.simulate import lifecycle, post, scramble
+from streams.kafka.names import changelog_topic, worker_group
+from streams.ops.verify import last_per_key, verify
 from streams.replay.generation import Generation, manifest_path, prune_generations, topic_generations
 from streams.replay.lazy_table import LazyTable
 from streams.replay.model import Manifest, ReplayError, Replayed, parse_bound, state_bytes
 from streams.replay.pool import partition_groups
 from streams.replay.replay import replay_topic
-from streams.kafka.names import changelog_topic, worker_group
-from streams.dev.simulate import lifecycle, post, scramble
-from streams.ops.verify import last_per_key, verify
-from tests.kafka_fixtures import REPO, SECRET, System, api_headers, read_topic, settings_env
-
-START = datetime(2026, 3, 20, 10, 0, tzinfo=UTC)
-
+from streams.worker.processing import process_record
+from tests.kafka_fixtures import SECRET, START, System, api_headers, hooklog, read_topic
 
 def envelopes(orders: int, seed: int = 5, received: datetime | None = None) -> list[Envelope]:
     """Scrambled, repeated Koywe lifecycles of `orders` orders, plus one event no fold takes."""
@@ -66,27 +61,6 @@ async def produce(settings: Settings, items: list[Envelope | bytes], timestamp: 
         await producer.flush()
     finally:
         await producer.stop()
-
-
-async def drop_topics(settings: Settings) -> None:
-    """Delete every topic of this prefix (raw, projections, changelogs, generations)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
-    await admin.start()
-    try:
-        prefix = settings.topic_prefix
-        mine = [t for t in await admin.list_topics() if t.startswith((f"{prefix}.", f"{prefix}-"))]
-        if mine:
-            await admin.delete_topics(mine)
-    finally:
-        await admin.close()
-
-
-@pytest.fixture
-async def own_topics(make_settings: Callable[..., Settings]) -> AsyncIterator[None]:
-    """Drops the test's topics at the end. Request it before `run_system`, so it runs after the
-    processes stopped: leftover test partitions (thousands) exhausted the local broker's heap."""
-    yield
-    await drop_topics(make_settings())
 
 
 def expected_json(rebuilt: Rebuilt) -> dict[str, dict[str, bytes]]:
@@ -282,14 +256,6 @@ async def test_an_interrupted_replay_resumes_from_its_checkpoint(
         alerts = [(d["partition"], d["key"], orjson.dumps(d["value"])) for d in lines if d["kind"] == "alert"]
         assert alerts == sorted((p, aid, straight.alert_json()[aid]) for p, s in straight.shards.items() for aid in s.alerts)
         assert not target.with_name("snap.jsonl.partial").exists()
-
-
-def hooklog(settings: Settings, *args: str, answer: str = "") -> subprocess.CompletedProcess[str]:
-    """Run the real CLI; stderr comes back with rich's line wrapping undone."""
-    done = subprocess.run([sys.executable, "-m", "streams.cli", *args], env=settings_env(settings), cwd=REPO,
-                          capture_output=True, text=True, timeout=180, input=answer)
-    done.stderr = " ".join(done.stderr.split())
-    return done
 
 
 @pytest.mark.kafka
