@@ -175,7 +175,7 @@ def clean() -> None:
     import asyncio
 
     from bench.common import delete_topics
-    from streams.localkafka import ensure_broker
+    from streams.dev.localkafka import ensure_broker
 
     deleted = asyncio.run(delete_topics(ensure_broker(), "bench-"))
     typer.echo(f"deleted {len(deleted)} topics")
@@ -192,11 +192,6 @@ def setup_quix() -> None:
     subprocess.run([str(QUIX_PYTHON), "-m", "pip", "install", "-q", "--disable-pip-version-check", "-r",
                     str(QUIX_REQUIREMENTS)], check=True)
     typer.echo(f"quixstreams ready in {venv}")
-
-
-def register_bench(cli: typer.Typer) -> None:
-    """Add `hooklog bench …` to the hooklog CLI."""
-    cli.add_typer(app, name="bench")
 
 
 def main() -> None:

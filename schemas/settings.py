@@ -58,7 +58,7 @@ class Settings(BaseSettings):
     data_dir: Path = Path(".data")
     table_store: str = "rocksdb://"
     # The worker folds up to this many raw records per batch, waiting at most this long to fill
-    # one (the wait bounds the latency it adds at low rates); see streams/batch.py.
+    # one (the wait bounds the latency it adds at low rates); see streams/worker/batch.py.
     fold_batch_max: int = Field(default=500, ge=1, le=100_000)
     fold_batch_within: float = Field(default=0.005, gt=0, le=10)
     fold_cache_states: int = Field(default=4096, ge=0)  # parsed states kept per worker (LRU)

@@ -30,7 +30,7 @@ from streams.console.owner import owner_partition
 from streams.console.timeline import RawEvent, body_text, raw_event
 
 if TYPE_CHECKING:
-    from streams.app import Worker
+    from streams.worker.handle import Worker
     from streams.console.indexer import IndexKeeper
 
 RAW_MARGIN = timedelta(minutes=5)  # raw records' Kafka timestamps vs the envelope's receivedAt

@@ -18,7 +18,7 @@ from streams.console.health import FoldRate, broker_check, ingest_check, metric_
 from streams.console.params import parse_duration, parse_page, parse_since
 from streams.console.render import page, redirect
 from streams.console.timeline import first_received, timeline
-from streams.dlq import redrive, redrive_values
+from streams.ops.redrive import redrive, redrive_values
 
 ALERT_TYPES = ("order_amount_modified", "order_rejected_by_compliance", "order_crypto_tx_failed", "kyc_review_needed",
                "kyc_rejected", "document_number_updated", "document_number_update_failed", "deposit_without_order",

@@ -12,7 +12,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from schemas.envelope import encode_envelope, new_envelope
-from streams.simulate import koywe_payload, post, signed_body, wait_for_state
+from streams.dev.simulate import koywe_payload, post, signed_body, wait_for_state
 from tests.kafka_fixtures import API_TOKEN, SECRET, System, api_headers
 
 pytestmark = [pytest.mark.browser, pytest.mark.kafka]
