@@ -28,6 +28,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from schemas.settings import Settings
 from streams.dev.localkafka import BrokerSpec, ensure_broker, kill_broker, stop_broker
 from streams.dev.probes import wait_http
+from streams.kafka.metadata import topic_partitions
 
 REPO = Path(__file__).resolve().parents[1]
 SECRET = "test-koywe-secret"
@@ -134,11 +135,10 @@ async def read_topic(bootstrap: str, topic: str, timeout_s: float = 15.0) -> lis
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None)
     await consumer.start()
     try:
-        partitions = consumer.partitions_for_topic(topic)
+        partitions = await topic_partitions(bootstrap, topic)
         deadline = time.monotonic() + timeout_s
-        while not partitions and time.monotonic() < deadline:
-            await consumer._client.force_metadata_update()  # noqa: SLF001 - topic just created
-            partitions = consumer.partitions_for_topic(topic)
+        while not partitions and time.monotonic() < deadline:  # the topic may be being created
+            partitions = await topic_partitions(bootstrap, topic)
         if not partitions:
             return []
         tps = [TopicPartition(topic, p) for p in sorted(partitions)]

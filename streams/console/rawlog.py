@@ -18,6 +18,7 @@ from typing import AsyncIterator
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
 from schemas.errors import BrokerUnavailableError
+from streams.kafka.metadata import topic_partitions
 
 FETCH_BYTES = 4 * 1024 * 1024
 
@@ -45,9 +46,8 @@ async def _consumer(bootstrap: str, timeout_s: float) -> AsyncIterator[AIOKafkaC
         await consumer.stop()
 
 
-async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> list[TopicPartition]:
-    cluster = await consumer._client.fetch_all_metadata()  # noqa: SLF001 - as streams/topic_reader.py
-    return [TopicPartition(topic, p) for p in sorted(cluster.partitions_for_topic(topic) or ())]
+async def _partitions(bootstrap: str, topic: str, timeout_s: float) -> list[TopicPartition]:
+    return [TopicPartition(topic, p) for p in sorted(await topic_partitions(bootstrap, topic, timeout_s=timeout_s))]
 
 
 async def _drain(consumer: AIOKafkaConsumer, start: dict[TopicPartition, int], end: dict[TopicPartition, int],
@@ -91,7 +91,7 @@ async def read_recent(bootstrap: str, topic: str, since: datetime, cap_per_parti
                       timeout_s: float = 10.0) -> Slice:
     """Records since `since`, at most the newest `cap_per_partition` of each partition."""
     async with _consumer(bootstrap, timeout_s) as consumer:
-        tps = await _partitions(consumer, topic)
+        tps = await _partitions(bootstrap, topic, timeout_s)
         if not tps:
             return Slice([], 0, False)
         consumer.assign(tps)
@@ -120,7 +120,7 @@ async def record_at(bootstrap: str, topic: str, partition: int, offset: int, tim
 async def topic_size(bootstrap: str, topic: str, timeout_s: float = 5.0) -> int:
     """Records the topic holds now (end - beginning offsets, every partition)."""
     async with _consumer(bootstrap, timeout_s) as consumer:
-        tps = await _partitions(consumer, topic)
+        tps = await _partitions(bootstrap, topic, timeout_s)
         if not tps:
             return 0
         end, begin = await consumer.end_offsets(tps), await consumer.beginning_offsets(tps)

@@ -13,6 +13,7 @@ from datetime import datetime
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
 from schemas.errors import BrokerUnavailableError
+from streams.kafka.metadata import topic_partitions
 
 
 async def read_range(
@@ -30,9 +31,7 @@ async def read_range(
         raise BrokerUnavailableError(f"cannot read {topic} from {bootstrap}: {exc!r}") from exc
     try:
         # partitions_for_topic only knows subscribed topics; ask the cluster for this one.
-        cluster = await consumer._client.fetch_all_metadata()  # noqa: SLF001
-        partitions = cluster.partitions_for_topic(topic) or set()
-        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+        tps = [TopicPartition(topic, p) for p in sorted(await topic_partitions(bootstrap, topic, timeout_s=timeout_s))]
         if not tps:
             return
         consumer.assign(tps)

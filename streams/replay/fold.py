@@ -17,6 +17,7 @@ from aiokafka.errors import KafkaError
 from projections.replay import Rebuilt, apply_envelope
 from schemas.envelope import decode_envelope
 from schemas.errors import BrokerUnavailableError, EnvelopeError
+from streams.kafka.metadata import topic_partitions
 from streams.replay.model import Bound, Checkpoint, Progress, Replayed, ReplayError
 
 #: Per-partition fetch size. Measured on 200k envelopes: 1 MiB keeps the fold fed without the
@@ -57,9 +58,8 @@ async def started(consumer: AIOKafkaConsumer, bootstrap: str) -> AIOKafkaConsume
     return consumer
 
 
-async def _topic_partitions(consumer: AIOKafkaConsumer, topic: str, only: set[int] | None) -> list[TopicPartition]:
-    cluster = await consumer._client.fetch_all_metadata()  # noqa: SLF001 - the topic is not subscribed
-    partitions = cluster.partitions_for_topic(topic)
+async def _topic_partitions(bootstrap: str, topic: str, only: set[int] | None) -> list[TopicPartition]:
+    partitions = await topic_partitions(bootstrap, topic)  # the topic is not subscribed: ask the cluster
     if not partitions:
         raise ReplayError(f"topic {topic} does not exist: check HOOKLOG_TOPIC_PREFIX (ingest creates it)")
     if only is not None and only - partitions:
@@ -82,9 +82,9 @@ async def _resolve(consumer: AIOKafkaConsumer, tps: list[TopicPartition], bound:
 
 
 async def plan(consumer: AIOKafkaConsumer, topic: str, since: Bound, until: Bound,
-               previous: Replayed | None, extend: bool, only: set[int] | None = None) -> Replayed:
+               previous: Replayed | None, extend: bool, only: set[int] | None = None, *, bootstrap: str) -> Replayed:
     """A new slice of the log, or `previous` (its end moved to `until`/now when extending)."""
-    tps = await _topic_partitions(consumer, topic, only if previous is None else None)
+    tps = await _topic_partitions(bootstrap, topic, only if previous is None else None)
     if previous is not None and {tp.partition for tp in tps} != set(previous.end):
         raise ReplayError(f"{topic} now has partitions {[tp.partition for tp in tps]}, the replay was made with "
                           f"{sorted(previous.end)}: start a new replay")

@@ -118,7 +118,7 @@ async def plan_range(settings: Settings, since: Bound = None, until: Bound = Non
     bootstrap = settings.kafka_bootstrap_servers
     consumer = await started(consumer_for(bootstrap, FETCH_BYTES), bootstrap)
     try:
-        return await plan(consumer, settings.topic("raw"), since, until, None, False)
+        return await plan(consumer, settings.topic("raw"), since, until, None, False, bootstrap=bootstrap)
     finally:
         await consumer.stop()
 

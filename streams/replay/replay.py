@@ -46,7 +46,8 @@ async def replay_topic(
     began = time.monotonic()
     consumer = await started(consumer_for(bootstrap, fetch_bytes), bootstrap)
     try:
-        replayed = await plan(consumer, settings.topic("raw"), since, until, previous, extend, partitions)
+        replayed = await plan(consumer, settings.topic("raw"), since, until, previous, extend, partitions,
+                              bootstrap=bootstrap)
         if checkpoint is not None and replayed.dirty is None:
             replayed.dirty = {p: set() for p in replayed.shards}
         remaining = replayed.remaining

@@ -15,6 +15,7 @@ from ingest.logs import configure_logging, get_logger, secrets_of
 from ingest.topics import ensure_topics
 from schemas.errors import BrokerUnavailableError
 from schemas.settings import Settings
+from streams.kafka.metadata import partitions_in
 from streams.kafka.names import changelog_topic, store_dir
 from streams.worker.app import build_worker
 
@@ -35,8 +36,8 @@ async def store_identity(settings: Settings) -> str | None:
         await admin.start()
         await consumer.start()
         cluster = (await admin.describe_cluster()).get("cluster_id")
-        metadata = await consumer._client.fetch_all_metadata()  # noqa: SLF001
-        tps = [TopicPartition(t, p) for t in changelogs for p in (metadata.partitions_for_topic(t) or ())]
+        partitions = partitions_in(await admin.describe_topics(), changelogs)
+        tps = [TopicPartition(t, p) for t, ps in partitions.items() for p in ps]
         filled = bool(tps) and sum((await consumer.end_offsets(tps)).values()) > 0
         return f"{cluster}:{'changelogs' if filled else 'no-changelogs'}"
     finally:
