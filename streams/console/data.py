@@ -24,10 +24,11 @@ from schemas.errors import BrokerUnavailableError, EnvelopeError, HooklogError
 from schemas.kuenta import KUENTA_EVENTS, KuentaState
 from schemas.orders import OrderState
 from schemas.users import UserState
-from streams.console import rawlog, seam
+from streams.console import rawlog
 from streams.console.index import Page
 from streams.console.owner import owner_partition
 from streams.console.timeline import RawEvent, body_text, raw_event
+from streams.kafka import seam
 
 if TYPE_CHECKING:
     from streams.worker.handle import Worker

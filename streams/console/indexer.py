@@ -19,9 +19,9 @@ from typing import Any
 import orjson
 
 from ingest.logs import get_logger
-from streams.console import seam
 from streams.console.index import OrderIndex
 from streams.console.owner import owner_partition
+from streams.kafka import seam
 
 log = get_logger("worker.console")
 SCAN_CHUNK = 5_000

@@ -1,2 +1,4 @@
 """Kafka plumbing shared by the jobs: the names hooklog gives its groups, changelogs, app id and
-stores (names.py, the one place they are spelled), and bounded topic reads (topic_reader.py)."""
+stores (names.py, the one place they are spelled), bounded topic reads (topic_reader.py), a
+topic's partitions from the cluster (metadata.py), and the one seam to faust-streaming's and
+aiokafka's private parts (seam/: nothing else touches them)."""

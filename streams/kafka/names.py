@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from schemas.settings import Settings
+from streams.kafka.seam import changelog_topic_name
 
 
 def app_id(settings: Settings) -> str:
@@ -25,8 +26,8 @@ def worker_group(settings: Settings) -> str:
 
 
 def changelog_topic(settings: Settings, table: str) -> str:
-    """The changelog topic Faust restores `table` from."""
-    return f"{app_id(settings)}-{table}-changelog"
+    """The changelog topic Faust restores `table` from (Faust's rule: streams/kafka/seam)."""
+    return changelog_topic_name(app_id(settings), table)
 
 
 def store_dir(settings: Settings) -> Path:

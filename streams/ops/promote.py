@@ -21,6 +21,7 @@ from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 from schemas.errors import HooklogError
 from schemas.settings import Settings
 from streams.kafka.names import changelog_topic, store_dir, worker_group
+from streams.kafka.seam import changelog_key
 from streams.ops.admin import Admin, WorkerRunningError, ensure_worker_stopped
 from streams.ops.verify import changelog_states, last_per_key
 from streams.replay.generation import Generation
@@ -87,11 +88,11 @@ async def promote(settings: Settings, generation: Generation, on_progress: Progr
             restored = await changelog_states(settings, name)
             for key, (p, value) in replay.items():  # a table partition is its raw partition
                 if not _same(restored.get(key, (p, None))[1], value):
-                    sent.append(await producer.send(changelog, value, key=orjson.dumps(key), partition=p))
+                    sent.append(await producer.send(changelog, value, key=changelog_key(key), partition=p))
                     report.written[changelog] = report.written.get(changelog, 0) + 1
             for key, (p, value) in restored.items():
                 if value is not None and key not in replay:
-                    sent.append(await producer.send(changelog, None, key=orjson.dumps(key), partition=p))
+                    sent.append(await producer.send(changelog, None, key=changelog_key(key), partition=p))
                     report.tombstones[changelog] = report.tombstones.get(changelog, 0) + 1
         live_alerts = set(await last_per_key(settings, settings.topic("alerts")))
         for shard in replayed.shards.values():

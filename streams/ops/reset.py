@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from aiokafka.errors import for_code
-from aiokafka.protocol.admin import DeleteGroupsRequest
 
 from schemas.errors import HooklogError
 from schemas.settings import Settings
 from streams.kafka.names import changelog_topic, store_dir, worker_group
+from streams.kafka.seam import delete_consumer_group
 from streams.ops.admin import Admin, WorkerRunningError, ensure_worker_stopped
 from streams.replay.model import STATE_TYPES
 
@@ -50,13 +50,11 @@ async def reset_worker(settings: Settings, *, changelogs: bool = False, timeout_
     plan = await plan_reset(settings, changelogs=changelogs)
     async with Admin(settings) as admin:
         await ensure_worker_stopped(admin, settings)
-        coordinator = await admin.find_coordinator(plan.group)
-        response = await admin._send_request(DeleteGroupsRequest([plan.group]), coordinator)  # noqa: SLF001
-        for group, code in response.results:
-            if code == NON_EMPTY_GROUP:
-                raise WorkerRunningError(f"{group} got a member meanwhile: stop the worker and run reset again")
-            if code not in (0, GROUP_ID_NOT_FOUND):
-                raise ResetError(f"deleting consumer group {group} failed: {for_code(code).__name__}")
+        code = await delete_consumer_group(admin, plan.group)
+        if code == NON_EMPTY_GROUP:
+            raise WorkerRunningError(f"{plan.group} got a member meanwhile: stop the worker and run reset again")
+        if code not in (0, GROUP_ID_NOT_FOUND):
+            raise ResetError(f"deleting consumer group {plan.group} failed: {for_code(code).__name__}")
         if plan.changelogs:
             await admin.delete_topics(plan.changelogs)
             deadline = time.monotonic() + timeout_s

@@ -26,6 +26,7 @@ from aiokafka.errors import KafkaError
 from schemas.errors import HooklogError
 from schemas.settings import Settings
 from streams.kafka.names import changelog_topic, worker_group
+from streams.kafka.seam import key_from_changelog
 from streams.kafka.topic_reader import read_range
 from streams.replay.model import STATE_TYPES, Replayed
 from streams.replay.replay import replay_topic
@@ -133,7 +134,7 @@ async def changelog_states(settings: Settings, table: str) -> dict[str, tuple[in
     latest: dict[str, tuple[int, bytes | None]] = {}
     async for batch in read_range(settings.kafka_bootstrap_servers, changelog_topic(settings, table), timeout_s=600):
         for record in batch:
-            latest[orjson.loads(record.key)] = (record.partition, record.value)
+            latest[key_from_changelog(record.key)] = (record.partition, record.value)
     return latest
 
 

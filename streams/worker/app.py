@@ -8,75 +8,22 @@ partition count, so each table partition is restored from its own changelog part
 from __future__ import annotations
 
 import asyncio
-import functools
 import time
-import weakref
-from collections.abc import Awaitable, Callable, Iterator, MutableMapping
-from contextlib import contextmanager
-from typing import Any
+from collections.abc import MutableMapping
 
 import faust
-from faust.streams import _current_event
-from faust.tables.recovery import Recovery
 
 from projections.registry import PROJECTIONS
 from schemas.envelope import utcnow
 from schemas.settings import Settings
 from streams.api.views import install_views
 from streams.kafka.names import app_id, store_dir
+from streams.kafka.seam import HooklogTableManager, as_current, flush_changelog_writes, send_unbuffered
 from streams.worker.batch import StateCache, TableBatch
 from streams.worker.handle import Worker
 from streams.worker.metrics import Folded, WorkerMetrics
 from streams.worker.processing import process_record
 from streams.worker.waiters import FoldWaiters
-
-
-def _seek_before_resuming(method: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
-    """faust-streaming 0.15.3 resumes the raw partitions *before* seeking them to their committed
-    offsets when recovery ends (`Recovery.on_recovery_completed`, `_resume_streams`). Records
-    fetched in between race the seek: Faust books the offsets it jumped over as a committable gap
-    and drops their re-fetched records, so events were never folded (seen under kill -9 restarts,
-    tests/e2e/test_kill9.py). Here the resume waits until the seek is done (faust-streaming#217
-    made the same reorder in one other place). Both methods run in the single recovery task."""
-
-    @functools.wraps(method)
-    async def wrapper(self: Recovery, *args: Any, **kwargs: Any) -> Any:
-        consumer = self.app.consumer
-        resume, seek = consumer.resume_partitions, consumer.perform_seek
-        deferred: list[Any] = []
-
-        async def seek_then_resume() -> None:
-            await seek()
-            while deferred:
-                resume(deferred.pop())
-
-        consumer.resume_partitions, consumer.perform_seek = deferred.append, seek_then_resume  # type: ignore[method-assign]
-        try:
-            return await method(self, *args, **kwargs)
-        finally:
-            vars(consumer).pop("resume_partitions", None)
-            vars(consumer).pop("perform_seek", None)
-            while deferred:  # no seek happened (empty assignment): resume as Faust would have
-                resume(deferred.pop())
-
-    return wrapper
-
-
-if not hasattr(Recovery.on_recovery_completed, "__wrapped__"):
-    Recovery.on_recovery_completed = _seek_before_resuming(Recovery.on_recovery_completed)  # type: ignore[method-assign]
-    Recovery._resume_streams = _seek_before_resuming(Recovery._resume_streams)  # type: ignore[method-assign]  # noqa: SLF001
-
-
-@contextmanager
-def as_current(event: faust.EventT | None) -> Iterator[None]:
-    """Make `event` Faust's current event: a RocksDB table reads and writes the partition of the
-    current event (`Store._get`, `Store._set`), and in a `take_events` batch the agent's context
-    holds no event, or a stale one from another partition (whose store lacks the key)."""
-    token = _current_event.set(weakref.ref(event) if event is not None else None)
-    try:
-        yield
-    finally:
-        _current_event.reset(token)
 
 
 def _raw_topic(app: faust.App, name: str, partitions: int) -> faust.TopicT:
@@ -103,6 +50,7 @@ def build_worker(settings: Settings) -> Worker:
         web_port=settings.worker_port,
         web_tables_enabled=False,
         autodiscover=False,
+        TableManager=HooklogTableManager,  # its Recovery seeks before it resumes (streams/kafka/seam)
         broker_commit_every=1000,
         broker_commit_interval=1.0,
         producer_linger=0.005,  # fewer, larger produce requests: ~16% less worker CPU/event (bench/PROPOSED_CHANGES.md)
@@ -153,9 +101,8 @@ def build_worker(settings: Settings) -> Worker:
             # never newer than the changelog a restarted worker restores (a kill -9 between the
             # two would otherwise republish older states over newer ones).
             batch.flush(write)
-            await app.producer.buffer.flush()
-            sent = [await app.producer.send(topic, key, value, partition, None, None)
-                    for topic, key, value, partition in outputs]
+            await flush_changelog_writes(app)
+            sent = [await send_unbuffered(app, topic, key, value, partition) for topic, key, value, partition in outputs]
             # At-least-once: the batch's events are acked (committable) only once every record it
             # produced is acknowledged by the broker; a failed send raises and stops the worker.
             await asyncio.gather(*sent)

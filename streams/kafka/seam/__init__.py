@@ -1,0 +1,42 @@
+"""The one seam to faust-streaming's and aiokafka's private parts: import from here only.
+
+Every touch of a library's internals is a small named item below, whose docstring says what it
+relies on and why; `pins.relies_on` records the source digest of each private body it depends
+on, and tests/streams/kafka/test_seam.py fails loudly when an upgrade changes one of them
+(versions checked: `pins.PINNED`).
+
+- faust_tables: the recovery seek/resume fix (a `Recovery` subclass, installed through Faust's
+  `TableManager` setting), Faust's current event for RocksDB reads/writes, one partition's read
+  and iteration, the active partitions, changelog names and JSON-encoded changelog keys;
+- faust_transport: sending after the buffered changelog writes, the consumer's in-memory
+  offsets for the lag reader (`SeamBrokenError` when they moved);
+- aiokafka_admin: deleting a consumer group by a raw DeleteGroups request.
+"""
+
+from streams.kafka.seam.aiokafka_admin import delete_consumer_group
+from streams.kafka.seam.faust_tables import (
+    AtPartition,
+    HooklogTableManager,
+    SeekBeforeResumeRecovery,
+    active_partitions,
+    as_current,
+    changelog_key,
+    changelog_topic_name,
+    key_from_changelog,
+    partition_items,
+    read_in_partition,
+)
+from streams.kafka.seam.faust_transport import (
+    committed_position,
+    flush_changelog_writes,
+    send_unbuffered,
+    started_consumer,
+)
+from streams.kafka.seam.pins import PINNED, RELIANCES, SeamBrokenError, digest, versions_drift
+
+__all__ = [
+    "PINNED", "RELIANCES", "AtPartition", "HooklogTableManager", "SeamBrokenError", "SeekBeforeResumeRecovery",
+    "active_partitions", "as_current", "changelog_key", "changelog_topic_name", "committed_position",
+    "delete_consumer_group", "digest", "flush_changelog_writes", "key_from_changelog", "partition_items",
+    "read_in_partition", "send_unbuffered", "started_consumer", "versions_drift",
+]

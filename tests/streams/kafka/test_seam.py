@@ -1,0 +1,228 @@
+"""Every item of streams/kafka/seam against the installed faust-streaming and aiokafka: each test
+fails loudly, naming the item, when an upgrade changes what it relies on.
+
+Unit tests run on a real, unstarted `faust.App` (RocksDB store in a tmp dir, no broker);
+deleting a consumer group needs the broker.
+"""
+
+from __future__ import annotations
+
+import inspect
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import faust
+import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from faust.streams import current_event
+from faust.tables.recovery import Recovery
+from faust.transport.producer import ProducerBuffer
+from faust.types import TP
+
+from schemas.settings import Settings
+from streams.kafka import seam
+from streams.kafka.seam.faust_tables import _ResumeAfterSeek
+from streams.kafka.seam.pins import resolve
+from streams.worker.app import build_worker
+
+UPGRADE = "re-check that item against the new version's source, then update its digest in streams/kafka/seam"
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> faust.App:
+    return faust.App("t-worker", broker="kafka://127.0.0.1:9", store="rocksdb://", datadir=str(tmp_path),
+                     autodiscover=False, TableManager=seam.HooklogTableManager)
+
+
+@pytest.fixture
+def table(app: faust.App) -> faust.Table:
+    return app.Table("orders", default=None, partitions=2, key_type=str, value_type=bytes)
+
+
+@pytest.mark.unit
+def test_the_libraries_are_the_versions_the_seam_was_checked_against() -> None:
+    assert seam.versions_drift() == {}, (
+        f"installed versions differ from streams/kafka/seam/pins.py PINNED (pinned, installed): "
+        f"{seam.versions_drift()}; run tests/streams/kafka/test_seam.py, {UPGRADE}, then bump PINNED")
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("reliance", seam.RELIANCES, ids=lambda r: r.target)
+def test_every_private_body_an_item_relies_on_is_unchanged(reliance: seam.pins.Reliance) -> None:
+    try:
+        found = seam.digest(reliance.target)
+    except (ImportError, AttributeError) as exc:
+        pytest.fail(f"{reliance.target} is gone ({exc!r}): {reliance.item} relies on it")
+    assert found == reliance.digest, f"{reliance.target} changed (digest {found}): {reliance.item} relies on it; {UPGRADE}"
+
+
+@pytest.mark.unit
+def test_every_item_records_what_it_relies_on() -> None:
+    items = {r.item.rsplit(".", 1)[-1] for r in seam.RELIANCES}
+    assert items >= {"SeekBeforeResumeRecovery", "HooklogTableManager", "as_current", "partition_items",
+                     "active_partitions", "changelog_topic_name", "changelog_key", "flush_changelog_writes",
+                     "send_unbuffered", "started_consumer", "delete_consumer_group"}
+    assert resolve("faust.tables.manager:TableManager.recovery").__name__ == "recovery"  # a property's getter
+
+
+# -- the recovery seek/resume fix ---------------------------------------------------------------
+
+@pytest.mark.unit
+def test_the_worker_recovers_with_the_seek_before_resume_recovery(tmp_path: Path) -> None:
+    worker = build_worker(Settings(data_dir=tmp_path, topic_prefix="p"))
+    assert type(worker.app.tables).recovery is seam.HooklogTableManager.recovery
+    assert isinstance(worker.app.tables.recovery, seam.SeekBeforeResumeRecovery)
+    assert worker.app.tables.recovery is worker.app.tables.recovery  # built once, as Faust does
+    assert not hasattr(Recovery.on_recovery_completed, "__wrapped__"), "Faust's class must stay unpatched"
+
+
+@pytest.mark.unit
+def test_faust_still_resumes_before_it_seeks_which_the_fix_reorders() -> None:
+    for method in (Recovery.on_recovery_completed, Recovery._resume_streams):  # noqa: SLF001
+        source = inspect.getsource(method)
+        resume, seek = source.index("consumer.resume_partitions("), source.index("consumer.perform_seek()")
+        assert resume < seek, f"{method.__qualname__} now seeks first: SeekBeforeResumeRecovery may be obsolete"
+
+
+class _Calls:
+    """Records the order of the two consumer calls the fix reorders (no Kafka behind it)."""
+
+    def __init__(self) -> None:
+        self.calls: list[Any] = []
+
+    def resume_partitions(self, tps: set[str]) -> None:
+        self.calls.append(("resume", tps))
+
+    async def perform_seek(self) -> None:
+        self.calls.append("seek")
+
+
+@pytest.mark.unit
+async def test_resume_waits_for_the_seek_and_is_restored_afterwards() -> None:
+    consumer = _Calls()
+    with _ResumeAfterSeek(consumer):
+        consumer.resume_partitions({"raw-0"})  # what Faust calls first
+        assert consumer.calls == []
+        await consumer.perform_seek()
+    assert consumer.calls == ["seek", ("resume", {"raw-0"})]
+    assert "resume_partitions" not in vars(consumer) and "perform_seek" not in vars(consumer)
+    with _ResumeAfterSeek(consumer):  # empty assignment: no seek, resumed on the way out
+        consumer.resume_partitions(set())
+    assert consumer.calls[-1] == ("resume", set())
+
+
+# -- Faust's current event and the RocksDB store ------------------------------------------------
+
+@pytest.mark.unit
+def test_as_current_sets_the_event_faust_reads() -> None:
+    stand_in = seam.AtPartition(3)
+    assert current_event() is None
+    with seam.as_current(stand_in):
+        assert current_event() is stand_in and current_event().message.partition == 3
+    assert current_event() is None
+    with seam.as_current(None):
+        assert current_event() is None
+
+
+@pytest.mark.unit
+def test_one_partitions_store_is_read_and_iterated_alone(table: faust.Table) -> None:
+    with seam.as_current(seam.AtPartition(1)):
+        table.data["ord-1"] = b"state-1"  # the store of the current event's partition only
+    with seam.as_current(seam.AtPartition(0)):
+        table.data["ord-0"] = b"state-0"
+    assert seam.read_in_partition(table, 1, "ord-1") == b"state-1"
+    assert seam.read_in_partition(table, 0, "ord-1") is None  # never another partition's copy
+    assert list(seam.partition_items(table, 1)) == [("ord-1", b"state-1")]
+    assert list(seam.partition_items(table, 0)) == [("ord-0", b"state-0")]
+
+
+@pytest.mark.unit
+def test_a_store_without_partitions_says_so(tmp_path: Path) -> None:
+    app = faust.App("m-worker", broker="kafka://127.0.0.1:9", store="memory://", autodiscover=False)
+    table = app.Table("orders", default=None, partitions=2, key_type=str, value_type=bytes)
+    with pytest.raises(NotImplementedError, match="no per-partition stores"):
+        list(seam.partition_items(table, 0))
+
+
+@pytest.mark.unit
+def test_active_partitions_come_from_the_assignor(app: faust.App) -> None:
+    assert app.assignor.assigned_actives() == set()  # nothing assigned before the first rebalance
+    assert seam.active_partitions(app, "raw") == frozenset()
+
+
+# -- changelog names and keys -------------------------------------------------------------------
+
+@pytest.mark.unit
+def test_changelog_names_and_keys_are_the_ones_faust_writes(app: faust.App, table: faust.Table) -> None:
+    assert table.changelog_topic.get_topic_name() == seam.changelog_topic_name("t-worker", "orders")
+    for key in ("ord-1", "ana@example.com", "ñandú-✓", 'quo"te'):
+        written = app.serializers.dumps_key(table.key_type, key, serializer=table.key_serializer)
+        assert written == seam.changelog_key(key), f"Faust now encodes changelog key {key!r} as {written!r}"
+        assert seam.key_from_changelog(written) == key
+
+
+# -- Faust's producer and consumer --------------------------------------------------------------
+
+@pytest.mark.unit
+async def test_the_producer_has_the_buffer_and_the_raw_send_the_worker_uses(app: faust.App) -> None:
+    assert isinstance(app.producer.buffer, ProducerBuffer)
+    await seam.flush_changelog_writes(app)  # an empty buffer flushes at once
+    parameters = list(inspect.signature(type(app.producer).send).parameters)
+    assert parameters == ["self", "topic", "key", "value", "partition", "timestamp", "headers", "transactional_id"]
+
+
+@pytest.mark.unit
+def test_the_consumer_is_read_only_once_created_and_its_offsets_are_found(app: faust.App) -> None:
+    assert seam.started_consumer(app) is None  # the scrape did not create one
+    consumer = app.consumer
+    assert seam.started_consumer(app) is consumer
+    tp = TP("raw", 0)
+    assert seam.committed_position(consumer, tp) is None
+    consumer._read_offset[tp] = 9  # noqa: SLF001 - what Faust records as it delivers offset 9
+    assert seam.committed_position(consumer, tp) == 10
+    consumer._committed_offset[tp] = 7  # noqa: SLF001 - what Faust records after a commit
+    assert seam.committed_position(consumer, tp) == 7
+
+
+@pytest.mark.unit
+def test_moved_consumer_attributes_raise_the_seam_error() -> None:
+    with pytest.raises(seam.SeamBrokenError, match="_consumer"):
+        seam.started_consumer(object())
+    with pytest.raises(seam.SeamBrokenError, match="committed_position"):
+        seam.committed_position(object(), TP("raw", 0))
+
+
+# -- aiokafka: deleting a consumer group --------------------------------------------------------
+
+@pytest.mark.unit
+def test_aiokafka_still_has_no_public_group_deletion() -> None:
+    assert not hasattr(AIOKafkaAdminClient, "delete_consumer_groups"), (
+        "aiokafka now has a public delete_consumer_groups: use it in streams/ops/reset.py and drop "
+        "seam.delete_consumer_group")
+
+
+@pytest.mark.kafka
+async def test_a_consumer_group_is_deleted_then_reported_missing(make_settings: Callable[..., Settings]) -> None:
+    settings = make_settings()
+    bootstrap, topic, group = settings.kafka_bootstrap_servers, settings.topic("seam"), f"{settings.topic_prefix}-g"
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(topic, 1, 1)])
+        consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+        await consumer.start()
+        try:
+            consumer.assign([TopicPartition(topic, 0)])
+            await consumer.commit({TopicPartition(topic, 0): 0})
+        finally:
+            await consumer.stop()
+        assert group in {g[0] for g in await admin.list_consumer_groups()}
+        assert await seam.delete_consumer_group(admin, group) == 0
+        assert group not in {g[0] for g in await admin.list_consumer_groups()}
+        assert await seam.delete_consumer_group(admin, group) == 69  # GROUP_ID_NOT_FOUND
+        assert await seam.delete_consumer_group(admin, f"{group}-{uuid.uuid4().hex}") == 69
+    finally:
+        await admin.close()
