@@ -22,6 +22,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from ingest.logs import get_logger
+from streams.kafka.seam import committed_position, started_consumer
 from streams.worker.processing import Outcome
 
 log = get_logger("worker")
@@ -42,25 +43,44 @@ def _text(value: Any, default: str = "unknown") -> str:
 
 
 class ConsumerLag(Collector):
-    """`hooklog_worker_consumer_lag{topic,partition}` for the raw topic's assigned partitions."""
+    """`hooklog_worker_consumer_lag{topic,partition}` for the raw topic's assigned partitions, and
+    `hooklog_worker_seam_broken{item="consumer_lag"}`: 1 when the Faust internals the lag is read
+    from moved (an upgrade), the lag then unknown (no samples) rather than a 500 from `/metrics`."""
 
     def __init__(self, app: Any, topic: str) -> None:
         self._app, self._topic = app, topic
+        self._logged: str | None = None
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
+        broken = GaugeMetricFamily("hooklog_worker_seam_broken",
+                                   "1 when a faust-streaming/aiokafka internal a reading relies on moved: "
+                                   "that reading is unknown (streams/kafka/seam)", labels=["item"])
+        try:
+            lags = self._lags()
+        except Exception as exc:  # noqa: BLE001 - one moved attribute must not fail the whole scrape
+            lags = {}
+            broken.add_metric(["consumer_lag"], 1)
+            if self._logged != repr(exc):  # once per distinct failure, not once per scrape
+                self._logged = repr(exc)
+                log.error("seam_broken", item="consumer_lag", error=repr(exc), lag="unknown")
+        else:
+            broken.add_metric(["consumer_lag"], 0)
         family = GaugeMetricFamily("hooklog_worker_consumer_lag",
                                    "Raw-topic records not yet committed by the worker: high watermark - committed offset",
                                    labels=["topic", "partition"])
-        consumer = getattr(self._app, "_consumer", None)  # None until the worker started
-        if consumer is not None:
-            for tp, lag in sorted(_lags(consumer, self._topic).items()):
-                family.add_metric([tp.topic, str(tp.partition)], lag)
+        for tp, lag in sorted(lags.items()):
+            family.add_metric([tp.topic, str(tp.partition)], lag)
         yield family
+        yield broken
+
+    def _lags(self) -> dict[Any, int]:
+        consumer = started_consumer(self._app)  # None until the worker started
+        return {} if consumer is None else _lags(consumer, self._topic)
 
 
 def _lags(consumer: Any, topic: str) -> dict[Any, int]:
-    """In-memory numbers only: the last fetch's high watermark, the last commit (Kafka's "next
-    offset"), or the last read offset + 1 before the first commit."""
+    """In-memory numbers only: the last fetch's high watermark minus the next offset to commit
+    (streams/kafka/seam: committed_position)."""
     lags: dict[Any, int] = {}
     try:
         assignment = consumer.assignment()
@@ -70,9 +90,7 @@ def _lags(consumer: Any, topic: str) -> dict[Any, int]:
         if tp.topic != topic:
             continue
         highwater = consumer.highwater(tp)
-        committed = consumer._committed_offset.get(tp)  # noqa: SLF001 - Faust keeps it in memory
-        if committed is None and (read := consumer._read_offset.get(tp)) is not None:  # noqa: SLF001
-            committed = read + 1
+        committed = committed_position(consumer, tp)
         if highwater is not None and committed is not None:
             lags[tp] = max(0, highwater - committed)
     return lags

@@ -5,7 +5,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+import faust
 import pytest
+from faust.types import TP
 from prometheus_client import generate_latest
 
 from projections.registry import PROJECTIONS
@@ -37,3 +39,36 @@ def test_folded_dead_and_alerting_records_are_counted(koywe_envelope: Callable[.
     assert 'hooklog_worker_dead_letters_total{source="unknown"} 2.0' in text
     assert "hooklog_worker_batch_seconds_count 2.0" in text
     assert "hooklog_worker_batch_records_sum 6.0" in text
+
+
+class _Assigned:
+    """A consumer as Faust's would look after an upgrade that renamed its offset maps."""
+
+    def assignment(self) -> set[TP]:
+        return {TP("raw", 0)}
+
+    def highwater(self, tp: TP) -> int:
+        return 10
+
+
+class _MovedOffsets:
+    _consumer = _Assigned()
+
+
+@pytest.mark.parametrize("app", [_MovedOffsets(), object()], ids=["offsets-moved", "consumer-moved"])
+def test_metrics_still_render_when_the_lag_readers_internals_moved(app: object, capsys: pytest.CaptureFixture[str]) -> None:
+    metrics = WorkerMetrics()
+    metrics.watch_lag(app, "raw")
+    for _ in range(2):
+        text = metrics.exposition()[0].decode()
+        assert 'hooklog_worker_seam_broken{item="consumer_lag"} 1.0' in text
+        assert "hooklog_worker_consumer_lag{" not in text  # unknown, not a made-up number
+        assert 'hooklog_worker_events_folded' in text
+    assert capsys.readouterr().out.count("seam_broken") == 1  # logged once, not per scrape
+
+
+def test_a_worker_not_started_yet_shows_no_lag_and_an_intact_seam() -> None:
+    app = faust.App("l-worker", broker="kafka://127.0.0.1:9", store="memory://", autodiscover=False)
+    metrics = WorkerMetrics()
+    metrics.watch_lag(app, "raw")
+    assert 'hooklog_worker_seam_broken{item="consumer_lag"} 0.0' in metrics.exposition()[0].decode()
