@@ -7,6 +7,7 @@ deleting a consumer group needs the broker.
 
 from __future__ import annotations
 
+import ast
 import inspect
 import uuid
 from collections.abc import Callable
@@ -27,6 +28,7 @@ from streams.kafka import seam
 from streams.kafka.seam.faust_tables import _ResumeAfterSeek
 from streams.kafka.seam.pins import resolve
 from streams.worker.app import build_worker
+from tests.kafka_fixtures import REPO
 
 UPGRADE = "re-check that item against the new version's source, then update its digest in streams/kafka/seam"
 
@@ -226,3 +228,30 @@ async def test_a_consumer_group_is_deleted_then_reported_missing(make_settings: 
         assert await seam.delete_consumer_group(admin, f"{group}-{uuid.uuid4().hex}") == 69
     finally:
         await admin.close()
+
+
+# -- nothing outside the seam touches a private part --------------------------------------------
+
+NAMEDTUPLE_API = {"_replace", "_asdict", "_fields", "_make"}
+
+
+def private_touches(path: Path) -> list[str]:
+    """`x._name` on anything but self/cls, and `from faust/aiokafka/mode... import _name`."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__"):
+            owner = node.value.id if isinstance(node.value, ast.Name) else None
+            if owner not in ("self", "cls") and node.attr not in NAMEDTUPLE_API:
+                found.append(f"{path}:{node.lineno} .{node.attr}")
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] in ("faust", "aiokafka", "mode"):
+            found += [f"{path}:{node.lineno} import {a.name}" for a in node.names if a.name.startswith("_")]
+    return found
+
+
+@pytest.mark.unit
+def test_only_the_seam_touches_private_parts() -> None:
+    seam_dir = REPO / "streams" / "kafka" / "seam"
+    files = [p for package in ("streams", "ingest") for p in sorted((REPO / package).rglob("*.py"))
+             if seam_dir not in p.parents]
+    assert [t for p in files for t in private_touches(p)] == []
+    assert private_touches(seam_dir / "faust_tables.py"), "the finder must find the seam's own touches"
