@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SecretsSettingsSource, SettingsConfigDict
@@ -62,6 +63,14 @@ class Settings(BaseSettings):
     fold_batch_max: int = Field(default=500, ge=1, le=100_000)
     fold_batch_within: float = Field(default=0.005, gt=0, le=10)
     fold_cache_states: int = Field(default=4096, ge=0)  # parsed states kept per worker (LRU)
+    # Faust's per-record machinery (issue 12, bench/faust_floor.py; streams/kafka/seam/faust_levers.py):
+    # records buffered per stream before the fetcher pauses a partition (Faust's default: 4096),
+    # bytes fetched per partition per request (Faust's default: 1 MiB), the worker's event loop,
+    # and the fast delivery path + lean Monitor (off: stock Faust, e.g. to compare).
+    worker_stream_buffer_maxsize: int = Field(default=65_536, ge=1, le=1_048_576)
+    worker_fetch_bytes: int = Field(default=16 * 1024 * 1024, ge=64 * 1024, le=256 * 1024 * 1024)
+    worker_event_loop: Literal["uvloop", "asyncio"] = "uvloop"
+    worker_faust_levers: bool = True
 
     @classmethod
     def settings_customise_sources(

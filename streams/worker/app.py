@@ -13,17 +13,28 @@ from collections.abc import MutableMapping
 
 import faust
 
+from ingest.logs import get_logger
 from projections.registry import PROJECTIONS
 from schemas.envelope import utcnow
 from schemas.settings import Settings
 from streams.api.views import install_views
 from streams.kafka.names import app_id, store_dir
-from streams.kafka.seam import HooklogTableManager, as_current, flush_changelog_writes, send_unbuffered
+from streams.kafka.seam import (
+    HooklogTableManager,
+    as_current,
+    flush_changelog_writes,
+    install_fast_delivery,
+    lever_settings,
+    send_unbuffered,
+    versions_drift,
+)
 from streams.worker.batch import StateCache, TableBatch
 from streams.worker.handle import Worker
 from streams.worker.metrics import Folded, WorkerMetrics
 from streams.worker.processing import process_record
 from streams.worker.waiters import FoldWaiters
+
+log = get_logger("worker")
 
 
 def _raw_topic(app: faust.App, name: str, partitions: int) -> faust.TopicT:
@@ -31,7 +42,17 @@ def _raw_topic(app: faust.App, name: str, partitions: int) -> faust.TopicT:
                      value_serializer="raw", partitions=partitions)
 
 
+def faust_levers(settings: Settings) -> bool:
+    """Whether the worker runs with the seam's Faust levers: asked for, and Faust is the version
+    they were read against (otherwise stock Faust, and the log says why)."""
+    drift = versions_drift()
+    if settings.worker_faust_levers and drift:
+        log.warning("faust_levers_off", reason="library versions differ from the seam's pins", drift=drift)
+    return settings.worker_faust_levers and not drift
+
+
 def build_worker(settings: Settings) -> Worker:
+    levers = faust_levers(settings)
     datadir = store_dir(settings)
     datadir.mkdir(parents=True, exist_ok=True)
     app = faust.App(
@@ -54,7 +75,12 @@ def build_worker(settings: Settings) -> Worker:
         broker_commit_every=1000,
         broker_commit_interval=1.0,
         producer_linger=0.005,  # fewer, larger produce requests: ~16% less worker CPU/event (bench/PROPOSED_CHANGES.md)
+        stream_buffer_maxsize=settings.worker_stream_buffer_maxsize,
+        consumer_max_fetch_size=settings.worker_fetch_bytes,
+        **lever_settings(levers),
     )
+    if levers:
+        install_fast_delivery(app)  # before the first `app.transport` (app.topic below)
     names = ["raw", *(p.name for p in PROJECTIONS), "alerts", "dlq"]
     topics = {name: _raw_topic(app, settings.topic(name), settings.partitions) for name in names}
     tables = {

@@ -10,10 +10,20 @@ on, and tests/streams/kafka/test_seam.py fails loudly when an upgrade changes on
   and iteration, the active partitions, changelog names and JSON-encoded changelog keys;
 - faust_transport: sending after the buffered changelog writes, the consumer's in-memory
   offsets for the lag reader (`SeamBrokenError` when they moved);
+- faust_levers: Faust's per-record machinery made cheaper (a direct delivery when it cannot
+  block instead of `wait_first`, the Monitor's per-record hooks as no-ops), installed only on
+  the pinned versions (`levers_enabled`);
 - aiokafka_admin: deleting a consumer group by a raw DeleteGroups request.
 """
 
 from streams.kafka.seam.aiokafka_admin import delete_consumer_group
+from streams.kafka.seam.faust_levers import (
+    FastDeliveryConsumer,
+    FastDeliveryTransport,
+    LeanMonitor,
+    install_fast_delivery,
+    lever_settings,
+)
 from streams.kafka.seam.faust_tables import (
     AtPartition,
     HooklogTableManager,
@@ -35,7 +45,8 @@ from streams.kafka.seam.faust_transport import (
 from streams.kafka.seam.pins import PINNED, RELIANCES, SeamBrokenError, digest, versions_drift
 
 __all__ = [
-    "PINNED", "RELIANCES", "AtPartition", "HooklogTableManager", "SeamBrokenError", "SeekBeforeResumeRecovery",
+    "PINNED", "RELIANCES", "AtPartition", "FastDeliveryConsumer", "FastDeliveryTransport", "LeanMonitor",
+    "install_fast_delivery", "lever_settings", "HooklogTableManager", "SeamBrokenError", "SeekBeforeResumeRecovery",
     "active_partitions", "as_current", "changelog_key", "changelog_topic_name", "committed_position",
     "delete_consumer_group", "digest", "flush_changelog_writes", "key_from_changelog", "partition_items",
     "read_in_partition", "send_unbuffered", "started_consumer", "versions_drift",

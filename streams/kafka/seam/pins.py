@@ -13,6 +13,7 @@ import importlib
 import inspect
 from collections.abc import Callable
 from importlib.metadata import version
+from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 
 from schemas.errors import HooklogError
@@ -48,14 +49,22 @@ def resolve(target: str) -> Any:
             obj = obj.fget
         elif isinstance(obj, staticmethod | classmethod):
             obj = obj.__func__
+        elif type(obj).__name__ == "ServiceTask":  # mode's @Service.task wraps the function
+            obj = obj.fun
         elif not inspect.isclass(obj) and not callable(obj):
             obj = getattr(owner, part)
     return obj
 
 
 def digest(target: str) -> str:
-    """The first 16 hex digits of the sha256 of the target's source (indentation kept)."""
-    return hashlib.sha256(inspect.getsource(resolve(target)).encode()).hexdigest()[:16]
+    """The first 16 hex digits of the sha256 of the target's source (indentation kept);
+    `file:package/name` digests a file shipped in a package (e.g. a Cython .pyx)."""
+    if target.startswith("file:"):
+        package, _, name = target.removeprefix("file:").partition("/")
+        source = (Path(importlib.import_module(package).__file__ or "").parent / name).read_text()
+    else:
+        source = inspect.getsource(resolve(target))
+    return hashlib.sha256(source.encode()).hexdigest()[:16]
 
 
 def relies_on(*pins: tuple[str, str]) -> Callable[[T], T]:

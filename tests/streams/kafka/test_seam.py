@@ -8,26 +8,37 @@ deleting a consumer group needs the broker.
 from __future__ import annotations
 
 import ast
+import asyncio
 import inspect
+import textwrap
+import tomllib
 import uuid
 from collections.abc import Callable
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
 import faust
 import pytest
+import uvloop
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from faust.sensors.monitor import Monitor
 from faust.streams import current_event
 from faust.tables.recovery import Recovery
+from faust.transport import conductor as conductor_module
+from faust.transport.consumer import Consumer as FaustConsumer
+from faust.transport.drivers.aiokafka import Consumer as FaustAIOKafkaConsumer
 from faust.transport.producer import ProducerBuffer
 from faust.types import TP
 
 from schemas.settings import Settings
 from streams.kafka import seam
+from streams.kafka.seam.faust_levers import _deliverable_now
 from streams.kafka.seam.faust_tables import _ResumeAfterSeek
 from streams.kafka.seam.pins import resolve
 from streams.worker.app import build_worker
+from streams.worker.runner import new_event_loop
 from tests.kafka_fixtures import REPO
 
 UPGRADE = "re-check that item against the new version's source, then update its digest in streams/kafka/seam"
@@ -255,3 +266,88 @@ def test_only_the_seam_touches_private_parts() -> None:
              if seam_dir not in p.parents]
     assert [t for p in files for t in private_touches(p)] == []
     assert private_touches(seam_dir / "faust_tables.py"), "the finder must find the seam's own touches"
+
+
+# -- the Faust levers (issue 12) ----------------------------------------------------------------
+
+@pytest.mark.unit
+def test_the_worker_runs_the_levers_by_default_and_stock_faust_when_asked(tmp_path: Path) -> None:
+    app = build_worker(Settings(data_dir=tmp_path / "a", topic_prefix="p")).app
+    assert type(app.transport) is seam.FastDeliveryTransport and type(app.consumer) is seam.FastDeliveryConsumer
+    assert type(app.monitor) is seam.LeanMonitor
+    assert app.conf.stream_buffer_maxsize == 65_536 and app.conf.consumer_max_fetch_size == 16 * 1024 * 1024
+    stock = build_worker(Settings(data_dir=tmp_path / "b", topic_prefix="p", worker_faust_levers=False)).app
+    assert type(stock.consumer) is FaustAIOKafkaConsumer and type(stock.monitor) is Monitor
+
+
+@pytest.mark.unit
+def test_the_conductor_handler_is_one_of_the_two_the_fast_path_was_read_against() -> None:
+    handler = conductor_module.ConductorHandler  # Cython when compiled (it is, in the 0.15.3 wheel), else Python
+    assert handler is None or handler.__module__ == "faust.transport._cython.conductor", (
+        f"Faust's conductor handler is now {handler!r}: re-check _deliverable_now")
+
+
+@pytest.mark.unit
+def test_a_delivery_is_direct_only_when_nothing_on_its_path_can_wait(tmp_path: Path) -> None:
+    worker = build_worker(Settings(data_dir=tmp_path, topic_prefix="p", worker_stream_buffer_maxsize=2))
+    app, raw = worker.app, worker.topics["raw"]
+    tp = TP(raw.get_topic_name(), 0)
+    handler_for = _deliverable_now(app.consumer)
+    assert handler_for(tp) is None  # flow control starts suspended (until recovery resumes it)
+    app.flow_control.resume()
+    assert handler_for(tp) is None  # not assigned: no channel, no handler
+    app.topics._tp_index[tp].add(raw)  # noqa: SLF001 - what the conductor does on assignment
+    app.topics._update_callback_map()  # noqa: SLF001
+    assert handler_for(tp) is app.topics._tp_to_callback[tp]  # noqa: SLF001
+    app.consumer.suspend_flow.set()  # a rebalance began
+    assert handler_for(tp) is None
+    app.consumer.suspend_flow.clear()
+    raw.queue.put_nowait("e1")
+    raw.queue.put_nowait("e2")
+    assert raw.queue.full() and handler_for(tp) is None  # the put would wait: wait_first path
+    raw.queue.get_nowait()
+    assert handler_for(tp) is not None
+    app.flow_control.suspend()
+    assert handler_for(tp) is None
+
+
+@pytest.mark.unit
+def test_the_lean_monitor_keeps_only_what_the_idle_check_reads() -> None:
+    monitor = seam.LeanMonitor()
+    tp = TP("raw", 0)
+    monitor.on_message_in(tp, 5, None)
+    assert monitor.on_stream_event_in(tp, 5, None, None) is None
+    monitor.on_stream_event_out(tp, 5, None, None, None)
+    monitor.on_message_out(tp, 5, None)
+    assert tp in monitor.stream_inbound_time  # verify_event_path reads it
+    assert monitor.messages_received_total == 0 and monitor.events_total == 0
+    assert "monitor.stream_inbound_time" in inspect.getsource(resolve(
+        "faust.transport.drivers.aiokafka:AIOKafkaConsumerThread.verify_event_path"))
+
+
+@pytest.mark.unit
+def test_the_copied_drain_loop_differs_from_fausts_only_in_the_marked_delivery() -> None:
+    ours, theirs = (ast.parse(textwrap.dedent(inspect.getsource(f))).body[0]
+                    for f in (seam.FastDeliveryConsumer._drain_messages, FaustConsumer._drain_messages))  # noqa: SLF001
+    ours_lines = [ast.unparse(n) for n in ast.walk(ours) if isinstance(n, ast.stmt)]
+    theirs_lines = [ast.unparse(n) for n in ast.walk(theirs) if isinstance(n, ast.stmt)]
+    added = sorted(set(ours_lines) - set(theirs_lines))
+    assert set(theirs_lines) - set(ours_lines) <= {theirs_lines[0], *[s for s in theirs_lines if "log.dev" in s]}, \
+        "Faust's _drain_messages has statements the copy lacks"
+    assert any("handler_for = _deliverable_now(self)" in s for s in added)
+    assert all("handler" in s or s == ours_lines[0] or "log.dev" in s for s in added), added
+
+
+@pytest.mark.unit
+def test_the_worker_event_loop_is_uvloop_at_the_pinned_version() -> None:
+    assert Settings().worker_event_loop == "uvloop"
+    pinned = next(d for d in tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
+                  if d.startswith("uvloop=="))
+    assert pinned == f"uvloop=={version('uvloop')}", f"installed uvloop {version('uvloop')}, pyproject pins {pinned}"
+    for kind, expected in (("uvloop", uvloop.Loop), ("asyncio", asyncio.BaseEventLoop)):
+        loop = new_event_loop(kind)
+        try:
+            assert isinstance(loop, expected) and (kind == "uvloop") == isinstance(loop, uvloop.Loop)
+        finally:
+            asyncio.set_event_loop(None)
+            loop.close()
