@@ -1,10 +1,13 @@
 """Faust's own floor: CPU per record for an agent that does nothing but count.
 
-    python -m bench.faust_floor [records] [take|events]
+    python -m bench.faust_floor [records] [take|events] [stock|levers]
 
 Lays `records` 600-byte records (12,000 keys, 4 partitions) on a fresh topic, then runs a
 faust-streaming worker (memory store) whose agent only counts them, and prints events/s and
-CPU µs per record from the first record to the last. This is the part of `bench fold`'s worker
+CPU µs per record (process CPU, every thread) from the first record to the last. `stock` is
+Faust as configured by default; `levers` is what `hooklog worker` runs by default: the seam's
+Faust levers (streams/kafka/seam/faust_levers.py), Settings' stream buffer and fetch size, and
+its event loop (uvloop). `python -m bench.floor_rounds` interleaves the two in rounds. This is the part of `bench fold`'s worker
 figure no change to hooklog's own code can remove (bench/PROPOSED_CHANGES.md, Q1). The topic is
 left for `python -m bench clean` (its name holds `bench-`).
 """
@@ -14,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+import tempfile
 import time
 import uuid
 
@@ -22,6 +26,8 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from schemas.settings import Settings
+from streams.kafka.seam import install_fast_delivery, lever_settings
+from streams.worker.runner import new_event_loop
 
 
 async def _lay(bootstrap: str, topic: str, records: int) -> None:
@@ -44,11 +50,20 @@ async def _lay(bootstrap: str, topic: str, records: int) -> None:
 def main() -> None:
     records = int(sys.argv[1]) if len(sys.argv) > 1 else 54_000
     mode = sys.argv[2] if len(sys.argv) > 2 else "take"
-    bootstrap = Settings().kafka_bootstrap_servers
+    variant = sys.argv[3] if len(sys.argv) > 3 else "stock"
+    settings = Settings()
+    bootstrap = settings.kafka_bootstrap_servers
     topic = f"bench-{uuid.uuid4().hex[:8]}-floor"
     asyncio.run(_lay(bootstrap, topic, records))
+    levers = variant == "levers"
+    tuned = {"stream_buffer_maxsize": settings.worker_stream_buffer_maxsize,
+             "consumer_max_fetch_size": settings.worker_fetch_bytes, **lever_settings(True)} if levers else {}
     app = faust.App(f"{topic}-app", broker=[f"kafka://{s}" for s in bootstrap.split(",")], store="memory://",
-                    web_enabled=False, consumer_auto_offset_reset="earliest", topic_partitions=4, autodiscover=False)
+                    web_enabled=False, consumer_auto_offset_reset="earliest", topic_partitions=4, autodiscover=False,
+                    datadir=tempfile.mkdtemp(prefix="faust-floor-"), **tuned)
+    if levers:
+        install_fast_delivery(app)
+        new_event_loop(settings.worker_event_loop)
     source = app.topic(topic, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
     seen = {"n": 0, "wall": 0.0, "cpu": 0.0}
 
@@ -61,8 +76,8 @@ def main() -> None:
             seen["n"] += len(item) if mode == "take" else 1
             if seen["n"] >= records:
                 wall, cpu = time.perf_counter() - seen["wall"], time.process_time() - seen["cpu"]
-                print(f"faust {mode}: {records / wall:,.0f} records/s, {cpu / records * 1e6:.0f} µs CPU per record",
-                      flush=True)
+                print(f"faust {mode} {variant}: {records / wall:,.0f} records/s, "
+                      f"{cpu / records * 1e6:.0f} µs CPU per record", flush=True)
                 os._exit(0)
 
     sys.argv = [sys.argv[0], "worker", "-l", "warn"]

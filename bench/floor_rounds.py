@@ -1,0 +1,50 @@
+"""Faust's floor, stock vs hooklog's levers, interleaved in rounds (process CPU, not wall time).
+
+    python -m bench.floor_rounds [rounds] [records]
+
+Each round runs `python -m bench.faust_floor <records> take stock` and `... levers` (the order
+alternating between rounds, so background load drifting over time hits both alike) and prints
+each figure, the medians and the median of the per-round ratios, with the CPU model. The
+target (issue 12): ≤ 45 µs CPU per record with the levers.
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+import subprocess
+import sys
+
+from bench.report import machine
+
+FIGURE = re.compile(r"faust take (stock|levers): ([\d,]+) records/s, (\d+) µs CPU per record")
+
+
+def floor(variant: str, records: int) -> tuple[float, float]:
+    """(µs CPU per record, records/s) of one run."""
+    done = subprocess.run([sys.executable, "-m", "bench.faust_floor", str(records), "take", variant],
+                          capture_output=True, text=True, timeout=900)
+    found = FIGURE.search(done.stdout + done.stderr)
+    if found is None:
+        raise RuntimeError(f"bench.faust_floor {variant} printed no figure:\n{done.stdout}\n{done.stderr[-2000:]}")
+    return float(found[3]), float(found[2].replace(",", ""))
+
+
+def main() -> None:
+    rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 3
+    records = int(sys.argv[2]) if len(sys.argv) > 2 else 54_000
+    print(f"CPU: {machine()['cpu']}, {records:,} records per run", flush=True)
+    seen: dict[str, list[float]] = {"stock": [], "levers": []}
+    for number in range(rounds):
+        order = ("stock", "levers") if number % 2 == 0 else ("levers", "stock")
+        for variant in order:
+            us, per_s = floor(variant, records)
+            seen[variant].append(us)
+            print(f"round {number + 1} {variant:6}: {us:.0f} µs CPU/record, {per_s:,.0f} records/s", flush=True)
+    ratios = [s / lv for s, lv in zip(seen["stock"], seen["levers"], strict=True)]
+    print(f"median stock {statistics.median(seen['stock']):.0f} µs, levers {statistics.median(seen['levers']):.0f} µs, "
+          f"stock/levers {statistics.median(ratios):.2f}x (median of per-round ratios; target ≤ 45 µs)")
+
+
+if __name__ == "__main__":
+    main()
