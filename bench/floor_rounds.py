@@ -4,16 +4,20 @@
 
 Each round runs `python -m bench.faust_floor <records> take stock` and `... levers` (the order
 alternating between rounds, so background load drifting over time hits both alike) and prints
-each figure, the medians and the median of the per-round ratios, with the CPU model. The
-target (issue 12): ≤ 45 µs CPU per record with the levers.
+each figure, the medians and the median of the per-round ratios, with the CPU model; the raw
+figures go to bench/results/floor-rounds-<timestamp>.json. The target (issue 12): ≤ 45 µs CPU
+per record with the levers.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import statistics
 import subprocess
 import sys
+from datetime import UTC, datetime
+from pathlib import Path
 
 from bench.report import machine
 
@@ -42,6 +46,11 @@ def main() -> None:
             seen[variant].append(us)
             print(f"round {number + 1} {variant:6}: {us:.0f} µs CPU/record, {per_s:,.0f} records/s", flush=True)
     ratios = [s / lv for s, lv in zip(seen["stock"], seen["levers"], strict=True)]
+    when = datetime.now(UTC)
+    out = Path(__file__).parent / "results" / f"floor-rounds-{when:%Y%m%dT%H%M%SZ}.json"
+    out.write_text(json.dumps({"name": "floor-rounds", "at": when.isoformat(), "machine": machine(),
+                               "records": records, "us_cpu_per_record": seen, "stock_over_levers": ratios},
+                              indent=1) + "\n")
     print(f"median stock {statistics.median(seen['stock']):.0f} µs, levers {statistics.median(seen['levers']):.0f} µs, "
           f"stock/levers {statistics.median(ratios):.2f}x (median of per-round ratios; target ≤ 45 µs)")
 

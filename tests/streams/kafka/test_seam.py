@@ -307,6 +307,12 @@ def test_a_delivery_is_direct_only_when_nothing_on_its_path_can_wait(tmp_path: P
     assert raw.queue.full() and handler_for(tp) is None  # the put would wait: wait_first path
     raw.queue.get_nowait()
     assert handler_for(tp) is not None
+    for _ in range(app.producer.buffer.max_messages + 1):  # the producer buffer above its limit
+        app.producer.buffer.pending.put_nowait(None)
+    assert app.producer.buffer.size > app.producer.buffer.max_messages and handler_for(tp) is None
+    while not app.producer.buffer.pending.empty():
+        app.producer.buffer.pending.get_nowait()
+    assert handler_for(tp) is not None
     app.flow_control.suspend()
     assert handler_for(tp) is None
 
@@ -344,10 +350,16 @@ def test_the_worker_event_loop_is_uvloop_at_the_pinned_version() -> None:
     pinned = next(d for d in tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
                   if d.startswith("uvloop=="))
     assert pinned == f"uvloop=={version('uvloop')}", f"installed uvloop {version('uvloop')}, pyproject pins {pinned}"
-    for kind, expected in (("uvloop", uvloop.Loop), ("asyncio", asyncio.BaseEventLoop)):
-        loop = new_event_loop(kind)
-        try:
-            assert isinstance(loop, expected) and (kind == "uvloop") == isinstance(loop, uvloop.Loop)
-        finally:
-            asyncio.set_event_loop(None)
-            loop.close()
+    try:
+        for kind in ("uvloop", "asyncio"):
+            loop = new_event_loop(kind)
+            thread_loop = asyncio.new_event_loop()  # how Faust's consumer thread makes its own
+            try:
+                assert isinstance(loop, uvloop.Loop) == isinstance(thread_loop, uvloop.Loop) == (kind == "uvloop")
+                assert asyncio.get_event_loop() is loop
+            finally:
+                asyncio.set_event_loop(None)
+                loop.close()
+                thread_loop.close()
+    finally:
+        asyncio.set_event_loop_policy(None)
