@@ -25,7 +25,7 @@ from typing import Any
 import aiohttp
 import orjson
 
-from bench.common import SECRET, API_TOKEN, Children, bench_run, free_port, settings_env
+from bench.common import API_TOKEN, SECRET, Children, bench_run, free_port, settings_env
 from bench.report import Baseline, BenchResult, Figure, machine
 from ingest.partitioning import partition_for
 from schemas.settings import Settings

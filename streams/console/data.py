@@ -23,9 +23,9 @@ from schemas.alerts import Alert
 from schemas.deadletter import DeadLetterMeta, decode_dead_letter
 from schemas.envelope import decode_envelope
 from schemas.errors import BrokerUnavailableError, EnvelopeError, HooklogError
+from schemas.koywe_users import user_key
 from schemas.kuenta import KUENTA_EVENTS, KuentaState
 from schemas.orders import OrderState
-from schemas.koywe_users import user_key
 from schemas.users import UserState
 from streams.api.routing import Local, Refuse, route
 from streams.console import rawlog, seam
