@@ -50,3 +50,15 @@ async def test_refuses_to_start_when_the_raw_topic_has_another_partition_count(
     message = done.stderr
     assert "has 2 partitions but HOOKLOG_PARTITIONS=3" in message, message[-2000:]
     assert "set HOOKLOG_PARTITIONS=2" in message and "a new HOOKLOG_TOPIC_PREFIX" in message
+
+
+@pytest.mark.unit
+def test_stores_of_another_store_epoch_are_discarded(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, topic_prefix="p")
+    store = _store(tmp_path)
+    (tmp_path / "p-worker" / "kafka-cluster-id").write_text("A:changelogs")  # a marker from before epochs
+    assert not discard_stores_of_another_cluster(settings, "A:changelogs:0") and store.exists()
+    reason = discard_stores_of_another_cluster(settings, "A:changelogs:e2")  # a reset ran somewhere
+    assert reason is not None and "store epoch 0" in reason and "epoch e2" in reason and not store.exists()
+    store = _store(tmp_path)
+    assert not discard_stores_of_another_cluster(settings, "A:changelogs:e2") and store.exists()
