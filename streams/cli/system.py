@@ -76,6 +76,11 @@ def simulate(
         raise typer.Exit(1)
 
 
+#: The worker's identity, read by the worker itself (streams/worker; not Settings fields here yet):
+#: `up` and docker-compose.yml set them per worker, by name.
+WORKER_ID_ENV, WORKER_URL_ENV = "HOOKLOG_WORKER_ID", "HOOKLOG_WORKER_URL"
+
+
 def _worker_children(settings: Settings, env: dict[str, str], workers: int) -> list[Child]:
     """Worker i (1-based): port worker_port+i-1, data dir <data_dir>/w<i>, id w<i>, its own URL."""
     host = "127.0.0.1" if settings.worker_host in ("0.0.0.0", "::", "") else settings.worker_host  # noqa: S104
@@ -83,7 +88,7 @@ def _worker_children(settings: Settings, env: dict[str, str], workers: int) -> l
     for i in range(1, workers + 1):
         port = settings.worker_port + i - 1
         url = f"http://{host}:{port}"
-        child_env = {**env, "HOOKLOG_WORKER_ID": f"w{i}", "HOOKLOG_WORKER_URL": url,
+        child_env = {**env, WORKER_ID_ENV: f"w{i}", WORKER_URL_ENV: url,
                      "HOOKLOG_WORKER_PORT": str(port), "HOOKLOG_DATA_DIR": str(settings.data_dir / f"w{i}")}
         children.append(Child(f"worker w{i}", [sys.executable, "-m", "streams.cli", "worker"], child_env,
                               f"{url}/readyz"))
@@ -123,10 +128,10 @@ def up(
         supervisor.wait_ready(120)
         console.print(f"ingest on {ingest_url}")
         for child in worker_children:
-            console.print(f"{child.name} on {child.env['HOOKLOG_WORKER_URL']} (data {child.env['HOOKLOG_DATA_DIR']})")
+            console.print(f"{child.name} on {child.env[WORKER_URL_ENV]} (data {child.env['HOOKLOG_DATA_DIR']})")
         console.print("Ctrl-C stops everything")
         if demo:
-            urls = [arg for child in worker_children for arg in ("--worker-url", child.env["HOOKLOG_WORKER_URL"])]
+            urls = [arg for child in worker_children for arg in ("--worker-url", child.env[WORKER_URL_ENV])]
             code = subprocess.call([sys.executable, "-m", "streams.cli", "simulate", "--ingest-url", ingest_url, *urls],
                                    env=env)
         while not exit_after_demo:
