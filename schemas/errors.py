@@ -29,3 +29,7 @@ class EnvelopeError(HooklogError):
 
 class BrokerUnavailableError(HooklogError):
     """Kafka did not acknowledge in time; the caller must retry later."""
+
+
+class TimeFormatError(HooklogError, ValueError):
+    """A text that should be an ISO 8601 time is not one (a ValueError too, for parsers' callers)."""

@@ -10,13 +10,14 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import ConfigDict, Field, TypeAdapter, ValidationError
 
+from schemas.base import Open
 from schemas.errors import DecodeError, UnknownEventError
 
 
-class _Open(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="allow", populate_by_name=True)
+class _Open(Open):
+    model_config = ConfigDict(populate_by_name=True)
 
 
 class KoyweOrderSnapshot(_Open):

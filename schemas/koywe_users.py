@@ -18,8 +18,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import ValidationError
 
+from schemas.base import Open
 from schemas.errors import DecodeError, UnknownEventError
 from schemas.jsonbody import load_object
 
@@ -47,10 +48,8 @@ def user_id_of(doc: dict[str, Any]) -> str | None:
     return text.lower() if "@" in text else text or None
 
 
-class KoyweUserEvent(BaseModel):
+class KoyweUserEvent(Open):
     """One per-user event, normalised: `kind` is kyc | document | deposit."""
-
-    model_config = ConfigDict(frozen=True, extra="allow")
 
     eventName: str
     kind: str
