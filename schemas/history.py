@@ -37,11 +37,11 @@ class HistoryEntry(EventRef):
 class ProjectionState(Frozen):
     """Base of every projection's state (published on its topic and answered by its GET).
 
-    Each state has, in this order, its id member, its status member, `updatedAt` (the time of the
-    event that decides the status) and `history` (every distinct event applied, sorted as
-    `projections.history.insert` keeps it), then its own members. The shared two are declared
-    by each state, not here, because pydantic puts a base's fields first: that would reorder the
-    published JSON and the `required` lists of the exported JSON Schemas.
+    Each state has, in this order, the members that name the aggregate and its status, then
+    `updatedAt` (the time of the event that decides the status) and `history` (every distinct
+    event applied, sorted as `projections.history.insert` keeps it), then its own members. The
+    shared two are declared by each state, not here, because pydantic puts a base's fields
+    first: that would reorder the published JSON and the exported schemas' `required` lists.
     """
 
 def event_id(source: str, event_name: str, aggregate_id: str, occurred_at: str | None, body: bytes) -> str:
