@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SecretsSettingsSource, SettingsConfigDict
@@ -103,3 +104,14 @@ class Settings(BaseSettings):
     @property
     def kuenta_secret_list(self) -> tuple[SecretStr, ...]:
         return split_secrets(self.kuenta_secrets)
+
+    # How log lines look: "json" (one object per line, for services) or "console" (readable
+    # lines for a person); unset or empty: console when stderr is a terminal, else json.
+    log_format: Literal["json", "console"] | None = None
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _log_format_is_case_blind(cls, value: object) -> object:
+        if isinstance(value, str):
+            return value.strip().lower() or None
+        return value

@@ -114,6 +114,8 @@ def up(
 ) -> None:
     """Broker (if needed) + ingest + worker in the foreground until Ctrl-C, then a clean shutdown."""
     env = dict(os.environ)
+    if demo:  # the table stands out, not a log line per delivery; HOOKLOG_LOG_LEVEL=info shows them
+        env.setdefault("HOOKLOG_LOG_LEVEL", "warning")
     if demo and not env.get("HOOKLOG_KOYWE_SECRETS"):
         env["HOOKLOG_KOYWE_SECRETS"] = DEMO_SECRET
     if demo and not env.get("HOOKLOG_API_TOKENS"):
