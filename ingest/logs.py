@@ -63,7 +63,6 @@ class _Direct:
 _direct: _Direct | None = None
 
 
-
 def _is_terminal(stream: IO[str]) -> bool:
     isatty = getattr(stream, "isatty", None)
     try:
