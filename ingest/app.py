@@ -1,9 +1,11 @@
 """`POST /webhooks/{source}`: limit, parse, verify, wrap, produce, and only then answer 2xx.
 
-Checks run cheapest first and before anything is parsed: source (404), capacity (503), content
-type (415), body size (413) and read deadline (408), nesting depth (400), then JSON (400),
-signature (401) and routing (400). Every error answer, aiohttp's own included, is a small JSON
-`{"error": code, "detail": text}` without secrets or stack traces.
+Checks run cheapest first, and all but the last three before the body is parsed: draining and
+capacity (503, `webhook_gate`), then in `receive` the source (404), content type (415), body
+size (413) and read deadline (408), nesting depth (400); then the body is parsed once (400 if it
+is no JSON object) and that one result goes to the signature check (401) and to routing (400).
+Every error answer, aiohttp's own included, is a small JSON `{"error": code, "detail": text}`
+without secrets or stack traces.
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ from ingest.logs import LineLogger
 from ingest.metrics import IngestMetrics
 from ingest.producer import RawProducer
 from ingest.readiness import BrokerProbe
-from ingest.sources import Source, parse_object
+from ingest.responses import json_error
+from ingest.sources import Route, Source, parse_object
 from schemas.envelope import new_envelope, utcnow
 from schemas.errors import BrokerUnavailableError, DecodeError, SignatureError
 from schemas.settings import Settings
@@ -55,14 +58,6 @@ KEPT_ERROR_HEADERS = ("Allow", "Retry-After")
 AUDIT_HEADERS = ("Content-Type", "User-Agent")  # kept in every envelope, besides a source's own
 
 
-def error(status: int, code: str, detail: str, headers: dict[str, str] | None = None) -> web.Response:
-    """Every error answer: small JSON, no secret, no stack trace."""
-    return web.Response(
-        status=status, body=orjson.dumps({"error": code, "detail": detail}),
-        content_type="application/json", headers=headers,
-    )
-
-
 def _retry_after(request: web.Request) -> dict[str, str]:
     return {"Retry-After": str(request.app[SETTINGS].retry_after_s)}
 
@@ -74,9 +69,10 @@ def _source_label(request: web.Request) -> str:
 
 
 def _refuse(request: web.Request, status: int, code: str, detail: str,
-            headers: dict[str, str] | None = None) -> web.Response:
-    log.info("refused", source=_source_label(request), status=status, error=code, detail=detail[:200])
-    return error(status, code, detail, headers)
+            headers: dict[str, str] | None = None, *, reason: str | None = None) -> web.Response:
+    """An error answer, logged; `reason` is for the log only (what the operator needs to know)."""
+    log.info("refused", source=_source_label(request), status=status, error=code, detail=(reason or detail)[:200])
+    return json_error(status, code, detail, headers)
 
 
 def _kept_headers(request: web.Request, source: Source) -> dict[str, str]:
@@ -113,13 +109,19 @@ async def read_body(request: web.Request, limit: int, timeout_s: float) -> bytes
 
 
 async def receive(request: web.Request) -> web.Response:
-    app = request.app
-    source = app[SOURCES].get(request.match_info["source"])
+    source = request.app[SOURCES].get(request.match_info["source"])
     if source is None:
         return _refuse(request, 404, "unknown_source", "no such webhook source (or it has no secret configured)")
+    response, _ = await _receive_body(request, source)
+    return response
+
+
+async def _receive_body(request: web.Request, source: Source) -> tuple[web.Response, bool]:
+    """Read, parse once, verify, route, store; the answer, and whether the signature verified."""
+    app = request.app
     settings = app[SETTINGS]
     if not content_type_ok(request.headers.get("Content-Type")):
-        return _refuse(request, 415, "unsupported_media_type", "send Content-Type: application/json (UTF-8)")
+        return _refuse(request, 415, "unsupported_media_type", "send Content-Type: application/json (UTF-8)"), False
     try:
         body = await read_body(request, settings.max_body_bytes, settings.body_timeout_s)
     except TimeoutError:
@@ -129,37 +131,51 @@ async def receive(request: web.Request) -> web.Response:
         await response.write_eof()
         if request.transport is not None:
             request.transport.close()
-        return response
+        return response, False
     if body is None or len(body) > settings.max_body_bytes:
-        return _refuse(request, 413, "body_too_large", f"the body exceeds {settings.max_body_bytes} bytes")
+        return _refuse(request, 413, "body_too_large", f"the body exceeds {settings.max_body_bytes} bytes"), False
     if too_deep(body, settings.max_json_depth):
-        return _refuse(request, 400, "too_deep", f"JSON nests deeper than {settings.max_json_depth} levels")
+        return _refuse(request, 400, "too_deep", f"JSON nests deeper than {settings.max_json_depth} levels"), False
     try:
-        doc = parse_object(body)
-        source.verify(body, request.headers)
-        event_name, key, occurred_at = source.route(doc, request.headers)
-    except SignatureError as exc:
-        app[METRICS].signature_failures.labels(source.name).inc()
-        return _refuse(request, 401, "bad_signature", str(exc))
+        doc = parse_object(body)  # the one parse: the verifier and the router both use `doc`
     except DecodeError as exc:
-        return _refuse(request, 400, "bad_request", str(exc))
+        return _refuse(request, 400, "bad_request", str(exc)), False
+    try:
+        source.verify(body, doc, request.headers)
+    except SignatureError as exc:
+        return _signature_failed(request, exc), False
+    try:
+        route = source.route(doc, request.headers)
+    except DecodeError as exc:
+        return _refuse(request, 400, "bad_request", str(exc)), True
+    return await _store(request, source, body, route), True
+
+
+def _signature_failed(request: web.Request, exc: SignatureError) -> web.Response:
+    request.app[METRICS].signature_failures.labels(request.match_info["source"]).inc()
+    return _refuse(request, 401, "bad_signature", str(exc))
+
+
+async def _store(request: web.Request, source: Source, body: bytes, route: Route) -> web.Response:
+    """Wrap the body in an envelope and answer 200 once the broker acked it (503 if not)."""
+    app = request.app
     envelope = new_envelope(
-        source=source.name, key=key, event_name=event_name, body=body, received_at=app[CLOCK](),
-        occurred_at=occurred_at,
-        headers=_kept_headers(request, source),
+        source=source.name, key=route.key, event_name=route.event_name, body=body, received_at=app[CLOCK](),
+        occurred_at=route.occurred_at, headers=_kept_headers(request, source),
     )
     started = time.perf_counter()
     try:
         await app[PRODUCER].send(envelope)
     except BrokerUnavailableError as exc:
         app[METRICS].produce_seconds.labels("error").observe(time.perf_counter() - started)
-        return _refuse(request, 503, "broker_unavailable", f"{exc}; retry later", _retry_after(request))
+        return _refuse(request, 503, "broker_unavailable", "the event log did not store this event; retry later",
+                       _retry_after(request), reason=str(exc))
     elapsed = time.perf_counter() - started
     app[METRICS].produce_acked.observe(elapsed)
-    log.info("stored", event_id=envelope.id, source=source.name, aggregate_id=key, event_name=event_name,
+    log.info("stored", event_id=envelope.id, source=source.name, aggregate_id=route.key, event_name=route.event_name,
              produce_ms=round(elapsed * 1000, 2))
     return web.Response(
-        status=200, body=orjson.dumps({"id": envelope.id, "status": "stored", "key": key}),
+        status=200, body=orjson.dumps({"id": envelope.id, "status": "stored", "key": route.key}),
         content_type="application/json",
     )
 
@@ -173,12 +189,12 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
         if exc.status < 400:
             raise
         headers = {name: exc.headers[name] for name in KEPT_ERROR_HEADERS if name in exc.headers}
-        return error(exc.status, STATUS_CODES.get(exc.status, "http_error"), exc.reason, headers)
+        return json_error(exc.status, STATUS_CODES.get(exc.status, "http_error"), exc.reason, headers)
     except asyncio.CancelledError:
         raise
     except Exception:  # noqa: BLE001 - the last line of defence: log it, answer a plain 500
         log.exception("unhandled", path=request.path[:200], method=request.method)
-        return error(500, "internal_error", "unexpected error; it has been logged")
+        return json_error(500, "internal_error", "unexpected error; it has been logged")
 
 
 @web.middleware
@@ -216,7 +232,8 @@ async def readyz(request: web.Request) -> web.Response:
     app[METRICS].broker_ready.set(1 if ready else 0)
     if ready:
         return web.json_response({"status": "ready"})
-    return error(503, "not_ready", "Kafka is not reachable", headers=_retry_after(request))
+    return json_error(503, "not_ready", str(BrokerUnavailableError.unreachable(app[SETTINGS].kafka_bootstrap_servers)),
+                      headers=_retry_after(request))
 
 
 async def metrics(request: web.Request) -> web.Response:

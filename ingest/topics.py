@@ -55,9 +55,6 @@ async def ensure_topics(settings: Settings, timeout_s: float = 30.0) -> list[str
                 pass
         return [spec.name for spec in missing]
     except (KafkaError, OSError, asyncio.TimeoutError) as exc:
-        raise BrokerUnavailableError(
-            f"cannot create topics on {settings.kafka_bootstrap_servers}: {exc!r}; is the broker up "
-            "(`hooklog kafka start`)?"
-        ) from exc
+        raise BrokerUnavailableError.unreachable(settings.kafka_bootstrap_servers, exc, doing="create topics") from exc
     finally:
         await admin.close()

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from schemas.envelope import Envelope
 from schemas.errors import DecodeError, UnknownEventError
 from schemas.history import Fact, HistoryEntry, make_fact
+from schemas.jsonbody import validate_body
 
 CreditEventName = Literal[
     "credit.application.created", "credit.application.approved", "credit.application.rejected",
@@ -152,7 +153,7 @@ def _decode_error(exc: ValidationError) -> DecodeError:
 def decode_kuenta_event(body: bytes) -> KuentaEvent:
     """Validate a Kuenta webhook body; UnknownEventError for a name the doc does not list."""
     try:
-        return _KUENTA_EVENT.validate_json(body)
+        return validate_body(_KUENTA_EVENT, body)  # lone surrogates: see schemas/jsonbody.py
     except ValidationError as exc:
         raise _decode_error(exc) from exc
 
