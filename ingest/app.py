@@ -1,11 +1,12 @@
 """`POST /webhooks/{source}`: limit, parse, verify, wrap, produce, and only then answer 2xx.
 
 Checks run cheapest first, and all but the last three before the body is parsed: draining and
-capacity (503, `webhook_gate`), then in `receive` the source (404), content type (415), body
-size (413) and read deadline (408), nesting depth (400); then the body is parsed once (400 if it
-is no JSON object) and that one result goes to the signature check (401) and to routing (400).
-Every error answer, aiohttp's own included, is a small JSON `{"error": code, "detail": text}`
-without secrets or stack traces.
+capacity (503, `webhook_gate`), then in `receive` the source (404), its rate limit (429, before
+the body is read), content type (415), body size (413) and read deadline (408), nesting depth
+(400); then the body is parsed once (400 if it is no JSON object) and that one result goes to
+the signature check (401; 429 beyond the failed-signature limit of the client's address) and
+to routing (400). Every error answer, aiohttp's own included, is a small JSON
+`{"error": code, "detail": text}` without secrets or stack traces.
 """
 
 from __future__ import annotations
@@ -19,10 +20,12 @@ from datetime import datetime
 import orjson
 from aiohttp import web
 
+from ingest.clients import ClientAddress
 from ingest.limits import content_type_ok, too_deep
 from ingest.logs import LineLogger
 from ingest.metrics import IngestMetrics
 from ingest.producer import RawProducer
+from ingest.ratelimit import Clock, GateLimits, retry_after
 from ingest.readiness import BrokerProbe
 from ingest.responses import json_error
 from ingest.sources import Route, Source, parse_object
@@ -51,6 +54,8 @@ CLOCK: web.AppKey[Callable[[], datetime]] = web.AppKey("clock", object)  # type:
 METRICS: web.AppKey[IngestMetrics] = web.AppKey("metrics", IngestMetrics)
 PROBE: web.AppKey[BrokerProbe] = web.AppKey("probe", BrokerProbe)
 GATE: web.AppKey[Gate] = web.AppKey("gate", Gate)
+LIMITS: web.AppKey[GateLimits] = web.AppKey("limits", GateLimits)
+CLIENTS: web.AppKey[ClientAddress] = web.AppKey("clients", ClientAddress)
 
 STATUS_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 408: "request_timeout",
                 413: "body_too_large", 415: "unsupported_media_type", 500: "internal_error"}
@@ -109,10 +114,26 @@ async def read_body(request: web.Request, limit: int, timeout_s: float) -> bytes
 
 
 async def receive(request: web.Request) -> web.Response:
-    source = request.app[SOURCES].get(request.match_info["source"])
+    """The source and its rate limit, before the body is read; a request that does not prove to
+    be the source's (its signature never verified) gives its token back (ingest/ratelimit.py)."""
+    app = request.app
+    name = request.match_info["source"]
+    source = app[SOURCES].get(name)
     if source is None:
         return _refuse(request, 404, "unknown_source", "no such webhook source (or it has no secret configured)")
-    response, _ = await _receive_body(request, source)
+    bucket = app[LIMITS].sources[name]
+    wait = bucket.take()
+    if wait:
+        app[METRICS].limited(name, "rate")
+        return _refuse(request, 429, "rate_limited",
+                       f"{name} is over its rate limit ({bucket.rate:g}/s, burst {bucket.burst:g}) in this ingest "
+                       f"process; retry in {retry_after(wait)}s", {"Retry-After": retry_after(wait)})
+    signed = False
+    try:
+        response, signed = await _receive_body(request, source)
+    finally:
+        if not signed:
+            bucket.give_back()
     return response
 
 
@@ -152,8 +173,18 @@ async def _receive_body(request: web.Request, source: Source) -> tuple[web.Respo
 
 
 def _signature_failed(request: web.Request, exc: SignatureError) -> web.Response:
-    request.app[METRICS].signature_failures.labels(request.match_info["source"]).inc()
-    return _refuse(request, 401, "bad_signature", str(exc))
+    """401 with the reason, or 429 (same reason) beyond the failed-signature limit of the
+    client's address. Either way nothing is stored; a validly signed request is never refused."""
+    app = request.app
+    name = request.match_info["source"]
+    app[METRICS].signature_failures.labels(name).inc()
+    wait = app[LIMITS].failures.failed(app[CLIENTS].resolve(request))
+    if not wait:
+        return _refuse(request, 401, "bad_signature", str(exc))
+    app[METRICS].limited(name, "failed_signatures")
+    return _refuse(request, 429, "failed_signatures_limited",
+                   f"{exc}; too many failed signatures from this address, retry in {retry_after(wait)}s",
+                   {"Retry-After": retry_after(wait)})
 
 
 async def _store(request: web.Request, source: Source, body: bytes, route: Route) -> web.Response:
@@ -244,10 +275,13 @@ async def metrics(request: web.Request) -> web.Response:
 
 def create_app(
     settings: Settings, producer: RawProducer, sources: dict[str, Source],
-    clock: Callable[[], datetime] = utcnow,
+    clock: Callable[[], datetime] = utcnow, monotonic: Clock = time.monotonic,
 ) -> web.Application:
+    """The gateway; `clock` stamps envelopes, `monotonic` drives the rate limits' buckets."""
     app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[json_errors, webhook_gate])
     app[SETTINGS], app[PRODUCER], app[SOURCES], app[CLOCK] = settings, producer, sources, clock
+    app[LIMITS] = GateLimits(settings, sources, monotonic)
+    app[CLIENTS] = ClientAddress(settings.trusted_proxy_networks)
     app[METRICS], app[GATE] = IngestMetrics(), Gate(settings.max_in_flight)
     app[METRICS].watch_in_flight(lambda: app[GATE].in_flight)
     app[PROBE] = BrokerProbe(settings.kafka_bootstrap_servers, timeout_s=min(2.0, settings.produce_timeout_s),

@@ -102,7 +102,10 @@ def settings_env(settings: Settings) -> dict[str, str]:
         if name in ("kafka_bootstrap_servers", "sources") or value is None:
             continue
         secret = getattr(value, "get_secret_value", None)
-        env[f"HOOKLOG_{name.upper()}"] = str(secret() if secret else value)
+        if isinstance(value, dict | list | tuple):  # JSON, as pydantic-settings reads it (HOOKLOG_RATE_LIMITS)
+            env[f"HOOKLOG_{name.upper()}"] = orjson.dumps(value).decode()
+        else:
+            env[f"HOOKLOG_{name.upper()}"] = str(secret() if secret else value)
     if settings.sources:
         env["HOOKLOG_SOURCES"] = orjson.dumps(
             [{**c.model_dump(), "secrets": c.secrets.get_secret_value()} for c in settings.sources]
