@@ -22,7 +22,7 @@ from ingest.sources import build_sources
 from ingest.topics import ensure_topics
 from schemas.envelope import decode_envelope
 from schemas.settings import Settings
-from tests.ingest.test_ratelimit import ManualClock
+from tests.conftest import ManualClock
 from tests.kafka_fixtures import SECRET, read_topic
 
 pytestmark = pytest.mark.kafka
@@ -31,7 +31,7 @@ Gateway = tuple[TestClient, Settings, ManualClock]
 
 
 @pytest.fixture
-async def make_gateway(make_settings: Callable[..., Settings]) -> AsyncIterator[Callable[..., Any]]:
+async def make_gateway(make_settings: Callable[..., Settings], manual_clock: ManualClock) -> AsyncIterator[Callable[..., Any]]:
     """Factory: a gateway with the given settings on the session broker and a manual clock."""
     clients: list[TestClient] = []
 
@@ -39,11 +39,10 @@ async def make_gateway(make_settings: Callable[..., Settings]) -> AsyncIterator[
         settings = make_settings(**overrides)
         await ensure_topics(settings)
         producer = RawProducer(settings.kafka_bootstrap_servers, settings.topic("raw"), ack_timeout_s=5)
-        clock = ManualClock()
-        client = TestClient(TestServer(create_app(settings, producer, build_sources(settings), monotonic=clock)))
+        client = TestClient(TestServer(create_app(settings, producer, build_sources(settings), monotonic=manual_clock)))
         await client.start_server()
         clients.append(client)
-        return client, settings, clock
+        return client, settings, manual_clock
 
     yield make
     for client in clients:

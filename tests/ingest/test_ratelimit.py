@@ -7,25 +7,13 @@ import pytest
 from ingest.ratelimit import FailureLimiter, GateLimits, TokenBucket, address_key, retry_after, source_buckets
 from schemas.errors import ConfigError
 from schemas.settings import DEFAULT_RATE_LIMIT, RateLimit, Settings
+from tests.conftest import ManualClock
 
 pytestmark = pytest.mark.unit
 
 
-class ManualClock:
-    """Monotonic seconds that move only when told."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
-def test_a_bucket_starts_full_serves_its_burst_then_says_how_long_to_wait() -> None:
-    clock = ManualClock()
+def test_a_bucket_starts_full_serves_its_burst_then_says_how_long_to_wait(manual_clock: ManualClock) -> None:
+    clock = manual_clock
     bucket = TokenBucket(rate=2.0, burst=3, clock=clock)
     assert [bucket.take() for _ in range(3)] == [0.0, 0.0, 0.0]
     assert bucket.take() == pytest.approx(0.5)  # one token takes 1 / rate seconds
@@ -37,8 +25,8 @@ def test_a_bucket_starts_full_serves_its_burst_then_says_how_long_to_wait() -> N
     assert bucket.take() == pytest.approx(0.5)
 
 
-def test_a_bucket_refills_at_its_rate_up_to_its_burst_only() -> None:
-    clock = ManualClock()
+def test_a_bucket_refills_at_its_rate_up_to_its_burst_only(manual_clock: ManualClock) -> None:
+    clock = manual_clock
     bucket = TokenBucket(rate=10.0, burst=5, clock=clock)
     for _ in range(5):
         bucket.take()
@@ -49,8 +37,8 @@ def test_a_bucket_refills_at_its_rate_up_to_its_burst_only() -> None:
     assert sum(1 for _ in range(20) if bucket.take() == 0.0) == 5
 
 
-def test_a_clock_that_goes_back_adds_nothing_and_give_back_is_capped() -> None:
-    clock = ManualClock()
+def test_a_clock_that_goes_back_adds_nothing_and_give_back_is_capped(manual_clock: ManualClock) -> None:
+    clock = manual_clock
     bucket = TokenBucket(rate=1.0, burst=2, clock=clock)
     bucket.take()
     bucket.take()
@@ -62,8 +50,8 @@ def test_a_clock_that_goes_back_adds_nothing_and_give_back_is_capped() -> None:
     assert bucket.tokens() == 2.0
 
 
-def test_sustained_load_gets_exactly_the_rate() -> None:
-    clock = ManualClock()
+def test_sustained_load_gets_exactly_the_rate(manual_clock: ManualClock) -> None:
+    clock = manual_clock
     bucket = TokenBucket(rate=100.0, burst=10, clock=clock)
     granted = 0
     for _ in range(10_000):  # 1000 requests per simulated second for 10 s
@@ -82,8 +70,8 @@ def test_retry_after_is_whole_seconds_and_at_least_one() -> None:
     assert [retry_after(w) for w in (0.0001, 0.5, 1.0, 1.01, 59.2)] == ["1", "1", "1", "2", "60"]
 
 
-def test_failures_are_limited_per_address_and_refill() -> None:
-    clock = ManualClock()
+def test_failures_are_limited_per_address_and_refill(manual_clock: ManualClock) -> None:
+    clock = manual_clock
     limiter = FailureLimiter(rate=0.5, burst=3, clock=clock)
     assert [limiter.failed("203.0.113.7") for _ in range(3)] == [0.0, 0.0, 0.0]
     assert limiter.failed("203.0.113.7") == pytest.approx(2.0)
@@ -93,17 +81,17 @@ def test_failures_are_limited_per_address_and_refill() -> None:
     assert limiter.failed("203.0.113.7") > 0
 
 
-def test_one_ipv6_slash_64_is_one_address_and_mapped_ipv4_is_ipv4() -> None:
+def test_one_ipv6_slash_64_is_one_address_and_mapped_ipv4_is_ipv4(manual_clock: ManualClock) -> None:
     assert address_key("2001:db8:1:2:aaaa::1") == address_key("2001:db8:1:2:ffff::9") == "2001:db8:1:2::/64"
     assert address_key("2001:db8:1:3::1") != address_key("2001:db8:1:2::1")
     assert address_key("::ffff:192.0.2.9") == "192.0.2.9" and address_key("192.0.2.9") == "192.0.2.9"
-    limiter = FailureLimiter(rate=1, burst=1, clock=ManualClock())
+    limiter = FailureLimiter(rate=1, burst=1, clock=manual_clock)
     limiter.failed("2001:db8:1:2::1")
     assert limiter.failed("2001:db8:1:2::2") > 0
 
 
-def test_the_address_table_is_bounded_and_drops_the_least_recent_first() -> None:
-    limiter = FailureLimiter(rate=1, burst=1, clock=ManualClock(), max_addresses=100)
+def test_the_address_table_is_bounded_and_drops_the_least_recent_first(manual_clock: ManualClock) -> None:
+    limiter = FailureLimiter(rate=1, burst=1, clock=manual_clock, max_addresses=100)
     for n in range(300):
         limiter.failed(f"10.1.{n // 250}.{n % 250}")
         limiter.failed("10.0.0.1")  # kept recent, so it is never the one dropped
@@ -112,8 +100,8 @@ def test_the_address_table_is_bounded_and_drops_the_least_recent_first() -> None
     assert limiter.failed("10.1.0.0") == 0.0  # the oldest was forgotten: a fresh bucket
 
 
-def test_every_source_has_a_bucket_from_its_own_limit_the_star_or_the_default() -> None:
-    clock = ManualClock()
+def test_every_source_has_a_bucket_from_its_own_limit_the_star_or_the_default(manual_clock: ManualClock) -> None:
+    clock = manual_clock
     settings = Settings(rate_limits={"koywe": {"rate": 5}, "*": {"rate": 50, "burst": 7}})
     buckets = source_buckets(settings, ["koywe", "kuenta", "acme"], clock)
     assert (buckets["koywe"].rate, buckets["koywe"].burst) == (5, 10)  # burst defaults to twice the rate
