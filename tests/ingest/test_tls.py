@@ -209,19 +209,34 @@ def wait_until(check: Callable[[], bool], timeout_s: float, what: str, proc: sub
     raise AssertionError(f"{what} did not happen within {timeout_s}s")
 
 
+@dataclass(frozen=True)
+class Running:
+    proc: subprocess.Popen[bytes]
+    settings: Settings
+    live: Pair  # the files ingest was configured with; `install` renews them
+
+    @property
+    def port(self) -> int:
+        return self.settings.ingest_port
+
+
 @pytest.fixture
-def start_tls_ingest(tmp_path: Path) -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
+def tls_ingest(make_settings: Callable[..., Settings], tmp_path: Path) -> Iterator[Callable[..., Running]]:
+    """Factory: `hooklog ingest` serving `pair` from files of its own, answering over HTTPS."""
     procs: list[subprocess.Popen[bytes]] = []
 
-    def start(settings: Settings, trust: Pair, processes: int = 1) -> subprocess.Popen[bytes]:
+    def start(pair: Pair, *, reload_s: float, processes: int = 1) -> Running:
+        live = Pair(tmp_path / "live-cert.pem", tmp_path / "live-key.pem")
+        install(pair, live)
+        settings = make_settings(tls_cert_file=live.cert, tls_key_file=live.key, tls_reload_s=reload_s)
         log = open(tmp_path / "ingest.log", "ab")  # noqa: SIM115 - owned by the child
         proc = subprocess.Popen([sys.executable, "-m", "streams.cli", "ingest", "--processes", str(processes)],
                                 env=settings_env(settings), cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
         procs.append(proc)
         health = f"https://127.0.0.1:{settings.ingest_port}/healthz"
-        wait_until(lambda: urllib.request.urlopen(health, context=client_context(trust), timeout=5).status == 200,
+        wait_until(lambda: urllib.request.urlopen(health, context=client_context(pair), timeout=5).status == 200,
                    120, "ingest answering over HTTPS", proc)
-        return proc
+        return Running(proc, settings, live)
 
     yield start
     for proc in procs:
@@ -244,15 +259,11 @@ def post_https(port: int, trust: Pair, body: bytes) -> dict:
 
 @pytest.mark.kafka
 def test_https_ingest_stores_webhooks_refuses_tls_1_1_and_plain_http_and_reloads_on_sighup(
-    make_settings: Callable[..., Settings], make_pair: Callable[[int], Pair],
-    start_tls_ingest: Callable[..., subprocess.Popen[bytes]], tmp_path: Path,
+    make_pair: Callable[[int], Pair], tls_ingest: Callable[..., Running], tmp_path: Path,
 ) -> None:
     first, second, third = make_pair(11), make_pair(12), make_pair(13)
-    live = Pair(tmp_path / "live-cert.pem", tmp_path / "live-key.pem")
-    install(first, live)
-    settings = make_settings(tls_cert_file=live.cert, tls_key_file=live.key, tls_reload_s=0)  # SIGHUP only
-    proc = start_tls_ingest(settings, first)
-    port = settings.ingest_port
+    ingest = tls_ingest(first, reload_s=0)  # SIGHUP only
+    settings, port = ingest.settings, ingest.port
 
     sent = signed_koywe_body(orjson.dumps({"eventName": "payment_created", "orderId": "tls-1"}), SECRET)
     answer = post_https(port, first, sent)  # verified against the test certificate
@@ -266,53 +277,44 @@ def test_https_ingest_stores_webhooks_refuses_tls_1_1_and_plain_http_and_reloads
         reply = raw.recv(4096)
     assert not reply.startswith(b"HTTP/")
 
-    install(second, live)
+    install(second, ingest.live)
     assert served_sha256(port) == first.sha256  # no signal, no check: nothing reloads by itself
-    proc.send_signal(signal.SIGHUP)
-    wait_until(lambda: served_sha256(port) == second.sha256, 30, "the renewed certificate", proc)
+    ingest.proc.send_signal(signal.SIGHUP)
+    wait_until(lambda: served_sha256(port) == second.sha256, 30, "the renewed certificate", ingest.proc)
     assert post_https(port, second, sent)["status"] == "stored"
 
-    live.key.write_bytes(third.key.read_bytes())  # a botched renewal: the new key, the old certificate
-    proc.send_signal(signal.SIGHUP)
+    ingest.live.key.write_bytes(third.key.read_bytes())  # a botched renewal: the new key, the old certificate
+    ingest.proc.send_signal(signal.SIGHUP)
     log = tmp_path / "ingest.log"
-    wait_until(lambda: "TLS certificate not reloaded" in log.read_text(), 30, "the reload error in the log", proc)
-    assert served_sha256(port) == second.sha256 and proc.poll() is None  # still serving the last good one
+    wait_until(lambda: "TLS certificate not reloaded" in log.read_text(), 30, "the reload error in the log", ingest.proc)
+    assert served_sha256(port) == second.sha256 and ingest.proc.poll() is None  # the last good one stays
 
 
 @pytest.mark.kafka
 def test_a_certificate_renewed_on_disk_is_served_without_a_signal(
-    make_settings: Callable[..., Settings], make_pair: Callable[[int], Pair],
-    start_tls_ingest: Callable[..., subprocess.Popen[bytes]], tmp_path: Path,
+    make_pair: Callable[[int], Pair], tls_ingest: Callable[..., Running],
 ) -> None:
     first, second = make_pair(41), make_pair(42)
-    live = Pair(tmp_path / "live-cert.pem", tmp_path / "live-key.pem")
-    install(first, live)
-    settings = make_settings(tls_cert_file=live.cert, tls_key_file=live.key, tls_reload_s=0.2)
-    proc = start_tls_ingest(settings, first)
-    install(second, live)
-    wait_until(lambda: served_sha256(settings.ingest_port) == second.sha256, 30, "the certificate renewed on disk", proc)
+    ingest = tls_ingest(first, reload_s=0.2)
+    install(second, ingest.live)
+    wait_until(lambda: served_sha256(ingest.port) == second.sha256, 30, "the certificate renewed on disk", ingest.proc)
 
 
 @pytest.mark.kafka
 def test_n_processes_each_reload_on_sighup_to_the_parent(
-    make_settings: Callable[..., Settings], make_pair: Callable[[int], Pair],
-    start_tls_ingest: Callable[..., subprocess.Popen[bytes]], tmp_path: Path,
+    make_pair: Callable[[int], Pair], tls_ingest: Callable[..., Running],
 ) -> None:
     first, second = make_pair(21), make_pair(22)
-    live = Pair(tmp_path / "live-cert.pem", tmp_path / "live-key.pem")
-    install(first, live)
-    settings = make_settings(tls_cert_file=live.cert, tls_key_file=live.key, tls_reload_s=0)  # SIGHUP only
-    parent = start_tls_ingest(settings, first, processes=2)
-    port = settings.ingest_port
-    wait_until(lambda: len(listening_inodes(port)) == 2, 60, "both children listening", parent)
-    assert {served_sha256(port) for _ in range(20)} == {first.sha256}
+    ingest = tls_ingest(first, reload_s=0, processes=2)  # SIGHUP only
+    wait_until(lambda: len(listening_inodes(ingest.port)) == 2, 60, "both children listening", ingest.proc)
+    assert {served_sha256(ingest.port) for _ in range(20)} == {first.sha256}
 
-    install(second, live)
-    parent.send_signal(signal.SIGHUP)
+    install(second, ingest.live)
+    ingest.proc.send_signal(signal.SIGHUP)
     # SO_REUSEPORT spreads new connections over both children: 40 in a row all show the new one
-    wait_until(lambda: {served_sha256(port) for _ in range(40)} == {second.sha256}, 30,
-               "every child serving the renewed certificate", parent)
-    assert len(listening_inodes(port)) == 2 and parent.poll() is None
+    wait_until(lambda: {served_sha256(ingest.port) for _ in range(40)} == {second.sha256}, 30,
+               "every child serving the renewed certificate", ingest.proc)
+    assert len(listening_inodes(ingest.port)) == 2 and ingest.proc.poll() is None
 
 
 @pytest.mark.unit
