@@ -13,7 +13,8 @@ So the bytes stay as they are (verified and stored byte for byte), and the *pars
 each lone surrogate as U+FFFD REPLACEMENT CHARACTER, as WHATWG's TextDecoder and Go's
 encoding/json do. ingest routes with that value and the worker folds it, so both see the same
 strings. A consumer of the raw topic with its own strict parser must expect such bodies; the
-decoded projections never hold one.
+decoded projections never hold one. (Two ids that differ only in their lone surrogates read the
+same, and would be one aggregate: no provider makes such ids, and a cut name is the real case.)
 """
 
 from __future__ import annotations
