@@ -27,7 +27,8 @@ class TopicSpec(NamedTuple):
 
 
 def topic_specs(settings: Settings) -> list[TopicSpec]:
-    """DESIGN.md's table. Raw and projection topics share a partition count (Faust co-partitioning)."""
+    """Raw: kept forever (the log replays from); projections: compacted (last state per key); alerts and
+    dead letters: a year. Raw and projection topics share a partition count (Faust co-partitioning)."""
     n = settings.partitions
     compacted = {"cleanup.policy": "compact", "min.compaction.lag.ms": "0"}
     return [

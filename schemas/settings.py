@@ -72,6 +72,8 @@ class Settings(BaseSettings):
     kuenta_signature_header: str = "X-Signature"
     koywe_auth_tokens: SecretStr | None = None
     api_tokens: SecretStr | None = None  # bearer tokens of the worker's query/DLQ API (rotation)
+    console_secret: SecretStr | None = None  # signs console cookies; unset: derived from api_tokens (docs/console.md)
+    console_session_s: int = Field(default=8 * 3600, ge=60, le=7 * 86400)  # console login lifetime
     sources: tuple[SourceConfig, ...] = ()
 
     ingest_host: str = "127.0.0.1"
@@ -101,7 +103,7 @@ class Settings(BaseSettings):
     data_dir: Path = Path(".data")
     table_store: str = "rocksdb://"
     # The worker folds up to this many raw records per batch, waiting at most this long to fill
-    # one (the wait bounds the latency it adds at low rates); see streams/batch.py.
+    # one (the wait bounds the latency it adds at low rates); see streams/worker/batch.py.
     fold_batch_max: int = Field(default=500, ge=1, le=100_000)
     fold_batch_within: float = Field(default=0.005, gt=0, le=10)
     fold_cache_states: int = Field(default=4096, ge=0)  # parsed states kept per worker (LRU)

@@ -19,7 +19,7 @@ from ingest.signatures import signed_koywe_body
 from schemas.envelope import decode_envelope
 from schemas.errors import ConfigError
 from schemas.settings import Settings
-from streams.probes import wait_http
+from streams.dev.probes import wait_http
 from tests.kafka_fixtures import REPO, SECRET, listening_inodes, read_topic, settings_env
 
 JSON = {"Content-Type": "application/json"}
