@@ -115,6 +115,17 @@ def memory(orders: int = typer.Option(100_000, help="orders (one event each); th
     _one("memory", lambda: run_memory(orders=orders))
 
 
+@app.command("console-index")
+def console_index(orders: int = typer.Option(1_000_000, help="orders in the index (the target's size: 1M)"),
+                  rounds: int = typer.Option(5, help="interleaved rounds of index vs scan")) -> None:
+    """The console's stuck-orders query from its index vs a linear scan (pure, no broker)."""
+    from bench.console_index import run_console_index
+    from bench.report import machine
+
+    typer.echo(f"CPU: {machine()['cpu']} ({machine()['cores']} cores)")
+    _one("console-index", lambda: run_console_index(orders=orders, rounds=rounds))
+
+
 @app.command("all")
 def run_all(quick: bool = typer.Option(False, help="tiny sizes (seconds, for a smoke run)"),
             profile: bool = typer.Option(True, help="save py-spy / pyinstrument profiles")) -> None:
@@ -164,7 +175,7 @@ def clean() -> None:
     import asyncio
 
     from bench.common import delete_topics
-    from streams.localkafka import ensure_broker
+    from streams.dev.localkafka import ensure_broker
 
     deleted = asyncio.run(delete_topics(ensure_broker(), "bench-"))
     typer.echo(f"deleted {len(deleted)} topics")
@@ -181,11 +192,6 @@ def setup_quix() -> None:
     subprocess.run([str(QUIX_PYTHON), "-m", "pip", "install", "-q", "--disable-pip-version-check", "-r",
                     str(QUIX_REQUIREMENTS)], check=True)
     typer.echo(f"quixstreams ready in {venv}")
-
-
-def register_bench(cli: typer.Typer) -> None:
-    """Add `hooklog bench …` to the hooklog CLI."""
-    cli.add_typer(app, name="bench")
 
 
 def main() -> None:

@@ -33,7 +33,7 @@ from projections.registry import PROJECTIONS, projection_for
 from schemas.decoding import decode_fact
 from schemas.envelope import decode_envelope, utcnow
 from schemas.settings import Settings
-from streams.processing import process_record
+from streams.worker.processing import process_record
 
 QUIX_PYTHON = REPO / "bench" / ".venv" / "bin" / "python"
 QUIX_REQUIREMENTS = REPO / "bench" / "requirements-quix.txt"

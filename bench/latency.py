@@ -3,7 +3,7 @@
 `hooklog ingest` and `hooklog worker` run as children on a fresh prefix; the load generator
 (a separate process) sends whole onramp lifecycles at a fixed rate (open loop) and, for every
 `sample_every`-th event, asks the worker `GET /orders/{id}?delivery=<its id>&wait=10`, which
-answers once that delivery is folded and its batch's records acked (streams/waiters.py; polling
+answers once that delivery is folded and its batch's records acked (streams/worker/waiters.py; polling
 every 2 ms, as before, loaded the worker with GETs and added the poll interval to each figure).
 Latencies count from the scheduled send time. No baseline exists
 for this figure; the POST-only latency (acked by Kafka) is reported beside it. A second, lower

@@ -56,7 +56,7 @@ def write_bodies(path: Path, bodies: list[tuple[str, bytes]]) -> Path:
 async def _visible(session: Any, track: str, order_id: str, delivery_id: str, timeout_s: float,
                    headers: dict[str, str]) -> bool:
     """One `GET /orders/{id}?delivery=<id>&wait=<s>`: the worker answers the moment it has folded
-    this delivery (streams/waiters.py), so there is no poll interval to add error or load."""
+    this delivery (streams/worker/waiters.py), so there is no poll interval to add error or load."""
     params = {"delivery": delivery_id, "wait": f"{timeout_s:g}"}
     async with session.get(f"{track}/orders/{order_id}", params=params, headers=headers) as response:
         await response.read()

@@ -23,7 +23,7 @@ from quixstreams.state.rocksdb import RocksDBOptions
 
 from projections.registry import PROJECTIONS
 from schemas.envelope import utcnow
-from streams.processing import Output, process_record
+from streams.worker.processing import Output, process_record
 
 OUTPUTS = (*(p.name for p in PROJECTIONS), "alerts", "dlq")
 

@@ -1,6 +1,6 @@
 """Replay/rebuild: events/s folding the raw topic from Kafka into projections, beside a raw reader.
 
-Figure: `streams.replay.replay_topic` (the batch replay straight from aiokafka, its partitions
+Figure: `streams.replay.replay.replay_topic` (the batch replay straight from aiokafka, its partitions
 folded in worker processes, one per core by default) over a fresh raw topic; if that module is
 absent, `projections.replay.apply_envelope` fed by this module's own aiokafka batch reader.
 Baselines: a raw aiokafka consumer (same fetch sizes) reading the same topic to its end and
@@ -26,7 +26,7 @@ from projections.replay import Rebuilt, apply_envelope
 from schemas.envelope import decode_envelope
 from schemas.settings import Settings
 
-FETCH_BYTES = 1 << 20  # streams.replay's per-partition fetch size
+FETCH_BYTES = 1 << 20  # streams.replay.fold's per-partition fetch size
 
 
 def _consumer(settings: Settings) -> AIOKafkaConsumer:
@@ -91,17 +91,17 @@ async def own_replay_rate(settings: Settings) -> dict[str, Any]:
 
 
 async def streams_replay_rate(settings: Settings, processes: int | None = None) -> dict[str, Any] | None:
-    """The figure: `streams.replay.replay_topic` (in-memory fold, no sink), or None if absent.
+    """The figure: `streams.replay.replay.replay_topic` (in-memory fold, no sink), or None if absent.
     `processes` None is replay's default (worker processes for a log this size)."""
     try:
-        from streams.replay import replay_topic
+        from streams.replay.replay import replay_topic
     except ImportError:
         return None
     started = time.perf_counter()
     replayed = await replay_topic(settings, processes=processes)
     seconds = time.perf_counter() - started
     orders = sum(len(s.states.get("orders", {})) for s in replayed.shards.values())
-    return {"impl": f"streams.replay.replay_topic(processes={processes or 'default'})", "events": replayed.events,
+    return {"impl": f"streams.replay.replay.replay_topic(processes={processes or 'default'})", "events": replayed.events,
             "seconds": seconds, "events_per_s": rate(replayed.events, seconds), "orders": orders}
 
 

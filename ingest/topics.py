@@ -27,7 +27,8 @@ class TopicSpec(NamedTuple):
 
 
 def topic_specs(settings: Settings) -> list[TopicSpec]:
-    """DESIGN.md's table. Raw and projection topics share a partition count (Faust co-partitioning)."""
+    """Raw: kept forever (the log replays from); projections: compacted (last state per key); alerts and
+    dead letters: a year. Raw and projection topics share a partition count (Faust co-partitioning)."""
     n = settings.partitions
     compacted = {"cleanup.policy": "compact", "min.compaction.lag.ms": "0"}
     return [
@@ -55,9 +56,6 @@ async def ensure_topics(settings: Settings, timeout_s: float = 30.0) -> list[str
                 pass
         return [spec.name for spec in missing]
     except (KafkaError, OSError, asyncio.TimeoutError) as exc:
-        raise BrokerUnavailableError(
-            f"cannot create topics on {settings.kafka_bootstrap_servers}: {exc!r}; is the broker up "
-            "(`hooklog kafka start`)?"
-        ) from exc
+        raise BrokerUnavailableError.unreachable(settings.kafka_bootstrap_servers, exc, doing="create topics") from exc
     finally:
         await admin.close()

@@ -19,6 +19,7 @@ from schemas.base import Open
 from schemas.envelope import Envelope
 from schemas.errors import DecodeError, UnknownEventError
 from schemas.history import Fact, HistoryEntry, ProjectionState, make_fact
+from schemas.jsonbody import validate_body
 
 CreditEventName = Literal[
     "credit.application.created", "credit.application.approved", "credit.application.rejected",
@@ -147,7 +148,7 @@ def _decode_error(exc: ValidationError) -> DecodeError:
 def decode_kuenta_event(body: bytes) -> KuentaEvent:
     """Validate a Kuenta webhook body; UnknownEventError for a name the doc does not list."""
     try:
-        return _KUENTA_EVENT.validate_json(body)
+        return validate_body(_KUENTA_EVENT, body)  # lone surrogates: see schemas/jsonbody.py
     except ValidationError as exc:
         raise _decode_error(exc) from exc
 

@@ -16,6 +16,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,16 +26,17 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from schemas.settings import Settings
-from streams.localkafka import BrokerSpec, ensure_broker, kill_broker, stop_broker
-from streams.probes import wait_http
+from streams.dev.localkafka import BrokerSpec, ensure_broker, kill_broker, stop_broker
+from streams.dev.probes import wait_http
 
 REPO = Path(__file__).resolve().parents[1]
 SECRET = "test-koywe-secret"
+START = datetime(2026, 3, 20, 10, 0, tzinfo=UTC)  # when the simulated lifecycles of a test begin
 API_TOKEN = "test-api-token"  # the worker's query API refuses requests without a bearer token
 
 
 def api_headers(token: str = API_TOKEN) -> dict[str, str]:
-    """The header the worker's query/DLQ API wants (see streams/access.py)."""
+    """The header the worker's query/DLQ API wants (see streams/api/access.py)."""
     return {"Authorization": f"Bearer {token}"}
 
 
@@ -47,6 +49,16 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def listening_inodes(port: int) -> set[str]:
+    """Inodes of the sockets listening on 127.0.0.1:`port` (/proc/net/tcp, state 0A)."""
+    inodes = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if fields[1] == f"0100007F:{port:04X}" and fields[3] == "0A":
+            inodes.add(fields[9])
+    return inodes
 
 
 def delete_topics(bootstrap: str, prefix: str) -> None:
@@ -76,6 +88,15 @@ def delete_topics(bootstrap: str, prefix: str) -> None:
 
 
 @pytest.fixture
+def own_topics(make_settings: Callable[..., Settings]) -> Iterator[None]:
+    """Drops the test's topics at the end. Request it before `run_system`, so it runs after the
+    processes stopped: leftover test partitions (thousands) exhausted the local broker's heap."""
+    yield
+    settings = make_settings()
+    delete_topics(settings.kafka_bootstrap_servers, settings.topic_prefix)
+
+
+@pytest.fixture
 def make_settings(kafka_bootstrap: str, tmp_path: Path) -> Iterator[Callable[..., Settings]]:
     """Factory: Settings on the session broker with a fresh topic prefix, free ports, a tmp datadir.
     The prefix's topics are deleted from the session broker afterwards."""
@@ -102,12 +123,23 @@ def settings_env(settings: Settings) -> dict[str, str]:
         if name in ("kafka_bootstrap_servers", "sources") or value is None:
             continue
         secret = getattr(value, "get_secret_value", None)
-        env[f"HOOKLOG_{name.upper()}"] = str(secret() if secret else value)
+        if isinstance(value, dict | list | tuple):  # JSON, as pydantic-settings reads it (HOOKLOG_RATE_LIMITS)
+            env[f"HOOKLOG_{name.upper()}"] = orjson.dumps(value).decode()
+        else:
+            env[f"HOOKLOG_{name.upper()}"] = str(secret() if secret else value)
     if settings.sources:
         env["HOOKLOG_SOURCES"] = orjson.dumps(
             [{**c.model_dump(), "secrets": c.secrets.get_secret_value()} for c in settings.sources]
         ).decode()
     return env
+
+
+def hooklog(settings: Settings, *args: str, answer: str = "") -> subprocess.CompletedProcess[str]:
+    """Run the real CLI; stderr comes back with rich's line wrapping undone."""
+    done = subprocess.run([sys.executable, "-m", "streams.cli", *args], env=settings_env(settings), cwd=REPO,
+                          capture_output=True, text=True, timeout=180, input=answer)
+    done.stderr = " ".join(done.stderr.split())
+    return done
 
 
 async def read_topic(bootstrap: str, topic: str, timeout_s: float = 15.0) -> list[Any]:

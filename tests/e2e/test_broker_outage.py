@@ -11,8 +11,8 @@ import pytest
 
 from schemas.envelope import decode_envelope
 from schemas.settings import Settings
-from streams.localkafka import BrokerSpec, ensure_broker, kill_broker, stop_broker
-from streams.simulate import lifecycle
+from streams.dev.localkafka import BrokerSpec, ensure_broker, kill_broker, stop_broker
+from streams.dev.simulate import lifecycle
 from tests.kafka_fixtures import SECRET, System, free_port, read_topic
 
 pytestmark = pytest.mark.kafka

@@ -12,8 +12,8 @@ from aiokafka import AIOKafkaProducer
 import pytest
 
 from schemas.envelope import encode_envelope, new_envelope
-from streams.dlq import redrive
-from streams.simulate import koywe_payload, signed_body, wait_for_state
+from streams.dev.simulate import koywe_payload, signed_body, wait_for_state
+from streams.ops.redrive import redrive
 from tests.kafka_fixtures import SECRET, System, api_headers, read_topic
 
 pytestmark = pytest.mark.kafka

@@ -29,9 +29,10 @@ from aiokafka.admin import AIOKafkaAdminClient
 from ingest.signatures import signed_koywe_body
 from schemas.envelope import decode_envelope
 from schemas.settings import Settings
-from streams.localkafka import BrokerSpec, ensure_broker, kill_broker, stop_broker
-from streams.simulate import FINAL_STATE, LIFECYCLES, Delivery, lifecycle, scramble, wait_for_state
-from streams.verify import verify
+from streams.dev.localkafka import BrokerSpec, ensure_broker, kill_broker, stop_broker
+from streams.dev.simulate import FINAL_STATE, LIFECYCLES, Delivery, lifecycle, scramble, wait_for_state
+from streams.kafka.names import worker_group
+from streams.ops.verify import verify
 from tests.kafka_fixtures import API_TOKEN, SECRET, System, api_headers, free_port, read_topic
 
 pytestmark = pytest.mark.kafka
@@ -222,7 +223,7 @@ async def committed_offsets(settings: Settings) -> dict[int, int]:
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
     await admin.start()
     try:
-        offsets = await admin.list_consumer_group_offsets(f"{settings.topic_prefix}-worker")
+        offsets = await admin.list_consumer_group_offsets(worker_group(settings))
     finally:
         await admin.close()
     return {tp.partition: meta.offset for tp, meta in offsets.items() if tp.topic == settings.topic("raw")}

@@ -28,10 +28,9 @@ import orjson
 import pytest
 
 from schemas.envelope import decode_envelope
-from streams.simulate import FINAL_STATE, LIFECYCLES, Delivery, lifecycle, scramble
-from streams.verify import verify
+from streams.dev.simulate import FINAL_STATE, LIFECYCLES, Delivery, lifecycle, scramble
+from streams.ops.verify import verify
 from tests.kafka_fixtures import SECRET, System, read_topic
-from tests.streams.test_replay import own_topics  # noqa: F401 - fixture
 
 SOAK_S = float(os.environ.get("HOOKLOG_SOAK_SECONDS", "0"))
 LOAD_S = SOAK_S or 30.0

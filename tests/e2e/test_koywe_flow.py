@@ -12,7 +12,7 @@ import orjson
 import pytest
 
 from schemas.envelope import decode_envelope
-from streams.simulate import lifecycle, post, scramble, wait_for_state
+from streams.dev.simulate import lifecycle, post, scramble, wait_for_state
 from tests.kafka_fixtures import SECRET, System, api_headers, read_topic
 
 pytestmark = pytest.mark.kafka

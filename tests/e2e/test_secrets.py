@@ -19,7 +19,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from ingest.signatures import sign_hmac_hex, signed_koywe_body
 from schemas.settings import Settings
-from streams.simulate import lifecycle, wait_for_state
+from streams.dev.simulate import lifecycle, wait_for_state
 from tests.kafka_fixtures import System, read_topic
 
 pytestmark = pytest.mark.kafka

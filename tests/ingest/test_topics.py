@@ -1,4 +1,4 @@
-"""Topic specs agree with DESIGN.md's table and with the projections the worker folds."""
+"""Topic specs: retention and compaction per topic kind, and one topic per projection the worker folds."""
 
 from __future__ import annotations
 

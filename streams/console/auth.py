@@ -1,0 +1,96 @@
+"""Console access: log in with an API token, a signed session cookie, CSRF on every form.
+
+The login form takes one of HOOKLOG_API_TOKENS in a POST body (never a URL) and sets an
+HttpOnly, SameSite=Strict cookie (Secure behind https) signed by streams/console/session.py.
+Every other console page without a valid cookie redirects to the login; every POST must carry
+the session's CSRF token (403 otherwise).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from schemas.settings import Settings
+from streams.api.access import bearer_ok
+from streams.console import session as sessions
+from streams.console.render import page, redirect
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+SESSION = "console.session"
+LOGIN = "/console/login"
+
+
+def _is_https(request: web.Request) -> bool:
+    return request.secure or request.headers.get("X-Forwarded-Proto", "").lower() == "https"
+
+
+def _next_path(raw: str | None) -> str:
+    """Only a console path of this site (no scheme, no `//host`): no open redirect."""
+    if raw and raw.startswith("/console/") and not raw.startswith("//") and "\\" not in raw:
+        return raw
+    return "/console/"
+
+
+class Auth:
+    def __init__(self, settings: Settings, clock: Callable[[], float] = time.time) -> None:
+        self.tokens = settings.api_token_list
+        self.key = sessions.session_key(settings.console_secret, self.tokens)
+        self.ttl_s, self.clock = settings.console_session_s, clock
+
+    def current(self, request: web.Request) -> sessions.Session | None:
+        return sessions.verify(self.key, request.cookies.get(sessions.COOKIE), self.clock(), self.tokens)
+
+    def csrf(self, request: web.Request) -> str:
+        return sessions.csrf_token(self.key, request[SESSION])
+
+    def required(self, handler: Handler) -> Handler:
+        """No valid cookie: to the login (GET) or 403 (POST). POST without its CSRF token: 403."""
+
+        async def guarded(request: web.Request) -> web.StreamResponse:
+            found = self.current(request)
+            if found is None:
+                if request.method != "GET":
+                    return page("error.html", 403, title="Forbidden", message="log in first", user=None)
+                return redirect(f"{LOGIN}?next={request.path_qs if request.path.startswith('/console/') else ''}")
+            request[SESSION] = found
+            if request.method == "POST":
+                form = await request.post()
+                presented = form.get("csrf")
+                if not sessions.csrf_ok(self.key, found, presented if isinstance(presented, str) else None):
+                    return page("error.html", 403, title="Forbidden",
+                                message="this form has no valid CSRF token: reload the page and try again",
+                                user=found, csrf=self.csrf(request))
+            return await handler(request)
+
+        return guarded
+
+    async def login_form(self, request: web.Request) -> web.StreamResponse:
+        if not self.tokens:
+            return self._closed()
+        return page("login.html", next=_next_path(request.query.get("next")), error=None)
+
+    async def login(self, request: web.Request) -> web.StreamResponse:
+        if not self.tokens:
+            return self._closed()
+        form = await request.post()
+        token = form.get("token")
+        wanted = _next_path(form.get("next") if isinstance(form.get("next"), str) else None)  # type: ignore[arg-type]
+        if not isinstance(token, str) or not bearer_ok(f"Bearer {token.strip()}", self.tokens):
+            return page("login.html", 401, next=wanted, error="That is not one of this deployment's API tokens.")
+        value, _ = sessions.issue(self.key, token.strip(), self.clock(), self.ttl_s)
+        response = redirect(wanted)
+        response.set_cookie(sessions.COOKIE, value, max_age=self.ttl_s, path="/console", httponly=True,
+                            samesite="Strict", secure=_is_https(request))
+        return response
+
+    async def logout(self, request: web.Request) -> web.StreamResponse:
+        response = redirect(LOGIN)
+        response.del_cookie(sessions.COOKIE, path="/console")
+        return response
+
+    def _closed(self) -> web.Response:
+        return page("error.html", 503, title="Console closed", user=None,
+                    message="set HOOKLOG_API_TOKENS on the worker: the console logs in with one of them")

@@ -1,0 +1,178 @@
+"""Every read the console makes, in one place: states, the order index, and bounded topic reads.
+
+A key's state is read only from this worker's *active* partition that holds it (never a standby
+copy), and only once the worker is ready. When the key's partition is owned by another worker,
+or the worker is starting/rebalancing/recovering, the answer is `Unavailable` (the page says
+"not available on this worker (retry)" with a 503), never "missing": the multi-worker routing
+(issue 11) will turn that case into a forward to the owner, here and nowhere else. Alerts and
+dead letters are read from their topics, the same on every worker.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+import orjson
+from pydantic import BaseModel
+
+from projections.registry import PROJECTIONS
+from schemas.alerts import Alert
+from schemas.deadletter import DeadLetterMeta, decode_dead_letter
+from schemas.envelope import decode_envelope
+from schemas.errors import BrokerUnavailableError, EnvelopeError, HooklogError
+from schemas.kuenta import KUENTA_EVENTS, KuentaState
+from schemas.orders import OrderState
+from schemas.users import UserState
+from streams.console import rawlog, seam
+from streams.console.index import Page
+from streams.console.owner import owner_partition
+from streams.console.timeline import RawEvent, body_text, raw_event
+
+if TYPE_CHECKING:
+    from streams.worker.handle import Worker
+    from streams.console.indexer import IndexKeeper
+
+RAW_MARGIN = timedelta(minutes=5)  # raw records' Kafka timestamps vs the envelope's receivedAt
+RAW_CAP = 20_000  # raw records scanned on a key's partition for one page
+ALERT_CAP = 5_000  # newest alert / dead-letter records read per partition for one page
+EVENTS = {p.name: (p.source, p.events) for p in PROJECTIONS}
+
+
+class Unavailable(HooklogError):
+    """This worker cannot answer now; retry (another worker owns it, or this one is not ready)."""
+
+    def __init__(self, reason: str, retry_after_s: int = 2) -> None:
+        super().__init__(reason)
+        self.reason, self.retry_after_s = reason, retry_after_s
+
+
+class RawSlice(NamedTuple):
+    events: list[RawEvent]
+    scanned: int
+    capped: bool
+
+
+class DeadLetter(NamedTuple):
+    partition: int
+    offset: int
+    meta: DeadLetterMeta | None
+    body: str
+    problem: str | None
+
+
+class ConsoleData:
+    def __init__(self, worker: Worker, keeper: IndexKeeper, readiness: Any) -> None:
+        self.worker, self.keeper, self._readiness = worker, keeper, readiness
+        self.settings = worker.settings
+        self.raw_topic = worker.topics["raw"].get_topic_name()
+
+    # -- states: local, active partitions only -------------------------------------------------
+    def owned_partitions(self) -> frozenset[int]:
+        return seam.active_partitions(self.worker.app, self.raw_topic)
+
+    def _owned_partition(self, key: str) -> int:
+        status = self._readiness(self.worker.app)
+        if status != "ready":
+            raise Unavailable(f"this worker is {status}")
+        partition = owner_partition(key, self.settings.partitions)
+        if partition not in seam.active_partitions(self.worker.app, self.raw_topic):
+            raise Unavailable(f"{key!r} lives in partition {partition}, which another worker owns")
+        return partition
+
+    def _state(self, table: str, key: str, model: type[BaseModel]) -> Any:
+        stored = seam.read_in_partition(self.worker.tables[table], self._owned_partition(key), key)
+        return None if stored is None else model.model_validate_json(stored)
+
+    def order(self, order_id: str) -> OrderState | None:
+        return self._state("orders", order_id, OrderState)
+
+    def user(self, user_id: str) -> UserState | None:
+        return self._state("kyc", user_id.strip().lower() if "@" in user_id else user_id, UserState)
+
+    def kuenta(self, family: str, ident: str) -> KuentaState | None:
+        if family not in KUENTA_EVENTS:
+            raise ValueError("family must be credit, payment, document or validation")
+        return self._state(f"kuenta.{family}", ident, KuentaState)
+
+    # -- the order index -------------------------------------------------------------------------
+    def _index_ready(self) -> None:
+        status = self._readiness(self.worker.app)
+        if status != "ready":
+            raise Unavailable(f"this worker is {status}")
+        missing = self.keeper.missing()
+        if missing:
+            raise Unavailable(f"the order index is being built for partitions {sorted(missing)}", 3)
+
+    def older_than(self, state: str, before: datetime, page: int, size: int) -> Page:
+        self._index_ready()
+        return self.keeper.index.older_than(state, int(before.timestamp() * 1000), (page - 1) * size, size)
+
+    def order_counts(self) -> dict[str, int]:
+        self._index_ready()
+        return self.keeper.index.counts()
+
+    # -- topics: the same on every worker ------------------------------------------------------
+    async def raw_events(self, table: str, key: str, since: datetime | None) -> RawSlice:
+        """This aggregate's raw records (every delivery) on its partition, from `since` − margin."""
+        source, names = EVENTS[table]
+        start = since - RAW_MARGIN if since is not None else None
+        partition = owner_partition(key, self.settings.partitions)
+        got = await self._read(rawlog.read_key(self.settings.kafka_bootstrap_servers, self.raw_topic, partition,
+                                               key.encode(), start, RAW_CAP))
+        decoded = (raw_event(r.value, r.offset) for r in got.records)
+        events = [e for e in decoded if e is not None and e.source == source and e.event_name in names]
+        return RawSlice(events, got.scanned, got.capped)
+
+    async def alerts(self, since: datetime, alert_type: str | None = None,
+                     aggregate_id: str | None = None) -> tuple[list[Alert], bool]:
+        """Alerts since `since`, newest first, one per alert id (a replay repeats ids)."""
+        got = await self._read(rawlog.read_recent(self.settings.kafka_bootstrap_servers, self.settings.topic("alerts"),
+                                                  since, ALERT_CAP))
+        found: dict[str, Alert] = {}
+        for record in rawlog.newest_first(got.records):
+            try:
+                alert = Alert.model_validate_json(record.value)
+            except ValueError:
+                continue
+            if (alert_type and alert.type != alert_type) or (aggregate_id and alert.aggregateId != aggregate_id):
+                continue
+            found.setdefault(alert.id, alert)
+        return list(found.values()), got.capped
+
+    async def dead_letters(self, since: datetime) -> tuple[list[DeadLetter], bool]:
+        got = await self._read(rawlog.read_recent(self.settings.kafka_bootstrap_servers, self.settings.topic("dlq"),
+                                                  since, ALERT_CAP))
+        return [dead_letter(r.partition, r.offset, r.value) for r in rawlog.newest_first(got.records)], got.capped
+
+    async def dead_letter_count(self) -> int:
+        return await self._read(rawlog.topic_size(self.settings.kafka_bootstrap_servers, self.settings.topic("dlq")))
+
+    async def dead_letter_value(self, partition: int, offset: int) -> bytes | None:
+        return await self._read(rawlog.record_at(self.settings.kafka_bootstrap_servers, self.settings.topic("dlq"),
+                                                 partition, offset))
+
+    @staticmethod
+    async def _read(reading: Any) -> Any:
+        try:
+            return await reading
+        except BrokerUnavailableError as exc:
+            raise Unavailable(f"the broker cannot be read now: {exc}", 5) from exc
+
+
+def dead_letter(partition: int, offset: int, value: bytes) -> DeadLetter:
+    try:
+        meta, raw = decode_dead_letter(value)
+    except EnvelopeError as exc:
+        return DeadLetter(partition, offset, None, body_text(value), str(exc))
+    try:
+        return DeadLetter(partition, offset, meta, body_text(decode_envelope(raw).body), None)
+    except EnvelopeError:  # the raw record itself was not an envelope: show all of it
+        return DeadLetter(partition, offset, meta, body_text(raw), None)
+
+
+def pretty(value: Any) -> str:
+    """Indented JSON text of a model or mapping (rendered escaped, as text)."""
+    if isinstance(value, BaseModel):
+        value = value.model_dump(mode="json")
+    return orjson.dumps(value, option=orjson.OPT_INDENT_2).decode()

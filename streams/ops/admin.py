@@ -1,0 +1,54 @@
+"""The worker's durable state, and the guard both operations that rewrite it (reset, promote) use.
+
+The worker (Faust app `<prefix>-worker`, streams/kafka/names.py) keeps: committed offsets of the
+raw topic in consumer group `<prefix>-worker`; its tables in RocksDB under
+`<data_dir>/<prefix>-worker`; each table's changelog topic `<prefix>-worker-<table>-changelog`
+(restored from on start); and what it published on the projection, alert and DLQ topics. Reset
+and promote refuse while the group has a member: a running worker would overwrite them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
+
+from schemas.errors import BrokerUnavailableError, HooklogError
+from schemas.settings import Settings
+from streams.kafka.names import worker_group
+
+
+class WorkerRunningError(HooklogError):
+    """The worker's consumer group has members, so its state must not be rewritten now."""
+
+
+class Admin:
+    """An admin client for one operation (`async with Admin(settings) as admin`)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.client = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers, request_timeout_ms=30_000)
+
+    async def __aenter__(self) -> AIOKafkaAdminClient:
+        try:
+            await asyncio.wait_for(self.client.start(), 30)
+        except (KafkaError, OSError, asyncio.TimeoutError) as exc:
+            await self.client.close()
+            raise BrokerUnavailableError(f"cannot reach Kafka at {self.settings.kafka_bootstrap_servers} ({exc!r}); "
+                                         "is the broker up (`hooklog kafka start`)?") from exc
+        return self.client
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.client.close()
+
+
+async def ensure_worker_stopped(admin: AIOKafkaAdminClient, settings: Settings) -> None:
+    group = worker_group(settings)
+    (response,) = await admin.describe_consumer_groups([group])
+    for _error, _group, state, _ptype, _protocol, members, *_ in response.groups:
+        if members:
+            raise WorkerRunningError(
+                f"consumer group {group} has {len(members)} member(s) (state {state}): stop `hooklog worker` "
+                "first. After a kill -9 the broker drops the dead member once its session times out "
+                "(Faust's BROKER_SESSION_TIMEOUT, 60 s by default); then run this again.")

@@ -1,0 +1,69 @@
+"""`hooklog reset`: forget the stopped worker's offsets and local stores (optionally the
+changelogs) so its next start re-folds the whole log (streams/ops/admin.py: what it keeps)."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from aiokafka.errors import for_code
+from aiokafka.protocol.admin import DeleteGroupsRequest
+
+from schemas.errors import HooklogError
+from schemas.settings import Settings
+from streams.kafka.names import changelog_topic, store_dir, worker_group
+from streams.ops.admin import Admin, WorkerRunningError, ensure_worker_stopped
+from streams.replay.model import STATE_TYPES
+
+GROUP_ID_NOT_FOUND = 69
+NON_EMPTY_GROUP = 68
+
+
+class ResetError(HooklogError):
+    """Part of a reset failed; running it again is safe."""
+
+
+@dataclass
+class ResetPlan:
+    """What a reset removes (shown before the confirmation prompt)."""
+
+    group: str
+    committed: dict[int, int]
+    store: Path | None
+    changelogs: list[str]
+
+
+async def plan_reset(settings: Settings, *, changelogs: bool) -> ResetPlan:
+    async with Admin(settings) as admin:
+        committed = await admin.list_consumer_group_offsets(worker_group(settings))
+        topics = set(await admin.list_topics())
+    wanted = [changelog_topic(settings, name) for name in STATE_TYPES] if changelogs else []
+    return ResetPlan(worker_group(settings), {tp.partition: m.offset for tp, m in committed.items()},
+                     store_dir(settings) if store_dir(settings).exists() else None, [t for t in wanted if t in topics])
+
+
+async def reset_worker(settings: Settings, *, changelogs: bool = False, timeout_s: float = 60.0) -> ResetPlan:
+    """Delete the group (its committed offsets), the local stores and, if asked, the changelogs."""
+    plan = await plan_reset(settings, changelogs=changelogs)
+    async with Admin(settings) as admin:
+        await ensure_worker_stopped(admin, settings)
+        coordinator = await admin.find_coordinator(plan.group)
+        response = await admin._send_request(DeleteGroupsRequest([plan.group]), coordinator)  # noqa: SLF001
+        for group, code in response.results:
+            if code == NON_EMPTY_GROUP:
+                raise WorkerRunningError(f"{group} got a member meanwhile: stop the worker and run reset again")
+            if code not in (0, GROUP_ID_NOT_FOUND):
+                raise ResetError(f"deleting consumer group {group} failed: {for_code(code).__name__}")
+        if plan.changelogs:
+            await admin.delete_topics(plan.changelogs)
+            deadline = time.monotonic() + timeout_s
+            while set(plan.changelogs) & set(await admin.list_topics()):
+                if time.monotonic() > deadline:
+                    raise ResetError(f"{plan.changelogs} still listed after {timeout_s:.0f}s: run reset again")
+                await asyncio.sleep(0.5)
+    if plan.store is not None:
+        shutil.rmtree(plan.store)
+    return plan

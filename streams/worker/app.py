@@ -1,0 +1,170 @@
+"""The Faust worker: one agent over the raw log, one table per projection, and the query API.
+
+At-least-once with idempotent folds (Faust's exactly-once is unreliable); one agent instance
+(`concurrency>1` loses offsets). Tables are keyed like the raw topic (aggregate id) and have its
+partition count, so each table partition is restored from its own changelog partition.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import time
+import weakref
+from collections.abc import Awaitable, Callable, Iterator, MutableMapping
+from contextlib import contextmanager
+from typing import Any
+
+import faust
+from faust.streams import _current_event
+from faust.tables.recovery import Recovery
+
+from projections.registry import PROJECTIONS
+from schemas.envelope import utcnow
+from schemas.settings import Settings
+from streams.api.views import install_views
+from streams.kafka.names import app_id, store_dir
+from streams.worker.batch import StateCache, TableBatch
+from streams.worker.handle import Worker
+from streams.worker.metrics import Folded, WorkerMetrics
+from streams.worker.processing import process_record
+from streams.worker.waiters import FoldWaiters
+
+
+def _seek_before_resuming(method: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+    """faust-streaming 0.15.3 resumes the raw partitions *before* seeking them to their committed
+    offsets when recovery ends (`Recovery.on_recovery_completed`, `_resume_streams`). Records
+    fetched in between race the seek: Faust books the offsets it jumped over as a committable gap
+    and drops their re-fetched records, so events were never folded (seen under kill -9 restarts,
+    tests/e2e/test_kill9.py). Here the resume waits until the seek is done (faust-streaming#217
+    made the same reorder in one other place). Both methods run in the single recovery task."""
+
+    @functools.wraps(method)
+    async def wrapper(self: Recovery, *args: Any, **kwargs: Any) -> Any:
+        consumer = self.app.consumer
+        resume, seek = consumer.resume_partitions, consumer.perform_seek
+        deferred: list[Any] = []
+
+        async def seek_then_resume() -> None:
+            await seek()
+            while deferred:
+                resume(deferred.pop())
+
+        consumer.resume_partitions, consumer.perform_seek = deferred.append, seek_then_resume  # type: ignore[method-assign]
+        try:
+            return await method(self, *args, **kwargs)
+        finally:
+            vars(consumer).pop("resume_partitions", None)
+            vars(consumer).pop("perform_seek", None)
+            while deferred:  # no seek happened (empty assignment): resume as Faust would have
+                resume(deferred.pop())
+
+    return wrapper
+
+
+if not hasattr(Recovery.on_recovery_completed, "__wrapped__"):
+    Recovery.on_recovery_completed = _seek_before_resuming(Recovery.on_recovery_completed)  # type: ignore[method-assign]
+    Recovery._resume_streams = _seek_before_resuming(Recovery._resume_streams)  # type: ignore[method-assign]  # noqa: SLF001
+
+
+@contextmanager
+def as_current(event: faust.EventT | None) -> Iterator[None]:
+    """Make `event` Faust's current event: a RocksDB table reads and writes the partition of the
+    current event (`Store._get`, `Store._set`), and in a `take_events` batch the agent's context
+    holds no event, or a stale one from another partition (whose store lacks the key)."""
+    token = _current_event.set(weakref.ref(event) if event is not None else None)
+    try:
+        yield
+    finally:
+        _current_event.reset(token)
+
+
+def _raw_topic(app: faust.App, name: str, partitions: int) -> faust.TopicT:
+    return app.topic(name, key_type=bytes, value_type=bytes, key_serializer="raw",
+                     value_serializer="raw", partitions=partitions)
+
+
+def build_worker(settings: Settings) -> Worker:
+    datadir = store_dir(settings)
+    datadir.mkdir(parents=True, exist_ok=True)
+    app = faust.App(
+        app_id(settings),
+        broker=[f"kafka://{server}" for server in settings.kafka_bootstrap_servers.split(",")],
+        store=settings.table_store,
+        datadir=str(datadir),
+        topic_partitions=settings.partitions,
+        topic_replication_factor=1,
+        processing_guarantee="at_least_once",
+        producer_acks=-1,
+        consumer_auto_offset_reset="earliest",
+        web_enabled=True,
+        web_bind=settings.worker_host,
+        web_host=settings.worker_host,
+        web_port=settings.worker_port,
+        web_tables_enabled=False,
+        autodiscover=False,
+        broker_commit_every=1000,
+        broker_commit_interval=1.0,
+        producer_linger=0.005,  # fewer, larger produce requests: ~16% less worker CPU/event (bench/PROPOSED_CHANGES.md)
+    )
+    names = ["raw", *(p.name for p in PROJECTIONS), "alerts", "dlq"]
+    topics = {name: _raw_topic(app, settings.topic(name), settings.partitions) for name in names}
+    tables = {
+        # bytes values are stored raw (our state JSON); str keys go JSON-encoded into the changelog.
+        p.name: app.Table(p.name, default=None, partitions=settings.partitions, key_type=str, value_type=bytes)
+        for p in PROJECTIONS
+    }
+
+    metrics = WorkerMetrics()
+    metrics.watch_lag(app, settings.topic("raw"))
+
+    states = StateCache(settings.fold_cache_states)
+    waiters = FoldWaiters()
+    names = {name: topic.get_topic_name() for name, topic in topics.items()}
+    co_partitioned = {p.name for p in PROJECTIONS}
+
+    def write(table: MutableMapping[str, bytes], key: str, value: bytes, event: faust.EventT | None) -> None:
+        with as_current(event):
+            table[key] = value
+
+    @app.agent(topics["raw"], name="fold")
+    async def fold(stream: faust.StreamT) -> None:
+        # `take_events` acks a batch's events (makes them committable) only when the loop body
+        # below returns: state written, every record it produced acknowledged by the broker.
+        async for events in stream.take_events(settings.fold_batch_max, within=settings.fold_batch_within):
+            started = time.perf_counter()
+            batch: TableBatch[faust.EventT] = TableBatch(tables)
+            folded = []
+            outputs = []
+            for event in events:
+                message = event.message
+                batch.current = event
+                with as_current(event):
+                    outcome = process_record(message.value, batch.tables, utcnow, message.partition, message.offset,
+                                             states)
+                # A projection record's key is the raw record's key and both topics have the same
+                # partition count, so it goes to the raw record's partition number (what the
+                # murmur2 partitioner would compute, without computing it per record).
+                outputs.extend((names[o.topic], o.key, o.value, message.partition if o.topic in co_partitioned else None)
+                               for o in outcome.outputs)
+                folded.append(Folded(outcome, message.partition, message.offset))
+            # State first, then what is published from it: the table writes' changelog records
+            # are handed to the producer before the projection records, so a published state is
+            # never newer than the changelog a restarted worker restores (a kill -9 between the
+            # two would otherwise republish older states over newer ones).
+            batch.flush(write)
+            await app.producer.buffer.flush()
+            sent = [await app.producer.send(topic, key, value, partition, None, None)
+                    for topic, key, value, partition in outputs]
+            # At-least-once: the batch's events are acked (committable) only once every record it
+            # produced is acknowledged by the broker; a failed send raises and stops the worker.
+            await asyncio.gather(*sent)
+            if waiters:  # requests waiting to read their own write (streams/worker/waiters.py)
+                waiters.folded((f.outcome.outputs[0].topic, f.outcome.aggregate_id or "", f.outcome.delivery_id or "")
+                               for f in folded if not f.outcome.dead)
+            metrics.observe_batch(folded, started)
+            worker.console.observe(folded)  # the console's orders-by-state index (streams/console)
+
+    worker = Worker(app, settings, tables, topics, metrics, waiters)
+    install_views(worker)
+    return worker

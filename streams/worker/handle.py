@@ -1,0 +1,29 @@
+"""The handle on a built worker: its Faust app and what its views and tests read.
+
+Its own module so the query views (streams/api/views.py) can take a worker without importing
+the module that builds the Faust app.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import faust
+
+from schemas.settings import Settings
+from streams.worker.metrics import WorkerMetrics
+from streams.worker.waiters import FoldWaiters
+
+
+@dataclass
+class Worker:
+    """The Faust app and the handles its views and tests need."""
+
+    app: faust.App
+    settings: Settings
+    tables: dict[str, faust.Table]
+    topics: dict[str, faust.TopicT]
+    metrics: WorkerMetrics = field(default_factory=WorkerMetrics)
+    waiters: FoldWaiters = field(default_factory=FoldWaiters)
+    console: Any = None  # the console's order-index keeper (streams/console), set by install_views

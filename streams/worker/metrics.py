@@ -1,0 +1,139 @@
+"""The worker's Prometheus metrics and structured log lines, once per folded batch.
+
+`observe_batch` counts events by source and name, dead letters by source and alerts by type,
+and logs one `folded_batch` line; each dead letter gets its own `dead_lettered` line, and each
+folded record a `folded` line (delivery id, source, aggregate id) at debug level only: per-event
+info lines cost ~8 % of the worker's CPU (bench/PROPOSED_CHANGES.md, P2).
+Consumer lag is computed at scrape time from numbers the consumer already holds in memory
+(the high watermark of its last fetch minus the committed offset), so a scrape costs no request.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter as CounterOf
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from ingest.logs import get_logger
+from streams.worker.processing import Outcome
+
+log = get_logger("worker")
+FOLD_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0)
+BATCH_BUCKETS = (1, 2, 5, 10, 25, 50, 100, 250, 500, 1000)
+
+
+class Folded(NamedTuple):
+    """One raw record's outcome and where it was read."""
+
+    outcome: Outcome
+    partition: int
+    offset: int
+
+
+def _text(value: Any, default: str = "unknown") -> str:
+    return value if isinstance(value, str) and value else default
+
+
+class ConsumerLag(Collector):
+    """`hooklog_worker_consumer_lag{topic,partition}` for the raw topic's assigned partitions."""
+
+    def __init__(self, app: Any, topic: str) -> None:
+        self._app, self._topic = app, topic
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        family = GaugeMetricFamily("hooklog_worker_consumer_lag",
+                                   "Raw-topic records not yet committed by the worker: high watermark - committed offset",
+                                   labels=["topic", "partition"])
+        consumer = getattr(self._app, "_consumer", None)  # None until the worker started
+        if consumer is not None:
+            for tp, lag in sorted(_lags(consumer, self._topic).items()):
+                family.add_metric([tp.topic, str(tp.partition)], lag)
+        yield family
+
+
+def _lags(consumer: Any, topic: str) -> dict[Any, int]:
+    """In-memory numbers only: the last fetch's high watermark, the last commit (Kafka's "next
+    offset"), or the last read offset + 1 before the first commit."""
+    lags: dict[Any, int] = {}
+    try:
+        assignment = consumer.assignment()
+    except Exception:  # noqa: BLE001 - a consumer between rebalances has no assignment to show
+        return lags
+    for tp in assignment:
+        if tp.topic != topic:
+            continue
+        highwater = consumer.highwater(tp)
+        committed = consumer._committed_offset.get(tp)  # noqa: SLF001 - Faust keeps it in memory
+        if committed is None and (read := consumer._read_offset.get(tp)) is not None:  # noqa: SLF001
+            committed = read + 1
+        if highwater is not None and committed is not None:
+            lags[tp] = max(0, highwater - committed)
+    return lags
+
+
+@dataclass
+class WorkerMetrics:
+    registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+
+    def __post_init__(self) -> None:
+        r = self.registry
+        self.events = Counter("hooklog_worker_events_folded", "Raw records folded into a projection, by source and event",
+                              ["source", "event"], registry=r)
+        self.dead_letters = Counter("hooklog_worker_dead_letters", "Raw records sent to the DLQ, by source",
+                                    ["source"], registry=r)
+        self.alerts = Counter("hooklog_worker_alerts", "Alerts emitted, by type", ["type"], registry=r)
+        self.batch_seconds = Histogram("hooklog_worker_batch_seconds",
+                                       "Decode + fold + publish + table write time of one batch of records",
+                                       buckets=FOLD_BUCKETS, registry=r)
+        self.batch_records = Histogram("hooklog_worker_batch_records", "Raw records per folded batch",
+                                       buckets=BATCH_BUCKETS, registry=r)
+        self.api_refusals = Counter("hooklog_worker_api_refusals", "Query API requests refused, by status",
+                                    ["status"], registry=r)
+
+    def watch_lag(self, app: Any, topic: str) -> None:
+        self.registry.register(ConsumerLag(app, topic))
+
+    def observe_batch(self, folded: Sequence[Folded], started: float) -> None:
+        """Count and log one batch of records; never raises (a metrics bug must not stop the fold)."""
+        try:
+            self._observe_batch(folded, started)
+        except Exception:  # noqa: BLE001
+            log.exception("metrics_failed", records=len(folded))
+
+    def _observe_batch(self, folded: Sequence[Folded], started: float) -> None:
+        events: CounterOf[tuple[str, str]] = CounterOf()
+        dead: CounterOf[str] = CounterOf()
+        alerts: CounterOf[str] = CounterOf(t for f in folded for t in f.outcome.alert_types)
+        for f in folded:
+            if f.outcome.dead:
+                dead[_text(f.outcome.source)] += 1
+            else:
+                events[(_text(f.outcome.source), _text(f.outcome.event_name))] += 1
+        for (source, name), n in events.items():
+            self.events.labels(source, name).inc(n)
+        for source, n in dead.items():
+            self.dead_letters.labels(source).inc(n)
+        for alert_type, n in alerts.items():
+            self.alerts.labels(alert_type).inc(n)
+        self.batch_seconds.observe(time.perf_counter() - started)
+        self.batch_records.observe(len(folded))
+        per_event = log.isEnabledFor(logging.DEBUG)
+        for f in folded:  # dead letters always get their own line; folded records at debug
+            if f.outcome.dead or per_event:
+                (log.info if f.outcome.dead else log.debug)(
+                    "dead_lettered" if f.outcome.dead else "folded", event_id=f.outcome.delivery_id,
+                    source=_text(f.outcome.source), aggregate_id=f.outcome.aggregate_id,
+                    event_name=f.outcome.event_name, partition=f.partition, offset=f.offset,
+                    alerts=list(f.outcome.alert_types) or None)
+        log.info("folded_batch", records=len(folded), dead_lettered=sum(dead.values()),
+                 alerts=sum(alerts.values()), ms=round((time.perf_counter() - started) * 1e3, 2))
+
+    def exposition(self) -> tuple[bytes, str]:
+        return generate_latest(self.registry), CONTENT_TYPE_LATEST

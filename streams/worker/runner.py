@@ -1,0 +1,96 @@
+"""Run the worker process: topics first (with hooklog's configs), then Faust's own Worker."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import shutil
+import time
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+from faust.worker import Worker as FaustWorker
+
+from ingest.logs import configure_logging, get_logger, secrets_of
+from ingest.topics import ensure_topics
+from schemas.errors import BrokerUnavailableError
+from schemas.settings import Settings
+from streams.kafka.names import changelog_topic, store_dir
+from streams.worker.app import build_worker
+
+#: gen-0 collections every this many net allocations (CPython's default: 700); measured in bench fold
+GC_YOUNG_THRESHOLD = 20_000
+
+
+async def store_identity(settings: Settings) -> str | None:
+    """What the local stores must match: the cluster id, plus whether every table's changelog
+    holds data (a changelog deleted or emptied — `hooklog reset --changelogs`, a wiped broker —
+    makes the stores' persisted offsets lie)."""
+    from projections.registry import PROJECTIONS
+
+    changelogs = [changelog_topic(settings, p.name) for p in PROJECTIONS]
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers, group_id=None)
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    try:
+        await admin.start()
+        await consumer.start()
+        cluster = (await admin.describe_cluster()).get("cluster_id")
+        metadata = await consumer._client.fetch_all_metadata()  # noqa: SLF001
+        tps = [TopicPartition(t, p) for t in changelogs for p in (metadata.partitions_for_topic(t) or ())]
+        filled = bool(tps) and sum((await consumer.end_offsets(tps)).values()) > 0
+        return f"{cluster}:{'changelogs' if filled else 'no-changelogs'}"
+    finally:
+        await consumer.stop()
+        await admin.close()
+
+
+def discard_stores_of_another_cluster(settings: Settings, current: str | None) -> bool:
+    """The local table stores are a cache of changelogs on one cluster. Pointed at another cluster,
+    or after the changelogs were deleted, their offsets would be "higher than the changelog" and
+    Faust would refuse to start: drop them, the changelogs (or the log) rebuild the tables."""
+    datadir = store_dir(settings)
+    marker = datadir / "kafka-cluster-id"
+    cluster = current.partition(":")[0] if current else None
+    held = marker.read_text().strip().partition(":")[0] if marker.exists() else None
+    stores = datadir.exists() and any(p.name != marker.name for p in datadir.iterdir())
+    stale = current is not None and stores and (held != cluster or current.endswith(":no-changelogs"))
+    if stale:
+        shutil.rmtree(datadir)
+    if current is not None:
+        datadir.mkdir(parents=True, exist_ok=True)
+        marker.write_text(current)
+    return stale
+
+
+def wait_for_topics(settings: Settings, patience_s: float = 120.0) -> None:
+    """Create hooklog's topics, retrying while the broker comes up."""
+    deadline = time.monotonic() + patience_s
+    while True:
+        try:
+            asyncio.run(ensure_topics(settings, timeout_s=10))
+            return
+        except BrokerUnavailableError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(2)
+
+
+def run_worker(settings: Settings, loglevel: str = "warning") -> None:
+    # hooklog's logs (ingest/logs.py) instead of Faust's coloured ones: override_logging=False below.
+    configure_logging("worker", settings.log_level, secrets=secrets_of(settings), log_format=settings.log_format)
+    if not settings.api_token_list:
+        get_logger("worker").warning("HOOKLOG_API_TOKENS is unset: the query API answers 503 until it is set")
+    wait_for_topics(settings)
+    if discard_stores_of_another_cluster(settings, asyncio.run(store_identity(settings))):
+        get_logger("worker").warning("local table stores did not match the cluster or its changelogs: discarded, rebuilding")
+    worker = build_worker(settings)
+    # Everything built so far lives as long as the process: keep it out of the collector's scans,
+    # and collect the young generation less often (the fold allocates many short-lived objects).
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
+    faust_worker = FaustWorker(worker.app, loglevel=loglevel, quiet=True, override_logging=False)
+    faust_worker.spinner = None  # it writes terminal escapes into the JSON log stream
+    get_logger("worker").info("starting", raw_topic=settings.topic("raw"),
+                              api=f"http://{settings.worker_host}:{settings.worker_port}")
+    faust_worker.execute_from_commandline()

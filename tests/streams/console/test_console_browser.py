@@ -1,0 +1,168 @@
+"""The operator console in a real browser (headless Chromium) on the real broker and running system."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import aiohttp
+import pytest
+from aiokafka import AIOKafkaProducer
+
+from schemas.envelope import encode_envelope, new_envelope
+from streams.dev.simulate import koywe_payload, post, signed_body, wait_for_state
+from tests.kafka_fixtures import API_TOKEN, SECRET, System, api_headers
+
+pytestmark = [pytest.mark.browser, pytest.mark.kafka]
+XSS = "<script>alert('xss-1')</script><img src=x onerror=alert('xss-2')>"
+USER = "Ana.Perez@Example.com"
+T0 = datetime(2026, 3, 20, 10, tzinfo=UTC)
+
+
+def order_event(name: str, order_id: str, minutes: int, **extra: Any) -> bytes:
+    return signed_body({**koywe_payload(name, order_id, T0 + timedelta(minutes=minutes)), **extra}, SECRET)
+
+
+def user_event(name: str, second: int, **extra: Any) -> bytes:
+    return signed_body({"eventName": name, "email": USER, "timeStamp": f"2026-03-20T10:00:{second:02d}.000Z", **extra},
+                       SECRET)
+
+
+async def log_in(context: Any, base: str, token: str = API_TOKEN) -> Any:
+    page = await context.new_page()
+    await page.goto(f"{base}/console/login")
+    await page.fill("input[name=token]", token)
+    await page.click("button[type=submit]")
+    return page
+
+
+def watch_for_scripts(page: Any) -> list[str]:
+    """Every dialog a page opens (an injected alert() would) and every console message."""
+    seen: list[str] = []
+
+    async def dismiss(dialog: Any) -> None:
+        seen.append(f"dialog: {dialog.message}")
+        await dialog.dismiss()
+
+    page.on("dialog", dismiss)
+    page.on("console", lambda message: seen.append(f"console: {message.text}") if "xss" in message.text else None)
+    return seen
+
+
+async def test_no_cookie_wrong_token_and_missing_csrf_are_refused(run_system: Callable[..., System], browser: Any) -> None:
+    system = run_system("worker")
+    base = system.worker_url
+    context = await browser.new_context()
+    page = await context.new_page()
+    await page.goto(f"{base}/console/orders/ord-1")
+    assert page.url.startswith(f"{base}/console/login")  # no cookie: to the login
+
+    page = await log_in(context, base, "not-a-token")
+    assert "not one of this deployment's API tokens" in await page.inner_text("main")
+    assert not await context.cookies()
+
+    page = await log_in(context, base)
+    assert page.url == f"{base}/console/" and await page.inner_text("h1") == "Overview"
+    (cookie,) = await context.cookies()
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict" and API_TOKEN not in cookie["value"]
+
+    jar = {cookie["name"]: cookie["value"]}
+    async with aiohttp.ClientSession(cookies=jar) as session:  # the cookie, but no CSRF token
+        async with session.post(f"{base}/console/dlq/redrive", data={"all": "1"}, allow_redirects=False) as answer:
+            assert answer.status == 403 and "CSRF" in await answer.text()
+        async with session.post(f"{base}/console/logout", data={}, allow_redirects=False) as answer:
+            assert answer.status == 403
+        async with session.get(f"{base}/console/", allow_redirects=False) as answer:
+            assert answer.status == 200
+            assert "default-src 'none'" in answer.headers["Content-Security-Policy"]
+            assert answer.headers["X-Content-Type-Options"] == "nosniff"
+    await page.click("form.logout button")  # the real form carries its token
+    assert page.url.startswith(f"{base}/console/login") and not await context.cookies()
+
+
+async def test_search_timeline_alert_user_and_redrive_in_a_browser(run_system: Callable[..., System], browser: Any) -> None:
+    system = run_system()
+    base, webhooks = system.worker_url, f"{system.ingest_url}/webhooks/koywe"
+    deliveries = [  # arrival order: a late payment_created, a redelivery, a provider payload holding markup
+        order_event("payment_received_modified_order_amount", "ord-7", 2, note=XSS),
+        order_event("payment_created", "ord-7", 0, note=XSS),
+        order_event("payment_received_modified_order_amount", "ord-7", 2, note=XSS),
+        order_event("crypto_tx_sent", "ord-7", 5),
+    ]
+    async with aiohttp.ClientSession(headers=api_headers()) as session:
+        for body in deliveries:
+            assert (await post(session, webhooks, body))[0] == 200
+        for body in (user_event("verification_started", 0), user_event("verification_completed", 2, status="verified")):
+            assert (await post(session, webhooks, body))[0] == 200
+        assert await wait_for_state(session, base, "ord-7", "IN_PROGRESS", events=3) is not None
+
+    context = await browser.new_context()
+    page = await log_in(context, base)
+    scripts = watch_for_scripts(page)
+    await page.fill("input[name=q]", "ord-7")
+    await page.press("input[name=q]", "Enter")
+    assert page.url == f"{base}/console/orders/ord-7"
+    assert "IN_PROGRESS" in await page.inner_text("h1")
+    rows = page.locator("table.timeline tbody tr:not(.body)")
+    assert await rows.count() == 4  # every delivery, the redelivery included
+    names = [await rows.nth(i).locator("td.event").inner_text() for i in range(4)]
+    assert names == ["payment_received_modified_order_amount", "payment_created",
+                     "payment_received_modified_order_amount", "crypto_tx_sent"]
+    assert "late" in await rows.nth(1).inner_text() and "twice" in await rows.nth(2).inner_text()
+    assert "1500" in await page.inner_text("table.kv")  # the amount adjustment
+    bodies = await page.locator("pre.raw").all_text_contents()
+    assert len(bodies) == 4 and sum(XSS in b for b in bodies) == 3  # shown as text, byte for byte
+    assert await page.locator("main img").count() == 0 and await page.locator("main script").count() == 0
+    for i in range(await page.locator("details").count()):
+        await page.locator("details").nth(i).click()  # open every body: still nothing runs
+    await page.wait_for_timeout(300)
+    assert scripts == []
+
+    await page.goto(f"{base}/console/alerts?type=order_amount_modified")
+    link = page.locator("table.alerts a", has_text="ord-7")
+    for _ in range(50):
+        if await link.count():
+            break
+        await page.wait_for_timeout(300)
+        await page.reload()
+    await link.first.click()
+    assert page.url == f"{base}/console/orders/ord-7"
+
+    await page.fill("input[name=q]", USER.upper())
+    await page.press("input[name=q]", "Enter")
+    assert "KYC verified" in await page.inner_text("h1")
+    kyc = await page.locator("table.timeline td.event").all_inner_texts()
+    assert kyc == ["verification_started", "verification_completed"]
+
+    await dead_letter_then_redrive(system, page)
+    assert scripts == []
+
+
+async def dead_letter_then_redrive(system: System, page: Any) -> None:
+    """A record an older ingest keyed wrongly is dead-lettered; its button re-drives it; it is folded."""
+    settings, base = system.settings, system.worker_url
+    body = order_event("payment_created", "ord-77", 0)
+    wrong = new_envelope(source="koywe", key="ord-WRONG", event_name="payment_created", body=body,
+                         received_at=datetime.now(UTC))
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, acks="all")
+    await producer.start()
+    try:
+        await producer.send_and_wait(settings.topic("raw"), encode_envelope(wrong), key=b"ord-WRONG")
+    finally:
+        await producer.stop()
+    await page.goto(f"{base}/console/dlq")
+    for _ in range(60):
+        if "differs from the aggregate id" in await page.inner_text("table.dlq"):
+            break
+        await asyncio.sleep(0.3)
+        await page.reload()
+    assert wrong.id in await page.inner_text("table.dlq")
+    await page.locator("table.dlq form button").first.click()
+    assert "1 redriven 0 skipped" in await page.inner_text("main")
+    async with aiohttp.ClientSession(headers=api_headers()) as session:
+        state = await wait_for_state(session, base, "ord-77", "WAITING")
+    assert state is not None and state["history"][0]["deliveryId"] == wrong.id
+    await page.goto(f"{base}/console/orders/ord-77")
+    assert "WAITING" in await page.inner_text("h1")

@@ -1,0 +1,56 @@
+"""The orders-by-state index against a brute-force model of it."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from streams.console import index as ix
+from streams.console.index import OrderIndex, SortedBuckets
+
+pytestmark = pytest.mark.unit
+
+
+def expected(model: dict[str, tuple[str, int, int]], state: str, before: int) -> list[tuple[int, str]]:
+    return sorted(((t, o) for o, (s, t, _) in model.items() if s == state and t < before), reverse=True)
+
+
+def test_queries_match_a_linear_scan_through_puts_moves_and_partition_drops(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ix, "BUCKET", 8)  # many bucket splits and removals at a small size
+    rng = random.Random(7)
+    index, model = OrderIndex(), {}
+    for step in range(6000):
+        order = f"o{rng.randrange(800)}"
+        state, when, partition = rng.choice("ABC"), rng.randrange(500), rng.randrange(4)
+        partition = model[order][2] if order in model else partition  # an order stays on its partition
+        index.put(order, state, when, partition)
+        model[order] = (state, when, partition)
+        if step % 1500 == 1499:
+            gone = rng.randrange(4)
+            index.drop_partitions([gone])
+            model = {o: v for o, v in model.items() if v[2] != gone}
+    assert len(index) == len(model)
+    for state in "ABC":
+        for before in (0, 1, 250, 499, 10_000):
+            want = expected(model, state, before)
+            for offset, limit in ((0, 10), (3, 50), (len(want) - 2, 10), (len(want) + 5, 10)):
+                page = index.older_than(state, before, max(offset, 0), limit)
+                assert page.total == len(want)
+                assert [(e.updated_ms, e.order_id) for e in page.entries] == want[max(offset, 0):max(offset, 0) + limit]
+    assert index.counts() == {s: n for s in "ABC" if (n := sum(1 for v in model.values() if v[0] == s))}
+
+
+def test_a_rebuild_scan_never_overrides_what_the_fold_wrote() -> None:
+    index = OrderIndex()
+    index.put("o1", "PENDING", 200, 0)  # the fold's newer write
+    index.put_if_absent("o1", "WAITING", 100, 0)  # what a snapshot scan read earlier
+    assert index.older_than("PENDING", 1000).entries[0].updated_ms == 200
+    assert index.older_than("WAITING", 1000).total == 0
+
+
+def test_removing_what_is_not_there_raises() -> None:
+    buckets = SortedBuckets()
+    buckets.add(ix.Entry(1, "a", "S", 0))
+    with pytest.raises(KeyError):
+        buckets.remove(ix.Entry(2, "b", "S", 0))

@@ -1,0 +1,72 @@
+"""`hooklog reset` on the real broker: refused while the worker runs, asks first, and afterwards
+the worker folds the whole log again from the beginning to the same states."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+import aiohttp
+import pytest
+from aiokafka.admin import AIOKafkaAdminClient
+
+from schemas.settings import Settings
+from streams.dev.simulate import lifecycle, post
+from streams.kafka.names import changelog_topic, store_dir, worker_group
+from streams.ops.admin import WorkerRunningError
+from streams.ops.reset import reset_worker
+from streams.ops.verify import verify
+from tests.kafka_fixtures import SECRET, START, System, hooklog, read_topic
+
+pytestmark = pytest.mark.kafka
+
+
+async def group_and_topics(settings: Settings) -> tuple[dict[int, int], set[str]]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    await admin.start()
+    try:
+        committed = await admin.list_consumer_group_offsets(worker_group(settings))
+        return {tp.partition: m.offset for tp, m in committed.items()}, set(await admin.list_topics())
+    finally:
+        await admin.close()
+
+
+async def test_reset_makes_the_worker_fold_the_whole_log_again(own_topics: None, run_system: Callable[..., System]) -> None:
+    system = run_system()
+    settings = system.settings
+    deliveries = [d for kind in ("onramp", "peru-wire") for d in lifecycle(kind, SECRET, start=START)]
+    async with aiohttp.ClientSession() as session:
+        for delivery in deliveries:
+            assert (await post(session, f"{system.ingest_url}/webhooks/koywe", delivery.body))[0] == 200
+    assert (await verify(settings, wait_s=60)).differences == []
+
+    with pytest.raises(WorkerRunningError, match="stop `hooklog worker` first"):
+        await reset_worker(settings)
+    system.stop("worker")
+    committed, topics = await group_and_topics(settings)
+    changelog = changelog_topic(settings, "orders")
+    assert sum(committed.values()) == len(deliveries) and changelog in topics and store_dir(settings).exists()
+
+    declined = hooklog(settings, "reset", "--changelogs", answer="n\n")  # the question is answered no
+    assert declined.returncode == 1 and "nothing done" in declined.stderr
+    unanswered = hooklog(settings, "reset")
+    assert unanswered.returncode == 1 and "Aborted" in unanswered.stderr
+    assert (await group_and_topics(settings))[0] == committed
+    done = hooklog(settings, "reset", "--changelogs", "--yes")
+    assert done.returncode == 0, done.stderr
+    assert f"{changelog}" in done.stderr and "reset done" in done.stderr
+    committed, topics = await group_and_topics(settings)
+    assert committed == {} and changelog not in topics and not store_dir(settings).exists()
+
+    published = len(await read_topic(settings.kafka_bootstrap_servers, settings.topic("orders")))
+    assert (await verify(settings, wait_s=0)).lag == len(deliveries)  # nothing committed any more
+    system.start("worker")
+    for _ in range(300):  # every raw record is folded again and republishes its state
+        again = len(await read_topic(settings.kafka_bootstrap_servers, settings.topic("orders")))
+        if again >= published + len(deliveries):
+            break
+        await asyncio.sleep(0.3)
+    assert again == published + len(deliveries)
+    report = await verify(settings, wait_s=30)
+    assert report.differences == []
+    assert changelog in (await group_and_topics(settings))[1]

@@ -1,0 +1,92 @@
+"""`hooklog verify`: the field-by-field comparison (pure) and live topics vs a replay (broker)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import aiohttp
+import orjson
+import pytest
+from aiokafka import AIOKafkaProducer
+
+from streams.dev.simulate import lifecycle, post
+from streams.ops.verify import ABSENT, PRESENT, Difference, compare_states, diff_values, missing_ids, verify
+from tests.kafka_fixtures import SECRET, START, System, hooklog
+
+
+def entry(event_id: str, status: str) -> dict[str, object]:
+    return {"eventId": event_id, "status": status, "receivedAt": "2026-03-20T10:00:00Z"}
+
+
+@pytest.mark.unit
+def test_differences_name_the_field_and_both_values() -> None:
+    live = {"state": "PENDING", "history": [entry("a", "WAITING"), entry("b", "PENDING")], "adjustment": None}
+    replay = {"state": "DELIVERED", "history": [entry("a", "WAITING"), entry("b", "PENDING"), entry("c", "DELIVERED")],
+              "adjustment": None}
+    assert list(diff_values(live, replay)) == [
+        ("history[eventId=c]", ABSENT, entry("c", "DELIVERED")),
+        ("state", "PENDING", "DELIVERED"),
+    ]
+    assert list(diff_values({"h": [entry("a", "X"), entry("b", "Y")]}, {"h": [entry("b", "Y"), entry("a", "X")]})) == [
+        ("h[order]", ["a", "b"], ["b", "a"]),
+    ]
+    assert list(diff_values({"n": [1, 2]}, {"n": [1]})) == [("n[1]", 2, ABSENT)]
+    assert list(diff_values({"x": 1}, {"x": True})) == [("x", 1, True)]
+    assert list(diff_values({"x": 1.0}, {"x": 1})) == []  # numbers compare as numbers
+
+
+@pytest.mark.unit
+def test_states_are_compared_semantically_per_aggregate() -> None:
+    state = {"orderId": "o-1", "state": "WAITING", "updatedAt": "2026-03-20T10:00:00Z", "history": [], "adjustment": None}
+    respelled = orjson.dumps({**state, "updatedAt": "2026-03-20T10:00:00+00:00"})  # same instant, other spelling
+    assert compare_states("orders", {"o-1": respelled}, {"o-1": orjson.dumps(state)}) == []
+    diffs = compare_states("orders", {"o-1": orjson.dumps({**state, "state": "PENDING"}), "o-2": b"{}"},
+                           {"o-1": orjson.dumps(state), "o-3": orjson.dumps(state)})
+    assert diffs == [
+        Difference("orders", "o-1", "state", "PENDING", "WAITING"),
+        Difference("orders", "o-2", "<state>", PRESENT, ABSENT),
+        Difference("orders", "o-3", "<state>", ABSENT, PRESENT),
+    ]
+    assert str(diffs[0]) == 'orders\to-1\tstate\tlive="PENDING"\treplay="WAITING"'
+    assert missing_ids("alerts", {"a1", "old"}, {"a1": "o-1", "a2": "o-2"}) == [
+        Difference("alerts", "o-2", "id=a2", ABSENT, PRESENT)
+    ]
+
+
+@pytest.mark.kafka
+async def test_verify_is_clean_on_a_healthy_system_and_reports_tampering(own_topics: None, run_system: Callable[..., System]) -> None:
+    system = run_system()
+    settings = system.settings
+    plans = [lifecycle(kind, SECRET, start=START) for kind in ("onramp", "peru-wire", "offramp-corrected")]
+    async with aiohttp.ClientSession() as session:
+        for delivery in [d for plan in plans for d in plan]:
+            assert (await post(session, f"{system.ingest_url}/webhooks/koywe", delivery.body))[0] == 200
+    report = await verify(settings, wait_s=60, api_url=system.worker_url)
+    assert report.differences == [] and report.lag is not None  # commits trail by up to a second
+    assert report.compared[settings.topic("orders")] == 3 and report.compared[f"{system.worker_url} orders"] == 3
+    clean = hooklog(settings, "verify", "--api", "--wait", "5")
+    assert clean.returncode == 0 and "no differences" in clean.stderr, clean.stderr
+
+    victim = plans[1][0].order_id  # downstream's topic says something the log does not
+    state = orjson.loads((await verify(settings, wait_s=0)).replayed.state_json()["orders"][victim])
+    state["history"][1]["status"] = "IN_PROGRESS"
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, acks="all")
+    await producer.start()
+    await producer.send_and_wait(settings.topic("orders"), orjson.dumps(state), key=victim.encode())
+    await producer.stop()
+    dirty = hooklog(settings, "verify", "--wait", "1")
+    assert dirty.returncode == 1
+    (line,) = dirty.stdout.splitlines()
+    event_id = state["history"][1]["eventId"]
+    assert line == f'orders\t{victim}\thistory[eventId={event_id}].status\tlive="IN_PROGRESS"\treplay="PENDING"'
+    assert "1 difference(s) in 1 aggregate(s)" in dirty.stderr
+
+    # a stopped worker is a stale projection: reported, with the lag, once the wait is over
+    system.stop("worker")
+    late = lifecycle("onramp", SECRET, start=START)
+    async with aiohttp.ClientSession() as session:
+        for delivery in late:
+            assert (await post(session, f"{system.ingest_url}/webhooks/koywe", delivery.body))[0] == 200
+    stale = await verify(settings, wait_s=2)
+    assert {d.aggregate for d in stale.differences} == {victim, late[0].order_id} and stale.rounds >= 2
+    assert stale.lag == len(late)
