@@ -75,10 +75,7 @@ async def ensure_topics(settings: Settings, timeout_s: float = 30.0) -> list[str
         (raw,) = await admin.describe_topics([settings.topic("raw")])
         actual = len(raw.get("partitions") or ())
     except (KafkaError, OSError, asyncio.TimeoutError) as exc:
-        raise BrokerUnavailableError(
-            f"cannot create topics on {settings.kafka_bootstrap_servers}: {exc!r}; is the broker up "
-            "(`hooklog kafka start`)?"
-        ) from exc
+        raise BrokerUnavailableError.unreachable(settings.kafka_bootstrap_servers, exc, doing="create topics") from exc
     finally:
         await admin.close()
     if actual and actual != settings.partitions:

@@ -108,6 +108,8 @@ def up(
     """Broker (if needed) + ingest + N workers in the foreground until Ctrl-C; a child that dies is started again."""
     signal.signal(signal.SIGTERM, _interrupt)  # from the first moment: the finally below stops every child
     env = dict(os.environ)
+    if demo:  # the table stands out, not a log line per delivery; HOOKLOG_LOG_LEVEL=info shows them
+        env.setdefault("HOOKLOG_LOG_LEVEL", "warning")
     if demo and not env.get("HOOKLOG_KOYWE_SECRETS"):
         env["HOOKLOG_KOYWE_SECRETS"] = DEMO_SECRET
     if demo and not env.get("HOOKLOG_API_TOKENS"):

@@ -98,8 +98,8 @@ def wait_for_topics(settings: Settings, patience_s: float = 120.0) -> None:
 
 
 def run_worker(settings: Settings, loglevel: str = "warning") -> None:
-    # JSON logs (ingest/logs.py) instead of Faust's coloured ones: override_logging=False below.
-    configure_logging("worker", settings.log_level, secrets=secrets_of(settings))
+    # hooklog's logs (ingest/logs.py) instead of Faust's coloured ones: override_logging=False below.
+    configure_logging("worker", settings.log_level, secrets=secrets_of(settings), log_format=settings.log_format)
     if not settings.api_token_list:
         get_logger("worker").warning("HOOKLOG_API_TOKENS is unset: the query API answers 503 until it is set")
     wait_for_topics(settings)
