@@ -55,6 +55,8 @@ def new_settings(workdir: Path, **overrides: Any) -> Settings:
     }
     if "api_tokens" in Settings.model_fields:  # the worker's API is closed without one
         values["api_tokens"] = API_TOKEN
+    if "rate_limits" in Settings.model_fields:  # flat-out load must measure the work, not the 429s
+        values["rate_limits"] = {"*": {"rate": 1e9, "burst": 10**9}}
     values.update(overrides)
     return Settings(**values)
 

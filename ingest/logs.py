@@ -1,9 +1,11 @@
-"""Structured JSON logs (structlog) for ingest and the worker: one JSON object per line on stderr.
+"""Structured logs (structlog) for ingest and the worker, on stderr.
 
-hooklog's own loggers (`hooklog.*`) log at HOOKLOG_LOG_LEVEL; libraries (aiohttp, aiokafka,
-Faust, mode) at WARNING, rendered as JSON too. Tracebacks are plain text without local
-variables (locals may hold secrets), and as a last guard every configured secret is replaced
-by `[redacted]` in each rendered line.
+HOOKLOG_LOG_FORMAT picks the rendering: `json` (one JSON object per line, for services and log
+shippers) or `console` (structlog's readable `key=value` lines, for a person at a terminal);
+unset, a terminal gets `console` and anything else `json`. hooklog's own loggers (`hooklog.*`)
+log at HOOKLOG_LOG_LEVEL; libraries (aiohttp, aiokafka, Faust, mode) at WARNING, rendered the
+same way. Tracebacks are plain text without local variables (locals may hold secrets), and as
+a last guard every configured secret is replaced by `[redacted]` in each rendered line.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from schemas.errors import ConfigError
 from schemas.settings import Settings, split_secrets
 
 REDACTED = "[redacted]"
+FORMATS = ("json", "console")  # HOOKLOG_LOG_FORMAT
 
 
 def _render(_: Any, __: str, event_dict: dict[str, Any]) -> str:
@@ -60,10 +63,39 @@ class _Direct:
 _direct: _Direct | None = None
 
 
+def _is_terminal(stream: IO[str]) -> bool:
+    isatty = getattr(stream, "isatty", None)
+    try:
+        return bool(isatty and isatty())
+    except ValueError:  # a closed stream
+        return False
+
+
+def choose_format(log_format: str | None, stream: IO[str]) -> str:
+    """`log_format` when given (HOOKLOG_LOG_FORMAT), else `console` on a terminal, `json` otherwise:
+    services, pipes and files get JSON unless told."""
+    if log_format is None:
+        return "console" if _is_terminal(stream) else "json"
+    if log_format not in FORMATS:
+        raise ConfigError(f"HOOKLOG_LOG_FORMAT={log_format!r} is not a log format: use json or console")
+    return log_format
+
+
+def _renderers(log_format: str, stream: IO[str]) -> list[structlog.typing.Processor]:
+    """What turns an event dict into its line; neither prints local variables in a traceback."""
+    if log_format == "json":
+        return [structlog.processors.format_exc_info, _render]  # text traceback, no locals
+    return [structlog.dev.ConsoleRenderer(colors=_is_terminal(stream), timestamp_key="ts",
+                                          exception_formatter=structlog.dev.plain_traceback)]
+
+
 def configure_logging(role: str, level: str = "info", *, secrets: Iterable[SecretStr] = (),
-                      stream: IO[str] | None = None) -> None:
-    """Route structlog and the standard library through one JSON renderer on `stream`."""
+                      stream: IO[str] | None = None, log_format: str | None = None) -> None:
+    """Route structlog and the standard library through one renderer on `stream` (stderr):
+    `log_format` as `choose_format` decides."""
     global _direct
+    out = stream or sys.stderr
+    rendering = [*_renderers(choose_format(log_format, out), out), _redactor(secrets)]
     numeric = logging.getLevelName(level.upper())
     if not isinstance(numeric, int):
         raise ConfigError(f"HOOKLOG_LOG_LEVEL={level!r} is not a level: use debug, info, warning or error")
@@ -80,16 +112,11 @@ def configure_logging(role: str, level: str = "info", *, secrets: Iterable[Secre
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,
     )
-    rendering: list[structlog.typing.Processor] = [
-        structlog.processors.format_exc_info,  # text traceback, no locals
-        _render,
-        _redactor(secrets),
-    ]
     formatter = structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=shared,
         processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *rendering],
     )
-    handler = logging.StreamHandler(stream or sys.stderr)
+    handler = logging.StreamHandler(out)
     handler.setFormatter(formatter)
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -82,7 +82,7 @@ class RawProducer:
     async def send(self, envelope: Envelope) -> None:
         """Append one envelope and wait for acks=all; BrokerUnavailableError if not in time."""
         if self._producer is None and not await self.start():
-            raise BrokerUnavailableError(f"Kafka at {self._bootstrap} is not reachable")
+            raise BrokerUnavailableError.unreachable(self._bootstrap)
         producer = self._producer
         assert producer is not None
         try:

@@ -13,12 +13,12 @@ import json
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
-import orjson
 from pydantic import SecretStr
 
-from schemas.errors import SignatureError
+from schemas.errors import DecodeError, SignatureError
+from schemas.jsonbody import load_object
 
 __all__ = [
     "KoyweSigned", "koywe_signed_bytes", "sign_hmac_hex", "sign_koywe", "sign_standard_webhooks",
@@ -109,28 +109,16 @@ class KoyweSigned:
     signature: str
 
 
-def _load_object(body: bytes) -> dict[str, object]:
-    """Parse strictly. orjson first (fast); the stdlib only when orjson refuses, because
-    JSON.stringify writes lone surrogates as `\\ud800` escapes, which orjson rejects but which
-    are valid JSON a genuine sender can produce (e.g. a name cut in the middle of an emoji)."""
+def _object(body: bytes, doc: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    """The parsed body: `doc` when the caller parsed it already (ingest parses each body once,
+    with `schemas.jsonbody.load_object`), else that same parser's result. So the verifier and
+    the router can never disagree on what the body is (lone surrogates: see schemas/jsonbody.py)."""
+    if doc is not None:
+        return doc
     try:
-        value = orjson.loads(body)
-    except orjson.JSONDecodeError as orjson_error:
-        try:
-            text = body.decode("utf-8")
-        except UnicodeDecodeError as e:
-            raise SignatureError(f"body is not valid UTF-8 (at byte {e.start}); send UTF-8 JSON") from None
-        try:
-            value = json.loads(text, parse_constant=_reject_constant)  # NaN/Infinity aren't JSON
-        except (ValueError, RecursionError):
-            raise SignatureError(f"body is not valid JSON (at byte {orjson_error.pos})") from None
-    if not isinstance(value, dict):
-        raise SignatureError("body must be a JSON object carrying a `signature` member")
-    return value
-
-
-def _reject_constant(name: str) -> object:
-    raise ValueError(name)
+        return load_object(body)
+    except DecodeError as exc:
+        raise SignatureError(f"{exc}; a Koywe body is a JSON object carrying a `signature` member") from None
 
 
 def _skip_ws(body: bytes, pos: int) -> int:
@@ -212,9 +200,10 @@ def _compact(text: bytes) -> bytes:
     return b"".join(parts)
 
 
-def _koywe_exact(body: bytes) -> tuple[bytes, str]:
-    """The body with its top-level `signature` member cut out, and that member's hex."""
-    value = _load_object(body)
+def _koywe_exact(body: bytes, doc: Mapping[str, Any] | None) -> tuple[bytes, str]:
+    """The body with its top-level `signature` member cut out, and that member's hex. The parsed
+    body says whether there is one and what it holds; the byte scanner only finds where it is."""
+    value = _object(body, doc)
     if "signature" not in value:
         raise SignatureError("body has no top-level `signature` member; is this source really Koywe?")
     sig = value["signature"]
@@ -224,22 +213,23 @@ def _koywe_exact(body: bytes) -> tuple[bytes, str]:
     return body[:start] + body[end:], sig
 
 
-def koywe_signed_bytes(body: bytes) -> KoyweSigned:
+def koywe_signed_bytes(body: bytes, doc: Mapping[str, Any] | None = None) -> KoyweSigned:
     """Rebuild, textually, the `JSON.stringify(payload)` bytes Koywe signed, without ever
     re-serialising (Python's json writes numbers, escapes and spacing differently from Node).
     Candidate 1: the body with the member cut out. Candidate 2 (only if different): the same
     with whitespace outside strings removed, for senders that pretty-print the body they send."""
-    exact, sig = _koywe_exact(_require_bytes(body))
+    exact, sig = _koywe_exact(_require_bytes(body), doc)
     compact = _compact(exact)
     return KoyweSigned((exact,) if compact == exact else (exact, compact), sig)
 
 
-def verify_koywe(body: bytes, secrets: Sequence[Secret]) -> None:
-    """Raise `SignatureError` unless one of `secrets` signed the body's payload. The compact
-    candidate is only built when the exact one fails: every secret is still tried for each
-    candidate, so timing tells at most how the body was laid out, never which secret matched."""
+def verify_koywe(body: bytes, secrets: Sequence[Secret], doc: Mapping[str, Any] | None = None) -> None:
+    """Raise `SignatureError` unless one of `secrets` signed the body's payload; `doc` is the
+    parsed body if the caller has it (parse once). The compact candidate is only built when the
+    exact one fails: every secret is still tried for each candidate, so timing tells at most how
+    the body was laid out, never which secret matched."""
     keys = _keys(secrets, "koywe")
-    exact, sig = _koywe_exact(_require_bytes(body))
+    exact, sig = _koywe_exact(_require_bytes(body), doc)
     expected = [bytes.fromhex(sig)]
     if _matches_any(keys, [exact], expected):
         return
@@ -259,7 +249,7 @@ def signed_koywe_body(
     """The body a Koywe sender POSTs: the signed JSON object bytes with `"signature":"<hex>"`
     inserted textually (so the payload bytes stay exactly what was signed)."""
     payload_bytes = _require_bytes(payload_bytes)
-    if "signature" in _load_object(payload_bytes):
+    if "signature" in _object(payload_bytes, None):
         raise SignatureError("payload already has a `signature` member; sign the payload without it")
     if position not in ("first", "last"):
         raise SignatureError("position must be 'first' or 'last'")

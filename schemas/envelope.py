@@ -14,17 +14,16 @@ import uuid
 from datetime import UTC, datetime
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
+from schemas.base import Frozen
 from schemas.errors import EnvelopeError
 
 ENVELOPE_VERSION = 1
 
 
-class Envelope(BaseModel):
+class Envelope(Frozen):
     """One accepted webhook delivery."""
-
-    model_config = ConfigDict(frozen=True)
 
     v: int = ENVELOPE_VERSION
     id: str = Field(description="hooklog's id for this delivery (one per accepted request)")

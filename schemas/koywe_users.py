@@ -18,8 +18,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import ValidationError
 
+from schemas.base import Open
 from schemas.errors import DecodeError, UnknownEventError
 from schemas.jsonbody import load_object
 
@@ -53,10 +54,11 @@ def user_id_of(doc: dict[str, Any]) -> str | None:
     return user_key(str(value)) or None
 
 
-class KoyweUserEvent(BaseModel):
+class KoyweUserEvent(Open):
     """One per-user event, normalised: `kind` is kyc | document | deposit."""
 
-    model_config = ConfigDict(frozen=True, extra="allow")
+    # (The docstring is the exported schema's description.) Decoding gives one subclass per
+    # kind, below; the folds dispatch on that class.
 
     eventName: str
     kind: str
@@ -66,6 +68,24 @@ class KoyweUserEvent(BaseModel):
     message: str | None = None
     amount: Decimal | None = None
     currency: str | None = None
+
+
+class KoyweKycEvent(KoyweUserEvent):
+    """verification_started, _inputs_completed, _completed (its `outcome`) or _expired."""
+
+
+class KoyweDocumentEvent(KoyweUserEvent):
+    """A document-number update; `outcome` says whether it succeeded, `message` why not."""
+
+
+class KoyweDepositEvent(KoyweUserEvent):
+    """Money that arrived without an order (`amount`, `currency`, the rest as sent)."""
+
+
+#: kind -> its class: the folds dispatch on the class, so `kind` is never compared again.
+USER_EVENT_TYPES: dict[str, type[KoyweUserEvent]] = {
+    "kyc": KoyweKycEvent, "document": KoyweDocumentEvent, "deposit": KoyweDepositEvent,
+}
 
 
 def _outcome(doc: dict[str, Any], event_name: str) -> str | None:
@@ -97,7 +117,7 @@ def decode_user_event(body: bytes) -> KoyweUserEvent:
     message = _first(doc, ("message", "error", "reason"))
     fields = {k: v for k, v in doc.items() if k not in KoyweUserEvent.model_fields and k != "signature"}
     try:
-        return KoyweUserEvent.model_validate({
+        return USER_EVENT_TYPES[kind].model_validate({
             **fields, "eventName": name, "kind": kind, "userId": user, "timeStamp": doc.get("timeStamp"),
             "outcome": _outcome(doc, name), "message": None if message is None else str(message),
             "amount": _first(doc, ("amount", "amountIn")) if kind == "deposit" else None,

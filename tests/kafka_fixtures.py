@@ -51,6 +51,16 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def listening_inodes(port: int) -> set[str]:
+    """Inodes of the sockets listening on 127.0.0.1:`port` (/proc/net/tcp, state 0A)."""
+    inodes = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if fields[1] == f"0100007F:{port:04X}" and fields[3] == "0A":
+            inodes.add(fields[9])
+    return inodes
+
+
 def delete_topics(bootstrap: str, prefix: str) -> None:
     """Drop one test's topics (`<prefix>.*` and Faust's `<prefix>-worker-*`) from the shared
     broker: thousands of leftover test topics exhaust its heap. Best effort, in a thread of its
@@ -113,7 +123,10 @@ def settings_env(settings: Settings) -> dict[str, str]:
         if name in ("kafka_bootstrap_servers", "sources") or value is None:
             continue
         secret = getattr(value, "get_secret_value", None)
-        env[f"HOOKLOG_{name.upper()}"] = str(secret() if secret else value)
+        if isinstance(value, dict | list | tuple):  # JSON, as pydantic-settings reads it (HOOKLOG_RATE_LIMITS)
+            env[f"HOOKLOG_{name.upper()}"] = orjson.dumps(value).decode()
+        else:
+            env[f"HOOKLOG_{name.upper()}"] = str(secret() if secret else value)
     if settings.sources:
         env["HOOKLOG_SOURCES"] = orjson.dumps(
             [{**c.model_dump(), "secrets": c.secrets.get_secret_value()} for c in settings.sources]

@@ -22,6 +22,7 @@ from faust.web import Request, Response, View
 from schemas.deadletter import decode_dead_letter
 from schemas.errors import BrokerUnavailableError, EnvelopeError
 from schemas.koywe_users import user_key
+from schemas.times import parse_time
 from streams.api.access import api_guard, bearer_ok
 from streams.api.faust_view import active_partitions, owner_urls
 from streams.api.forward import Forwarder, Router
@@ -48,7 +49,7 @@ def _query(request: Request) -> tuple[datetime | None, int, str | None]:
     """`since` (ISO 8601), `limit` (1..1000, default 100), `type`; ValueError says which is bad."""
     raw_since = request.query.get("since")
     try:
-        since = datetime.fromisoformat(raw_since.replace("Z", "+00:00")) if raw_since else None
+        since = parse_time(raw_since) if raw_since else None
     except ValueError:
         raise ValueError(f"since={raw_since!r} is not an ISO 8601 time") from None
     raw_limit = request.query.get("limit", "100")

@@ -10,10 +10,10 @@
 """
 
 from __future__ import annotations
+from schemas.times import parse_time
 
 import asyncio
 from collections.abc import Iterable
-from datetime import datetime
 from typing import Any
 
 import orjson
@@ -28,7 +28,7 @@ SCAN_CHUNK = 5_000
 
 
 def _updated_ms(text: str) -> int:
-    return int(datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp() * 1000)
+    return int(parse_time(text).timestamp() * 1000)
 
 
 def order_entry(value: bytes) -> tuple[str, int]:
