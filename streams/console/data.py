@@ -5,7 +5,9 @@ copy), once the worker is ready; a key another worker owns is fetched from the o
 as JSON (the browser stays on this worker, so its session cookie keeps working). When neither
 can answer now (starting, rebalancing, recovering, owner unknown or unreachable) the answer is
 `Unavailable` (a 503 page, "retry"), never "missing". Alerts and
-dead letters are read from their topics, the same on every worker.
+dead letters are read from their topics, the same on every worker. The stuck-orders list and the
+order counts are every worker's part, merged (streams/console/fanout.py, merge.py): all
+partitions or a 503, never a part presented as the whole.
 """
 
 from __future__ import annotations
@@ -29,13 +31,13 @@ from schemas.orders import OrderState
 from schemas.users import UserState
 from streams.api.routing import Local, Refuse, route
 from streams.console import rawlog, seam
-from streams.console.index import Page
+from streams.console.merge import Cursor, Gap, Merged, WorkerRow
 from streams.console.timeline import RawEvent, body_text, raw_event
 from streams.ops.verify import api_path
 
 if TYPE_CHECKING:
+    from streams.console.fanout import FanOut
     from streams.worker.handle import Worker
-    from streams.console.indexer import IndexKeeper
 
 RAW_MARGIN = timedelta(minutes=5)  # raw records' Kafka timestamps vs the envelope's receivedAt
 RAW_CAP = 20_000  # raw records scanned on a key's partition for one page
@@ -66,15 +68,12 @@ class DeadLetter(NamedTuple):
 
 
 class ConsoleData:
-    def __init__(self, worker: Worker, keeper: IndexKeeper, readiness: Any) -> None:
-        self.worker, self.keeper, self._readiness = worker, keeper, readiness
+    def __init__(self, worker: Worker, fanout: FanOut, readiness: Any) -> None:
+        self.worker, self.fanout, self._readiness = worker, fanout, readiness
         self.settings = worker.settings
         self.raw_topic = worker.topics["raw"].get_topic_name()
 
     # -- states: local, active partitions only -------------------------------------------------
-    def owned_partitions(self) -> frozenset[int]:
-        return seam.active_partitions(self.worker.app, self.raw_topic)
-
     async def _state(self, table: str, key: str, model: type[BaseModel]) -> Any:
         """The key's state from this worker's active partition, or as its owner's API gives it
         (the same routing decision as the query API: streams/api/routing.py); Unavailable when
@@ -116,22 +115,18 @@ class ConsoleData:
             raise ValueError("family must be credit, payment, document or validation")
         return await self._state(f"kuenta.{family}", ident, KuentaState)
 
-    # -- the order index -------------------------------------------------------------------------
-    def _index_ready(self) -> None:
-        status = self._readiness(self.worker.app)
-        if status != "ready":
-            raise Unavailable(f"this worker is {status}")
-        missing = self.keeper.missing()
-        if missing:
-            raise Unavailable(f"the order index is being built for partitions {sorted(missing)}", 3)
+    # -- the order index of every partition: each worker's part, merged ------------------------
+    async def stuck_orders(self, state: str, before: datetime, after: Cursor | None, size: int) -> Merged:
+        """One page of every partition's orders in `state` updated before `before`, newest first."""
+        got = await self.fanout.orders(state, int(before.timestamp() * 1000), after, size)
+        if isinstance(got, Gap):
+            raise Unavailable(got.reason, got.retry_after_s)
+        return got
 
-    def older_than(self, state: str, before: datetime, page: int, size: int) -> Page:
-        self._index_ready()
-        return self.keeper.index.older_than(state, int(before.timestamp() * 1000), (page - 1) * size, size)
-
-    def order_counts(self) -> dict[str, int]:
-        self._index_ready()
-        return self.keeper.index.counts()
+    async def fleet(self) -> tuple[dict[str, int] | None, str | None, list[WorkerRow]]:
+        """(order counts of every partition, or why not now) and each worker of the assignment."""
+        counts, rows = await self.fanout.counts(self._readiness(self.worker.app))
+        return (None, counts.reason, rows) if isinstance(counts, Gap) else (counts, None, rows)
 
     # -- topics: the same on every worker ------------------------------------------------------
     async def raw_events(self, table: str, key: str, since: datetime | None) -> RawSlice:
