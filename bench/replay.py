@@ -2,7 +2,7 @@
 
 Figure: `streams.replay.replay.replay_topic` (the batch replay straight from aiokafka, its partitions
 folded in worker processes, one per core by default) over a fresh raw topic; if that module is
-absent, `projections.replay.apply_envelope` fed by this module's own aiokafka batch reader.
+absent, `projections.replay.fold_into` fed by this module's own aiokafka batch reader.
 Baselines: a raw aiokafka consumer (same fetch sizes) reading the same topic to its end and
 touching every record's value, nothing decoded; and the same replay in one process
 (`processes=1`), which shows what the worker processes add.
@@ -22,8 +22,7 @@ from bench.common import CpuMeter, bench_run, broker_pid, produce, rate
 from bench.dataset import lifecycle_bodies, raw_record
 from bench.report import Baseline, BenchResult, Figure
 from ingest.topics import ensure_topics
-from projections.replay import Rebuilt, apply_envelope
-from schemas.envelope import decode_envelope
+from projections.replay import Rebuilt, fold_into
 from schemas.settings import Settings
 
 FETCH_BYTES = 1 << 20  # streams.replay.fold's per-partition fetch size
@@ -80,13 +79,12 @@ async def own_replay_rate(settings: Settings) -> dict[str, Any]:
     rebuilt = Rebuilt()
 
     def fold(records: list[Any]) -> None:
-        for record in records:
-            apply_envelope(rebuilt, decode_envelope(record.value))
+        fold_into(rebuilt, records)
 
     started = time.perf_counter()
     count = await read_batches(settings, fold)
     seconds = time.perf_counter() - started
-    return {"impl": "projections.replay.apply_envelope + bench reader", "events": count, "seconds": seconds,
+    return {"impl": "projections.replay.fold_into + bench reader", "events": count, "seconds": seconds,
             "events_per_s": rate(count, seconds), "orders": len(rebuilt.states.get("orders", {}))}
 
 

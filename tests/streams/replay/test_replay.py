@@ -18,7 +18,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from ingest.topics import ensure_topics
 from projections.registry import PROJECTIONS
-from projections.replay import Rebuilt, apply_envelope, rebuild
+from projections.replay import Raw, Rebuilt, fold_into, rebuild
 from schemas.envelope import Envelope, decode_envelope, encode_envelope, new_envelope
 from schemas.orders import OrderState
 from schemas.settings import Settings
@@ -84,27 +84,23 @@ def test_bounds_are_a_time_or_offsets_per_partition() -> None:
 
 @pytest.mark.unit
 def test_changes_hold_each_touched_state_once_and_each_alert_once() -> None:
-    shard = Rebuilt()
-    replayed = Replayed("t.raw.v1", {0: 0}, {0: 9}, {0: 0}, {0: shard}, dirty={0: set()})
+    shard, touched = Rebuilt(), set[str]()
+    replayed = Replayed("t.raw.v1", {0: 0}, {0: 9}, {0: 0}, {0: shard}, dirty={0: touched})
     batch = [e for e in envelopes(4) if e.key != "ord-x"]
-    for envelope in batch:
-        apply_envelope(shard, envelope)
-        replayed.dirty[0].add(envelope.key)  # type: ignore[index]
+    assert fold_into(shard, [Raw(i, encode_envelope(e)) for i, e in enumerate(batch)], touched) == []
     first = replayed.take_changes()
     states = [c for c in first if c.name == "orders"]
     assert sorted(c.key for c in states) == sorted({e.key for e in batch})
     assert {c.key for c in first if c.name == "alerts"} == set(shard.alerts) and shard.alerts
     assert replayed.take_changes() == []  # nothing touched since
-    apply_envelope(shard, batch[0])  # a redelivery: its state is written again, no alert twice
-    replayed.dirty[0].add(batch[0].key)  # type: ignore[index]
+    # a redelivery: its state is written again, no alert twice
+    assert fold_into(shard, [Raw(len(batch), encode_envelope(batch[0]))], touched) == []
     assert [(c.name, c.key) for c in replayed.take_changes()] == [("orders", batch[0].key)]
 
 
 @pytest.mark.unit
 def test_a_lazy_table_parses_and_dumps_only_on_demand_and_keeps_order() -> None:
-    shard = Rebuilt()
-    for envelope in envelopes(3):
-        apply_envelope(shard, envelope)
+    shard = rebuild(map(encode_envelope, envelopes(3)))
     objects = shard.states["orders"]
     table = LazyTable(OrderState.model_validate_json, state_bytes)
     for key, state in objects.items():
@@ -133,12 +129,12 @@ async def test_replay_equals_the_live_fold_and_the_pure_rebuild(own_topics: None
     progress: list[tuple[int, int]] = []
     replayed = await replay_topic(settings, on_progress=lambda done, total: progress.append((done, total)))
 
-    assert replayed.state_json() == expected_json(rebuild(items))
+    assert replayed.state_json() == expected_json(rebuild(map(encode_envelope, items)))
     live: dict[str, dict[str, bytes]] = {p.name: {} for p in PROJECTIONS}
     for envelope in items:  # what the worker would have stored, record by record
         process_record(encode_envelope(envelope), live, lambda: START)
     assert replayed.state_json() == live
-    assert set(replayed.alert_json()) == set(rebuild(items).alerts) and replayed.alert_json()
+    assert set(replayed.alert_json()) == set(rebuild(map(encode_envelope, items)).alerts) and replayed.alert_json()
     assert replayed.events == len(items) + 1 and replayed.dead == 2 and len(replayed.undecodable) == 1
     assert progress[-1] == (len(items) + 1, len(items) + 1) and replayed.complete
 
@@ -154,9 +150,9 @@ async def test_from_and_until_select_a_slice_of_the_log(own_topics: None, make_s
 
     assert (await replay_topic(settings, since=now - timedelta(hours=2, minutes=30))).events == len(mid) + len(new)
     until_mid = await replay_topic(settings, until=now - timedelta(hours=2, minutes=30))
-    assert until_mid.state_json() == expected_json(rebuild(old))
+    assert until_mid.state_json() == expected_json(rebuild(map(encode_envelope, old)))
     window = await replay_topic(settings, since=now - timedelta(hours=2, minutes=30), until=now - timedelta(hours=1, minutes=30))
-    assert window.state_json() == expected_json(rebuild(mid))
+    assert window.state_json() == expected_json(rebuild(map(encode_envelope, mid)))
     by_offset = await replay_topic(settings, since={0: 2}, until={0: 5, 1: 3})
     assert by_offset.start == {0: 2, 1: 0} and by_offset.end == {0: 5, 1: 3} and by_offset.events == 6
     with pytest.raises(ReplayError, match="do not exist"):
