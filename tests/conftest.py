@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -10,8 +11,10 @@ import orjson
 import pytest
 
 from schemas.decoding import decode_fact
-from schemas.envelope import Envelope, new_envelope
+from schemas.envelope import Envelope, encode_envelope, new_envelope
 from schemas.history import Fact
+from streams.dev.simulate import LIFECYCLES, lifecycle, scramble
+from tests.kuenta_factories import kuenta_envelope
 
 pytest_plugins = ["tests.kafka_fixtures"]
 
@@ -24,12 +27,50 @@ def at(seconds: float) -> str:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def koywe_body(event_name: str, order_id: str, seconds: float | None, **extra: Any) -> bytes:
-    payload: dict[str, Any] = {"eventName": event_name, "orderId": order_id}
+def koywe_body(event_name: str, order_id: str | None, seconds: float | None, **extra: Any) -> bytes:
+    """A Koywe body; `order_id` None leaves `orderId` out (per-user events)."""
+    payload: dict[str, Any] = {"eventName": event_name}
+    if order_id is not None:
+        payload["orderId"] = order_id
     if seconds is not None:
         payload["timeStamp"] = at(seconds)
     payload.update(extra)
     return orjson.dumps(payload)
+
+
+def koywe_user_envelope(event_name: str, seconds: float = 0, user: str = "ana@example.com", **extra: Any) -> Envelope:
+    """An accepted per-user Koywe delivery (KYC, deposits) for `user` at T0+seconds; keyed by the
+    lower-cased address, as ingest keys it."""
+    return new_envelope(source="koywe", key=user.lower(), event_name=event_name,
+                        body=koywe_body(event_name, None, seconds, email=user, **extra), received_at=T0)
+
+
+def raw_log(seed: int = 0, orders: int = 6) -> list[tuple[bytes, bytes]]:
+    """(key, value) records of a raw topic as ingest writes them: events of every projection
+    (Koywe orders with their alerts, Koywe users, Kuenta, a configured source), late, twice and
+    out of order, plus records no fold takes (not an envelope, an unknown event, a record key
+    that is not the body's aggregate id)."""
+    rng = random.Random(seed)
+    kinds = list(LIFECYCLES)
+    envelopes = [
+        new_envelope(source="koywe", key=d.order_id, event_name=d.event_name, body=d.body, received_at=T0)
+        for i in range(orders)
+        for d in scramble(lifecycle(kinds[i % len(kinds)], "s", start=T0 + timedelta(minutes=i), order_id=f"ord-{i}"),
+                          rng, duplicates=0.3)
+    ]
+    envelopes += [koywe_user_envelope("verification_started", 0), koywe_user_envelope("verification_completed", 1, status="reviewNeeded"),
+                  koywe_user_envelope("NEW_DEPOSIT_REGISTERED", 2, amount=5, user="Bo@Example.com")]
+    envelopes += [kuenta_envelope("payment.created", "pay_1", 0, amount=10), kuenta_envelope("payment.failed", "pay_1", 1),
+                  kuenta_envelope("credit.application.created", "app_1", 0, amount=5)]
+    envelopes += [new_envelope(source="acme", key="acme:7", event_name=name, body=b'{"data":{"id":7}}', received_at=T0,
+                               occurred_at=T0 + timedelta(seconds=n)) for n, name in enumerate(("a.created", "a.done"))]
+    envelopes += [new_envelope(source="koywe", key="ord-x", event_name="payment_teleported", received_at=T0,
+                               body=koywe_body("payment_teleported", "ord-x", 0)),
+                  new_envelope(source="koywe", key="ord-other", event_name="payment_created", received_at=T0,
+                               body=koywe_body("payment_created", "ord-0", 0))]
+    records = [(e.key.encode(), encode_envelope(e)) for e in envelopes] + [(b"junk", b"not an envelope"), (b"", b"")]
+    rng.shuffle(records)
+    return records
 
 
 @pytest.fixture
