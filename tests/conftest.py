@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import random
-from collections.abc import Callable
+import sys
+import time
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -19,6 +22,36 @@ from tests.kuenta_factories import kuenta_envelope
 pytest_plugins = ["tests.kafka_fixtures"]
 
 T0 = datetime(2026, 3, 20, 10, 0, tzinfo=UTC)
+SEED_ENV = "HOOKLOG_TEST_SEED"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--seed", type=int, default=None,
+                     help=f"seed of the randomised tests (the `test_seed` fixture; also ${SEED_ENV}); default: random")
+
+
+@pytest.fixture
+def test_seed(request: pytest.FixtureRequest) -> int:
+    """A seed for a test's random choices: `--seed`, else $HOOKLOG_TEST_SEED, else a fresh one.
+    Printed when the test starts and added to its failure report, so any run can be replayed."""
+    given = request.config.getoption("--seed")
+    seed = given if given is not None else int(os.environ.get(SEED_ENV) or time.time_ns() % 1_000_000)
+    request.node.user_properties.append(("seed", seed))
+    line = f"{request.node.nodeid}: seed {seed} (replay with {SEED_ENV}={seed} or --seed {seed})"
+    terminal = request.config.pluginmanager.get_plugin("terminalreporter")
+    if terminal is not None:  # on the terminal at once, whatever the output capture
+        terminal.write_line(line)
+    print(line, file=sys.stderr)
+    return seed
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    report = (yield).get_result()  # type: ignore[attr-defined]
+    if report.failed:
+        for name, value in item.user_properties:
+            if name == "seed":
+                report.sections.append(("seed", f"seed {value}: replay with {SEED_ENV}={value} or --seed {value}"))
 
 
 def at(seconds: float) -> str:
