@@ -6,17 +6,17 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-import aiohttp
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 
 from schemas.settings import Settings
-from streams.dev.simulate import lifecycle, post
+from streams.dev.simulate import lifecycle
 from streams.kafka.names import changelog_topic, store_dir, worker_group
 from streams.ops.admin import WorkerRunningError
 from streams.ops.reset import reset_worker
 from streams.ops.verify import verify
-from tests.kafka_fixtures import SECRET, START, System, hooklog, read_topic
+from tests.conftest import T0
+from tests.kafka_fixtures import SECRET, System, hooklog, read_topic
 
 pytestmark = pytest.mark.kafka
 
@@ -34,10 +34,8 @@ async def group_and_topics(settings: Settings) -> tuple[dict[int, int], set[str]
 async def test_reset_makes_the_worker_fold_the_whole_log_again(own_topics: None, run_system: Callable[..., System]) -> None:
     system = run_system()
     settings = system.settings
-    deliveries = [d for kind in ("onramp", "peru-wire") for d in lifecycle(kind, SECRET, start=START)]
-    async with aiohttp.ClientSession() as session:
-        for delivery in deliveries:
-            assert (await post(session, f"{system.ingest_url}/webhooks/koywe", delivery.body))[0] == 200
+    deliveries = [d for kind in ("onramp", "peru-wire") for d in lifecycle(kind, SECRET, start=T0)]
+    await system.send(deliveries)
     assert (await verify(settings, wait_s=60)).differences == []
 
     with pytest.raises(WorkerRunningError, match="stop `hooklog worker` first"):

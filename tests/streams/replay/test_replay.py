@@ -31,7 +31,8 @@ from streams.replay.model import Manifest, ReplayError, Replayed, parse_bound, s
 from streams.replay.pool import partition_groups
 from streams.replay.replay import replay_topic
 from streams.worker.processing import process_record
-from tests.kafka_fixtures import SECRET, START, System, api_headers, hooklog, read_topic
+from tests.conftest import T0
+from tests.kafka_fixtures import SECRET, System, api_headers, hooklog, read_topic
 
 def envelopes(orders: int, seed: int = 5, received: datetime | None = None) -> list[Envelope]:
     """Scrambled, repeated Koywe lifecycles of `orders` orders, plus one event no fold takes."""
@@ -39,7 +40,7 @@ def envelopes(orders: int, seed: int = 5, received: datetime | None = None) -> l
     kinds = ["onramp", "offramp", "offramp-corrected", "peru-wire"]
     out: list[Envelope] = []
     for i in range(orders):
-        for d in scramble(lifecycle(kinds[i % 4], SECRET, start=START + timedelta(minutes=i)), rng, duplicates=0.4):
+        for d in scramble(lifecycle(kinds[i % 4], SECRET, start=T0 + timedelta(minutes=i)), rng, duplicates=0.4):
             out.append(new_envelope(source="koywe", key=d.order_id, event_name=d.event_name, body=d.body,
                                     received_at=received or datetime.now(UTC)))
     unknown = orjson.dumps({"eventName": "payment_teleported", "orderId": "ord-x", "timeStamp": "2026-03-20T10:00:00Z"})
@@ -76,8 +77,8 @@ def expected_json(rebuilt: Rebuilt) -> dict[str, dict[str, bytes]]:
 def test_bounds_are_a_time_or_offsets_per_partition() -> None:
     assert parse_bound(None) is None and parse_bound(" ") is None
     assert parse_bound("0:120,1:98") == {0: 120, 1: 98}
-    assert parse_bound("2026-03-20T10:00:00Z") == START
-    assert parse_bound("2026-03-20T10:00:00") == START  # no zone: UTC
+    assert parse_bound("2026-03-20T10:00:00Z") == T0
+    assert parse_bound("2026-03-20T10:00:00") == T0  # no zone: UTC
     with pytest.raises(ReplayError, match="neither an ISO 8601 time"):
         parse_bound("yesterday")
 
@@ -132,7 +133,7 @@ async def test_replay_equals_the_live_fold_and_the_pure_rebuild(own_topics: None
     assert replayed.state_json() == expected_json(rebuild(map(encode_envelope, items)))
     live: dict[str, dict[str, bytes]] = {p.name: {} for p in PROJECTIONS}
     for envelope in items:  # what the worker would have stored, record by record
-        process_record(encode_envelope(envelope), live, lambda: START)
+        process_record(encode_envelope(envelope), live, lambda: T0)
     assert replayed.state_json() == live
     assert set(replayed.alert_json()) == set(rebuild(map(encode_envelope, items)).alerts) and replayed.alert_json()
     assert replayed.events == len(items) + 1 and replayed.dead == 2 and len(replayed.undecodable) == 1
@@ -269,10 +270,8 @@ async def test_the_cli_writes_a_snapshot_and_explains_bad_bounds(own_topics: Non
 async def test_promote_replaces_what_the_worker_and_downstream_see(own_topics: None, run_system: Callable[..., System]) -> None:
     system = run_system()
     settings = system.settings
-    plans = [lifecycle(kind, SECRET, start=START) for kind in ("onramp", "peru-wire", "offramp")]
-    async with aiohttp.ClientSession() as session:
-        for delivery in [d for plan in plans for d in plan]:
-            assert (await post(session, f"{system.ingest_url}/webhooks/koywe", delivery.body))[0] == 200
+    plans = [lifecycle(kind, SECRET, start=T0) for kind in ("onramp", "peru-wire", "offramp")]
+    await system.send([d for plan in plans for d in plan])
     assert (await verify(settings, wait_s=60)).differences == []
     refused = hooklog(settings, "replay", "--promote")
     assert refused.returncode == 2 and "stop `hooklog worker`" in refused.stderr
@@ -306,7 +305,7 @@ async def test_promote_replaces_what_the_worker_and_downstream_see(own_topics: N
     assert {tp.partition: m.offset for tp, m in committed.items() if tp.partition in ends} == ends
 
     system.start("worker")  # restores the promoted tables from the changelog and resumes at the replay's end
-    later = lifecycle("offramp-corrected", SECRET, start=START)
+    later = lifecycle("offramp-corrected", SECRET, start=T0)
     async with aiohttp.ClientSession(headers=api_headers()) as session:
         for delivery in later:
             assert (await post(session, f"{system.ingest_url}/webhooks/koywe", delivery.body))[0] == 200
