@@ -6,13 +6,14 @@ import os
 import random
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
 import pytest
 
+from schemas.alerts import Alert
 from schemas.decoding import decode_fact
 from schemas.envelope import Envelope, encode_envelope, new_envelope
 from schemas.history import Fact
@@ -104,6 +105,16 @@ def raw_log(seed: int = 0, orders: int = 6) -> list[tuple[bytes, bytes]]:
     records = [(e.key.encode(), encode_envelope(e)) for e in envelopes] + [(b"junk", b"not an envelope"), (b"", b"")]
     rng.shuffle(records)
     return records
+
+
+def fold_facts(fold: Callable[[Any, Fact], tuple[Any, tuple[Alert, ...]]], facts: Iterable[Fact]) -> tuple[Any, list[Alert]]:
+    """Fold `facts` in order from no state: the last state and every alert raised on the way."""
+    state, alerts = None, []
+    for fact in facts:
+        state, new = fold(state, fact)
+        alerts.extend(new)
+    assert state is not None
+    return state, alerts
 
 
 @pytest.fixture
