@@ -87,21 +87,23 @@ def ingest(duration: float = typer.Option(5.0, help="seconds of flat-out load pe
 
 @app.command()
 def fold(orders: int = typer.Option(12_000, help="order lifecycles (~4.5 events each)"),
+         rounds: int = typer.Option(3, help="interleaved rounds (each on a fresh prefix)"),
          quix: bool = typer.Option(True, help="run baseline (b) when bench/.venv has quixstreams"),
-         profile: bool = typer.Option(True, help="py-spy the worker and Quix")) -> None:
+         profile: bool = typer.Option(True, help="py-spy the worker and Quix (round 0)")) -> None:
     """Worker fold events/s vs (a) pure folds, (b) Quix Streams, (c) process_record loop."""
     from bench.fold import run_fold
 
-    _one("fold", lambda: run_fold(orders=orders, quix=quix, profile=profile))
+    _one("fold", lambda: run_fold(orders=orders, quix=quix, profile=profile, rounds=rounds))
 
 
 @app.command()
 def replay(orders: int = typer.Option(30_000, help="order lifecycles (~4.5 events each)"),
+           rounds: int = typer.Option(3, help="interleaved rounds of replay / raw consume / one process"),
            profile: bool = typer.Option(True, help="a second, pyinstrumented replay")) -> None:
     """Replay/rebuild events/s vs a raw aiokafka consumer on the same topic."""
     from bench.replay import run_replay
 
-    _one("replay", lambda: run_replay(orders=orders, profile=profile))
+    _one("replay", lambda: run_replay(orders=orders, profile=profile, rounds=rounds))
 
 
 @app.command()
@@ -146,8 +148,8 @@ def run_all(quick: bool = typer.Option(False, help="tiny sizes (seconds, for a s
     _quiet()
     runs: list[tuple[str, Callable[[], BenchResult]]] = [
         ("ingest", lambda: run_ingest(duration_s=1 if quick else 5, rounds=2 if quick else 5, profile=profile)),
-        ("fold", lambda: run_fold(orders=500 if quick else 12_000, profile=profile)),
-        ("replay", lambda: run_replay(orders=1000 if quick else 30_000, profile=profile)),
+        ("fold", lambda: run_fold(orders=500 if quick else 12_000, profile=profile, rounds=2 if quick else 3)),
+        ("replay", lambda: run_replay(orders=1000 if quick else 30_000, profile=profile, rounds=2 if quick else 3)),
         ("latency", lambda: run_latency(duration_s=3 if quick else 15)),
         ("memory", lambda: run_memory(orders=2000 if quick else 100_000)),
     ]
