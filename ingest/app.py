@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -80,9 +80,8 @@ def _refuse(request: web.Request, status: int, code: str, detail: str,
     return json_error(status, code, detail, headers)
 
 
-def _kept_headers(request: web.Request, source: Source) -> dict[str, str]:
+def kept_headers(headers: Mapping[str, str], source: Source) -> dict[str, str]:
     """The request headers the envelope keeps for audit, by lower-case name."""
-    headers = request.headers
     return {name.lower(): value for name in (*AUDIT_HEADERS, *source.kept_headers)
             if (value := headers.get(name)) is not None}
 
@@ -192,7 +191,7 @@ async def _store(request: web.Request, source: Source, body: bytes, route: Route
     app = request.app
     envelope = new_envelope(
         source=source.name, key=route.key, event_name=route.event_name, body=body, received_at=app[CLOCK](),
-        occurred_at=route.occurred_at, headers=_kept_headers(request, source),
+        occurred_at=route.occurred_at, headers=kept_headers(request.headers, source),
     )
     started = time.perf_counter()
     try:
