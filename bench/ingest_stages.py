@@ -16,6 +16,7 @@ import argparse
 import io
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -101,11 +102,63 @@ def run(bodies: int = 2000, rounds: int = 5) -> dict[str, float]:
     return {name: round(median([r["us"] for r in rs]), 2) for name, rs in runs.items()}
 
 
+#: Stages of the path under load, as frames of a py-spy profile of `hooklog ingest` (inclusive
+#: samples of any frame whose text holds one of the markers; a sample counts once per stage;
+#: a stage in OUTSIDE leaves out the samples that are also inside those frames).
+LOAD_STAGES: dict[str, tuple[str, ...]] = {
+    "aiohttp: read + parse HTTP (data_received)": ("RequestHandler.data_received",),
+    "aiohttp: route (UrlDispatcher.resolve)": ("UrlDispatcher.resolve",),
+    "aiohttp: make request object": ("Application._make_request",),
+    "middlewares, own code (front; before: json_errors + webhook_gate)": (
+        "front (ingest/app.py", "json_errors (ingest/app.py", "webhook_gate (ingest/app.py"),
+    "handler: read body": ("read_body (ingest",),
+    "handler: depth scan + JSON parse": ("too_deep (", "load_object ("),
+    "handler: signature": ("verify_koywe_keys (", "verify_koywe ("),
+    "handler: route + kept headers": ("route_koywe (", "kept_headers ("),
+    "envelope: clock + new_envelope": ("utcnow (", "new_envelope ("),
+    "envelope: encode": ("encode_envelope (",),
+    "produce: deadline (asyncio.timeout)": ("Timeout.", "timeout (asyncio/timeouts.py"),
+    "produce: aiokafka send (enqueue)": ("AIOKafkaProducer.send (",),
+    "produce: aiokafka sender (requests to the broker, acks)": ("Sender._sender_routine", "SendProduceReqHandler"),
+    "metrics": ("prometheus_client", "IngestMetrics."),
+    "log line": ("LineLogger.",),
+    "response: build": ("Response.__init__ (aiohttp",),
+    "response: write (finish_response)": ("RequestHandler.finish_response",),
+}
+
+
+OUTSIDE = {"middlewares, own code (front; before: json_errors + webhook_gate)": ("receive (ingest/app.py",)}
+
+
+def load_shares(collapsed: Path) -> tuple[int, dict[str, float]]:
+    """(samples, {stage: % of samples}) from py-spy's raw (collapsed) output."""
+    total, hits = 0, dict.fromkeys(LOAD_STAGES, 0)
+    for line in collapsed.read_text(errors="replace").splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not count.isdigit():
+            continue
+        total += int(count)
+        for stage, markers in LOAD_STAGES.items():
+            if any(marker in stack for marker in markers) and not any(
+                    inner in stack for inner in OUTSIDE.get(stage, ())):
+                hits[stage] += int(count)
+    return total, {stage: 100 * n / max(total, 1) for stage, n in hits.items()}
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.ingest_stages", description=__doc__.split("\n")[0])
     parser.add_argument("--bodies", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--collapsed", type=Path, default=None,
+                        help="py-spy raw output of `hooklog ingest` under load: print its stage shares instead")
+    parser.add_argument("--cpu-us", type=float, default=None, help="ingest's CPU µs per request (bench ingest)")
     args = parser.parse_args(argv)
+    if args.collapsed is not None:
+        total, shares = load_shares(args.collapsed)
+        print(f"{total} samples; % of samples" + (f", × {args.cpu_us:.0f} µs per request" if args.cpu_us else ""))
+        for stage, pct in shares.items():
+            print(f"| {stage} | {pct:.1f}% |" + (f" {pct * args.cpu_us / 100:.1f} |" if args.cpu_us else ""))
+        return
     info = machine()
     result = run(args.bodies, args.rounds)
     print(f"CPU: {info['cpu']} ({info['cores']} cores), Python {info['python']}; {args.bodies} bodies, "
