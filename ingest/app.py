@@ -1,7 +1,7 @@
 """`POST /webhooks/{source}`: limit, parse, verify, wrap, produce, and only then answer 2xx.
 
 Checks run cheapest first, and all but the last three before the body is parsed: draining and
-capacity (503, `webhook_gate`), then in `receive` the source (404), its rate limit (429, before
+capacity (503, `front`), then in `receive` the source (404), its rate limit (429, before
 the body is read), content type (415), body size (413) and read deadline (408), nesting depth
 (400); then the body is parsed once (400 if it is no JSON object) and that one result goes to
 the signature check (401; 429 beyond the failed-signature limit of the client's address) and
