@@ -124,6 +124,17 @@ def memory(orders: int = typer.Option(100_000, help="orders (one event each); th
     _one("memory", lambda: run_memory(orders=orders))
 
 
+@app.command()
+def failover(orders: int = typer.Option(40, help="orders answered before and after each crash"),
+             rounds: int = typer.Option(2, help="interleaved rounds of takeover and restart")) -> None:
+    """Takeover after kill -9 of one of 2 workers, and a single worker's restart, beside the session timeout."""
+    from bench.failover import run_failover
+    from bench.report import machine
+
+    typer.echo(f"CPU: {machine()['cpu']} ({machine()['cores']} cores)")
+    _one("failover", lambda: run_failover(orders=orders, rounds=rounds))
+
+
 @app.command("console-index")
 def console_index(orders: int = typer.Option(1_000_000, help="orders in the index (the target's size: 1M)"),
                   rounds: int = typer.Option(5, help="interleaved rounds of index vs scan")) -> None:

@@ -39,13 +39,19 @@ def _first(doc: dict[str, Any], members: tuple[str, ...]) -> Any:
     return next((doc[m] for m in members if doc.get(m) not in (None, "")), None)
 
 
+def user_key(text: str) -> str:
+    """A user id as ingest keys its raw records (and the kyc table its rows): stripped, an
+    email lower-cased. Queries (`/kyc/{id}`, `/auth/koywe`, the console) normalise with it too."""
+    text = text.strip()
+    return text.lower() if "@" in text else text
+
+
 def user_id_of(doc: dict[str, Any]) -> str | None:
     """The aggregate id of a user event (see module docstring), or None."""
     value = _first(doc, USER_ID_MEMBERS)
     if not isinstance(value, str | int) or isinstance(value, bool):
         return None
-    text = str(value).strip()
-    return text.lower() if "@" in text else text or None
+    return user_key(str(value)) or None
 
 
 class KoyweUserEvent(Open):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import math
 import os
+import socket
 from pathlib import Path
 from typing import Literal
 
@@ -109,6 +110,19 @@ class Settings(BaseSettings):
     fold_batch_within: float = Field(default=0.005, gt=0, le=10)
     fold_cache_states: int = Field(default=4096, ge=0)  # parsed states kept per worker (LRU)
 
+    # Many workers (docs/operations.md "Running many workers"). Each worker advertises the URL the
+    # others forward a key's queries to; unset: http://<worker_host>:<worker_port>, the machine's
+    # hostname when bound to every interface. `worker_id` is the consumer's group instance id
+    # (static membership: a worker restarted within the session timeout gets its partitions back
+    # without a rebalance; a stopped one keeps them, unanswered, until its session expires).
+    # Unset: a dynamic member, which leaves the group on a clean stop. Unique per worker: two
+    # running workers with one id fence each other (the broker keeps only the newer one).
+    worker_url: str | None = None
+    worker_id: str | None = Field(default=None, min_length=1, max_length=200, pattern=r"^[A-Za-z0-9._-]+$")
+    session_timeout_s: float = Field(default=10.0, ge=6, le=1800)  # broker's group.{min,max}.session.timeout.ms
+    standby_replicas: int = Field(default=1, ge=0, le=8)  # warm copies for fast takeover; never read for answers
+    forward_timeout_s: float = Field(default=5.0, gt=0, le=60)  # a query forwarded to the key's owner
+
     @classmethod
     def settings_customise_sources(
         cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
@@ -131,6 +145,23 @@ class Settings(BaseSettings):
         if not value or set(value) - allowed:
             raise ValueError("HOOKLOG_TOPIC_PREFIX may hold only letters, digits, '.', '_' and '-'")
         return value
+
+    @field_validator("worker_url")
+    @classmethod
+    def _worker_url_is_http(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("HOOKLOG_WORKER_URL must be an http:// or https:// URL other workers can reach")
+        return value.rstrip("/") if value else value
+
+    @property
+    def advertised_url(self) -> str:
+        """The URL other workers forward this worker's keys to (HOOKLOG_WORKER_URL)."""
+        if self.worker_url:
+            return self.worker_url
+        host = self.worker_host
+        if host in ("", "0.0.0.0", "::"):
+            host = socket.gethostname()
+        return f"http://[{host}]:{self.worker_port}" if ":" in host else f"http://{host}:{self.worker_port}"
 
     @field_validator("trusted_proxies")
     @classmethod

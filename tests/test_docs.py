@@ -15,14 +15,20 @@ LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
 COMMANDS = ("bash .ci/setup && .venv/bin/hooklog up --demo", "bash .ci/setup && .venv/bin/python -m pytest")
 
 
+def unfenced(text: str) -> str:
+    """The text without fenced code blocks (whose `#` lines are no headings)."""
+    return re.sub(r"^```.*?^```", "", text, flags=re.M | re.S)
+
+
 def prose(text: str) -> str:
     """The text without fenced code blocks and inline code, where brackets are not links."""
-    return re.sub(r"`[^`\n]*`", "", re.sub(r"^```.*?^```", "", text, flags=re.M | re.S))
+    return re.sub(r"`[^`\n]*`", "", unfenced(text))
 
 
 def anchors(page: Path) -> set[str]:
-    """GitHub's heading ids: lower-case, punctuation dropped, spaces to hyphens."""
-    headings = re.findall(r"^#+\s+(.+?)\s*$", prose(page.read_text()), flags=re.M)
+    """GitHub's heading ids: lower-case, punctuation (inline code's backticks too, not its text)
+    dropped, spaces to hyphens."""
+    headings = re.findall(r"^#+\s+(.+?)\s*$", unfenced(page.read_text()), flags=re.M)
     return {re.sub(r"[^\w\- ]", "", h.lower()).replace(" ", "-") for h in headings}
 
 

@@ -1,2 +1,4 @@
 """Kafka plumbing shared by the jobs: the names hooklog gives its groups, changelogs, app id and
-stores (names.py, the one place they are spelled), and bounded topic reads (topic_reader.py)."""
+stores (names.py, the one place they are spelled), bounded topic reads (topic_reader.py), the
+store epoch reset and promote start (epoch.py), and what hooklog relies on in aiokafka's private
+parts (aiokafka_seam.py)."""

@@ -14,6 +14,7 @@ from aiokafka.protocol.admin import DeleteGroupsRequest
 
 from schemas.errors import HooklogError
 from schemas.settings import Settings
+from streams.kafka.epoch import write_epoch
 from streams.kafka.names import changelog_topic, store_dir, worker_group
 from streams.ops.admin import Admin, WorkerRunningError, ensure_worker_stopped
 from streams.replay.model import STATE_TYPES
@@ -34,6 +35,7 @@ class ResetPlan:
     committed: dict[int, int]
     store: Path | None
     changelogs: list[str]
+    epoch: str | None = None  # the store epoch the reset started (every worker's stores are older)
 
 
 async def plan_reset(settings: Settings, *, changelogs: bool) -> ResetPlan:
@@ -46,7 +48,8 @@ async def plan_reset(settings: Settings, *, changelogs: bool) -> ResetPlan:
 
 
 async def reset_worker(settings: Settings, *, changelogs: bool = False, timeout_s: float = 60.0) -> ResetPlan:
-    """Delete the group (its committed offsets), the local stores and, if asked, the changelogs."""
+    """Delete the group (its committed offsets), this machine's stores and, if asked, the changelogs;
+    then start a new store epoch, so every other worker's stores are discarded at its next start."""
     plan = await plan_reset(settings, changelogs=changelogs)
     async with Admin(settings) as admin:
         await ensure_worker_stopped(admin, settings)
@@ -64,6 +67,7 @@ async def reset_worker(settings: Settings, *, changelogs: bool = False, timeout_
                 if time.monotonic() > deadline:
                     raise ResetError(f"{plan.changelogs} still listed after {timeout_s:.0f}s: run reset again")
                 await asyncio.sleep(0.5)
+        plan.epoch = await write_epoch(settings, admin, "reset")
     if plan.store is not None:
         shutil.rmtree(plan.store)
     return plan
