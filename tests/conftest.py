@@ -139,3 +139,22 @@ def koywe_fact(koywe_envelope: Callable[..., Envelope]) -> Callable[..., Fact]:
         return decode_fact(koywe_envelope(*args, **kwargs))
 
     return make
+
+
+class ManualClock:
+    """Monotonic seconds that move only when told: rate limits and deadlines without waiting."""
+
+    def __init__(self, start: float = 1000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def manual_clock() -> ManualClock:
+    """A fresh ManualClock (pass it where a `clock`/`monotonic` callable is taken)."""
+    return ManualClock()

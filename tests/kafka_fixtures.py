@@ -51,6 +51,16 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def listening_inodes(port: int) -> set[str]:
+    """Inodes of the sockets listening on 127.0.0.1:`port` (/proc/net/tcp, state 0A)."""
+    inodes = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if fields[1] == f"0100007F:{port:04X}" and fields[3] == "0A":
+            inodes.add(fields[9])
+    return inodes
+
+
 def delete_topics(bootstrap: str, prefix: str) -> None:
     """Drop one test's topics (`<prefix>.*` and Faust's `<prefix>-worker-*`) from the shared
     broker: thousands of leftover test topics exhaust its heap. Best effort, in a thread of its
@@ -113,7 +123,10 @@ def settings_env(settings: Settings) -> dict[str, str]:
         if name in ("kafka_bootstrap_servers", "sources") or value is None:
             continue
         secret = getattr(value, "get_secret_value", None)
-        env[f"HOOKLOG_{name.upper()}"] = str(secret() if secret else value)
+        if isinstance(value, dict | list | tuple):  # JSON, as pydantic-settings reads it (HOOKLOG_RATE_LIMITS)
+            env[f"HOOKLOG_{name.upper()}"] = orjson.dumps(value).decode()
+        else:
+            env[f"HOOKLOG_{name.upper()}"] = str(secret() if secret else value)
     if settings.sources:
         env["HOOKLOG_SOURCES"] = orjson.dumps(
             [{**c.model_dump(), "secrets": c.secrets.get_secret_value()} for c in settings.sources]
@@ -192,12 +205,16 @@ async def caught_up(session: aiohttp.ClientSession, system: System, timeout_s: f
 
 @dataclass
 class System:
-    """ingest and worker as real child processes (`hooklog ingest` / `hooklog worker`)."""
+    """ingest and workers as real child processes (`hooklog ingest` / `hooklog worker`).
+
+    Role `worker` is the single worker of `settings`; `start_worker("w1")` runs one more
+    `hooklog worker` of the same group with its own port, data dir and worker id (static member)."""
 
     settings: Settings
     logs: Path
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     env_overrides: dict[str, str | None] = field(default_factory=dict)  # None removes a variable
+    ports: dict[str, int] = field(default_factory=dict)  # named workers' ports (start_worker)
 
     @property
     def ingest_url(self) -> str:
@@ -207,16 +224,29 @@ class System:
     def worker_url(self) -> str:
         return f"http://127.0.0.1:{self.settings.worker_port}"
 
-    def start(self, role: str) -> None:
+    def url_of(self, role: str) -> str:
+        return f"http://127.0.0.1:{self.ports[role]}" if role in self.ports else self.worker_url
+
+    def start(self, role: str, *, wait: bool = True) -> None:
+        command = "worker" if role in self.ports else role
         log = open(self.logs / f"{role}.log", "ab")  # noqa: SIM115 - owned by the child
         env = {**settings_env(self.settings), **self.env_overrides}
+        if role in self.ports:
+            env.update({"HOOKLOG_WORKER_PORT": str(self.ports[role]), "HOOKLOG_WORKER_ID": role,
+                        "HOOKLOG_DATA_DIR": str(self.settings.data_dir / role)})
         self.procs[role] = subprocess.Popen(
-            [sys.executable, "-m", "streams.cli", role], env={k: v for k, v in env.items() if v is not None},
+            [sys.executable, "-m", "streams.cli", command], env={k: v for k, v in env.items() if v is not None},
             cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
         )
-        # the worker is ready once its tables are restored and its partitions assigned
-        url = f"{self.ingest_url}/healthz" if role == "ingest" else f"{self.worker_url}/readyz"
-        wait_http(url, 120, self.procs[role])
+        if wait:  # the worker is ready once its tables are restored and its partitions assigned
+            url = f"{self.ingest_url}/healthz" if role == "ingest" else f"{self.url_of(role)}/readyz"
+            wait_http(url, 120, self.procs[role])
+
+    def start_worker(self, name: str, *, wait: bool = True) -> str:
+        """One more worker of the group (same command users run), its URL; restart by name."""
+        self.ports.setdefault(name, free_port())
+        self.start(name, wait=wait)
+        return self.url_of(name)
 
     def stop(self, role: str, sig: int = 15, timeout_s: float = 30) -> int:
         proc = self.procs.pop(role)
@@ -240,14 +270,17 @@ class System:
 
 @pytest.fixture
 def run_system(make_settings: Callable[..., Settings], tmp_path: Path) -> Iterator[Callable[..., System]]:
-    """Factory: start the named roles (default ingest + worker) on fresh topics; stopped at teardown."""
+    """Factory: start the named roles (default ingest + worker) on fresh topics; stopped at teardown.
+    `workers=N` starts ingest and N named workers `w0`..`w<N-1>` instead (one group)."""
     systems: list[System] = []
 
-    def start(*roles: str, **overrides: Any) -> System:
+    def start(*roles: str, workers: int = 0, **overrides: Any) -> System:
         system = System(make_settings(**overrides), tmp_path)
         systems.append(system)
-        for role in roles or ("ingest", "worker"):
+        for role in roles or (("ingest",) if workers else ("ingest", "worker")):
             system.start(role)
+        for i in range(workers):
+            system.start_worker(f"w{i}")
         return system
 
     yield start

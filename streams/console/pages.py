@@ -82,7 +82,7 @@ class Pages:
         problems = []
         for lookup, url in lookups:
             try:
-                if lookup() is not None:
+                if await lookup() is not None:
                     return redirect(url)
             except Unavailable as exc:
                 problems.append(exc.reason)
@@ -110,7 +110,7 @@ class Pages:
                           missing: str) -> web.Response:
         """One aggregate's page: 503 when this worker cannot answer, 404 only when the owner has none."""
         try:
-            state = lookup()
+            state = await lookup()
         except ValueError as exc:
             return self._error(request, 404, "Not found", str(exc))
         except Unavailable as exc:

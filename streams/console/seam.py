@@ -3,7 +3,7 @@
 - a key is read from *one* partition's store (the owner's, active), never by Faust's search of
   every open store (which includes standby copies): a stand-in current event names the partition;
 - a partition's rows are iterated from its own RocksDB store (index rebuild after assignment);
-- the worker's active partitions come from the assignor.
+- the worker's active partitions come from the assignor (streams/api/faust_view.py).
 tests/streams/console/test_seam.py fails loudly when an upgrade changes any of these.
 """
 
@@ -14,6 +14,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from faust.streams import _current_event
+
+from streams.api.faust_view import active_partitions  # noqa: F401 - the console's name for it
 
 
 class _Message:
@@ -30,15 +32,6 @@ class _AtPartition:
 
     def __init__(self, partition: int) -> None:
         self.message = _Message(partition)
-
-
-def active_partitions(app: Any, topic: str) -> frozenset[int]:
-    """Partitions of `topic` this worker owns as active (standbys excluded)."""
-    try:
-        actives = app.assignor.assigned_actives()
-    except Exception:  # noqa: BLE001 - no assignment yet (starting, or between generations)
-        return frozenset()
-    return frozenset(tp.partition for tp in actives if tp.topic == topic)
 
 
 def read_in_partition(table: Any, partition: int, key: str) -> bytes | None:

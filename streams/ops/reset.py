@@ -13,6 +13,7 @@ from aiokafka.protocol.admin import DeleteGroupsRequest
 from schemas.errors import HooklogError
 from schemas.settings import Settings
 from streams.kafka.deletion import delete_topics
+from streams.kafka.epoch import write_epoch
 from streams.kafka.names import changelog_topic, store_dir, worker_group
 from streams.ops.admin import Admin, WorkerRunningError, ensure_worker_stopped
 from streams.replay.model import STATE_TYPES
@@ -33,6 +34,7 @@ class ResetPlan:
     committed: dict[int, int]
     store: Path | None
     changelogs: list[str]
+    epoch: str | None = None  # the store epoch the reset started (every worker's stores are older)
 
 
 async def plan_reset(settings: Settings, *, changelogs: bool) -> ResetPlan:
@@ -45,7 +47,8 @@ async def plan_reset(settings: Settings, *, changelogs: bool) -> ResetPlan:
 
 
 async def reset_worker(settings: Settings, *, changelogs: bool = False, timeout_s: float = 60.0) -> ResetPlan:
-    """Delete the group (its committed offsets), the local stores and, if asked, the changelogs."""
+    """Delete the group (its committed offsets), this machine's stores and, if asked, the changelogs;
+    then start a new store epoch, so every other worker's stores are discarded at its next start."""
     plan = await plan_reset(settings, changelogs=changelogs)
     async with Admin(settings) as admin:
         await ensure_worker_stopped(admin, settings)
@@ -58,6 +61,7 @@ async def reset_worker(settings: Settings, *, changelogs: bool = False, timeout_
                 raise ResetError(f"deleting consumer group {group} failed: {for_code(code).__name__}")
         if plan.changelogs and (left := await delete_topics(admin, plan.changelogs, timeout_s, poll_s=0.5)):
             raise ResetError(f"{sorted(left)} still listed after {timeout_s:.0f}s: run reset again")
+        plan.epoch = await write_epoch(settings, admin, "reset")
     if plan.store is not None:
         shutil.rmtree(plan.store)
     return plan

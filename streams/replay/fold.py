@@ -108,11 +108,15 @@ async def fold_batches(consumer: AIOKafkaConsumer, replayed: Replayed, on_progre
     """Fold `replayed`'s partitions from their positions to their ends, batch by batch."""
     topic, end, positions = replayed.topic, replayed.end, replayed.positions
     pending = {TopicPartition(topic, p) for p in end if positions[p] < end[p]}
+    if on_progress:
+        on_progress(replayed.events, replayed.total)
+    if not pending:  # no re-assignment just before the consumer stops (streams/kafka/aiokafka_seam.py)
+        if checkpoint is not None:
+            await checkpoint(replayed)
+        return
     consumer.assign(list(pending))  # only these: an assigned partition is fetched even if unread
     for tp in pending:
         consumer.seek(tp, positions[tp.partition])
-    if on_progress:
-        on_progress(replayed.events, replayed.total)
     last_flush = last_data = time.monotonic()
     while pending:
         batches = await consumer.getmany(*pending, timeout_ms=1000)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import time
 
 from schemas.settings import Settings
+from streams.kafka.aiokafka_seam import stop_consumer
 from streams.replay.fold import FETCH_BYTES, consumer_for, fewer_collections, fold_batches, plan, started
 from streams.replay.model import Bound, Checkpoint, Progress, Replayed
 from streams.replay.pool import fold_in_processes, partition_groups
@@ -56,7 +57,7 @@ async def replay_topic(
             with fewer_collections():
                 await fold_batches(consumer, replayed, on_progress, checkpoint, checkpoint_every_s)
     finally:
-        await consumer.stop()
+        await stop_consumer(consumer)
     if len(groups) > 1:
         await fold_in_processes(bootstrap, replayed, groups, on_progress=on_progress, checkpoint=checkpoint,
                                 every_s=checkpoint_every_s, fetch_bytes=fetch_bytes)

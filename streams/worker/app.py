@@ -101,6 +101,15 @@ def build_worker(settings: Settings) -> Worker:
         web_bind=settings.worker_host,
         web_host=settings.worker_host,
         web_port=settings.worker_port,
+        # Many workers (docs/operations.md): each advertises its own URL in the group's assignment
+        # metadata (what other workers forward its keys to); a dead member is noticed within the
+        # session timeout (Faust's default, 60 s, held a crashed worker's keys for a minute);
+        # standby copies make a takeover a short catch-up; a worker id makes the member static.
+        canonical_url=settings.advertised_url,
+        broker_session_timeout=settings.session_timeout_s,
+        broker_heartbeat_interval=settings.session_timeout_s / 3,
+        consumer_group_instance_id=settings.worker_id,
+        table_standby_replicas=settings.standby_replicas,
         web_tables_enabled=False,
         autodiscover=False,
         broker_commit_every=1000,

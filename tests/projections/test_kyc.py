@@ -114,3 +114,8 @@ def test_a_deposit_without_order_is_money_to_reconcile(user_fact: Callable[..., 
     assert alert.details["amount"] == Decimal("1500.5") and alert.details["payload"]["depositId"] == "dep-9"
     again, _ = fold_user(state, user_fact(event_name, 1, amount=1500.5, currency="PEN", depositId="dep-9"))
     assert len(again.deposits) == 1
+
+
+def test_an_order_fact_is_refused(koywe_fact: Callable[..., Fact]) -> None:
+    with pytest.raises(TypeError, match="fold_user takes Koywe user events, not PaymentCreated"):
+        fold_user(None, koywe_fact("payment_created"))

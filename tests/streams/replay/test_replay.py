@@ -275,6 +275,7 @@ async def test_promote_replaces_what_the_worker_and_downstream_see(own_topics: N
     assert (await verify(settings, wait_s=60)).differences == []
     refused = hooklog(settings, "replay", "--promote")
     assert refused.returncode == 2 and "stop `hooklog worker`" in refused.stderr
+    assert "1 live member(s)" in refused.stderr and "every machine" in refused.stderr  # the broker's view of the group
     system.stop("worker")
 
     # a bad deploy published a wrong state and a stray aggregate, on the topic and in the table
@@ -296,6 +297,7 @@ async def test_promote_replaces_what_the_worker_and_downstream_see(own_topics: N
     promoted = hooklog(settings, "replay", "--promote")
     assert promoted.returncode == 0, promoted.stderr
     assert "promoted generation 1" in promoted.stderr
+    assert "the new store epoch" in promoted.stderr  # other machines' stores are dropped at their next start
     assert (await verify(settings, wait_s=0)).differences == []
     ends = {r.partition: r.offset + 1 for r in await read_topic(settings.kafka_bootstrap_servers, settings.topic("raw"))}
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)

@@ -37,3 +37,32 @@ def test_folded_dead_and_alerting_records_are_counted(koywe_envelope: Callable[.
     assert 'hooklog_worker_dead_letters_total{source="unknown"} 2.0' in text
     assert "hooklog_worker_batch_seconds_count 2.0" in text
     assert "hooklog_worker_batch_records_sum 6.0" in text
+
+
+class _ConsumerWithoutInternals:
+    """A consumer of some other Faust version: `assignment()` works, the offsets it kept are gone."""
+
+    def assignment(self) -> set:
+        from faust.types import TP
+
+        return {TP("raw", 0)}
+
+    def highwater(self, tp: object) -> int:
+        return 10
+
+
+def test_routing_metrics_and_no_500_when_faust_changes() -> None:
+    metrics = WorkerMetrics()
+    metrics.watch_owned(lambda: frozenset({0, 3}))
+    metrics.forwarded.labels("answered").inc()
+    metrics.unavailable.labels("rebalancing").inc(2)
+    text = generate_latest(metrics.registry).decode()
+    assert "hooklog_worker_owned_partitions 2.0" in text
+    assert 'hooklog_worker_forwarded_requests_total{outcome="answered"} 1.0' in text
+    assert 'hooklog_worker_unavailable_answers_total{reason="rebalancing"} 2.0' in text
+
+    broken = WorkerMetrics()
+    broken.watch_owned(lambda: (_ for _ in ()).throw(AttributeError("assignor")))
+    broken.watch_lag(type("App", (), {"_consumer": _ConsumerWithoutInternals()})(), "raw")
+    body, _ = broken.exposition()  # what /metrics serves: no exception, the families without samples
+    assert b"# TYPE hooklog_worker_owned_partitions gauge" in body and b"hooklog_worker_consumer_lag" in body
