@@ -1,7 +1,7 @@
 """`POST /webhooks/{source}`: limit, parse, verify, wrap, produce, and only then answer 2xx.
 
 Checks run cheapest first, and all but the last three before the body is parsed: draining and
-capacity (503, `webhook_gate`), then in `receive` the source (404), its rate limit (429, before
+capacity (503, `front`), then in `receive` the source (404), its rate limit (429, before
 the body is read), content type (415), body size (413) and read deadline (408), nesting depth
 (400); then the body is parsed once (400 if it is no JSON object) and that one result goes to
 the signature check (401; 429 beyond the failed-signature limit of the client's address) and
@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from functools import partial
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -67,9 +68,15 @@ def _retry_after(request: web.Request) -> dict[str, str]:
     return {"Retry-After": str(request.app[SETTINGS].retry_after_s)}
 
 
+def _source_name(request: web.Request) -> str:
+    """The path's source segment: the `{source}` of the catch-all route, or the last segment of
+    a source's own plain route (unchecked: attacker-chosen on the catch-all)."""
+    return request.match_info.get("source") or request.path.rpartition("/")[2]
+
+
 def _source_label(request: web.Request) -> str:
     """A metrics/log label that is never attacker-chosen text."""
-    name = request.match_info.get("source", "")
+    name = _source_name(request)
     return name if name in request.app[SOURCES] else "unknown"
 
 
@@ -80,9 +87,8 @@ def _refuse(request: web.Request, status: int, code: str, detail: str,
     return json_error(status, code, detail, headers)
 
 
-def _kept_headers(request: web.Request, source: Source) -> dict[str, str]:
+def kept_headers(headers: Mapping[str, str], source: Source) -> dict[str, str]:
     """The request headers the envelope keeps for audit, by lower-case name."""
-    headers = request.headers
     return {name.lower(): value for name in (*AUDIT_HEADERS, *source.kept_headers)
             if (value := headers.get(name)) is not None}
 
@@ -113,11 +119,12 @@ async def read_body(request: web.Request, limit: int, timeout_s: float) -> bytes
         return await read_limited(request, limit)
 
 
-async def receive(request: web.Request) -> web.Response:
+async def receive(request: web.Request, source_name: str | None = None) -> web.Response:
     """The source and its rate limit, before the body is read; a request that does not prove to
-    be the source's (its signature never verified) gives its token back (ingest/ratelimit.py)."""
+    be the source's (its signature never verified) gives its token back (ingest/ratelimit.py).
+    `source_name`: bound by a source's own route; else the catch-all's `{source}`."""
     app = request.app
-    name = request.match_info["source"]
+    name = source_name or request.match_info["source"]
     source = app[SOURCES].get(name)
     if source is None:
         return _refuse(request, 404, "unknown_source", "no such webhook source (or it has no secret configured)")
@@ -176,7 +183,7 @@ def _signature_failed(request: web.Request, exc: SignatureError) -> web.Response
     """401 with the reason, or 429 (same reason) beyond the failed-signature limit of the
     client's address. Either way nothing is stored; a validly signed request is never refused."""
     app = request.app
-    name = request.match_info["source"]
+    name = _source_name(request)
     app[METRICS].signature_failures.labels(name).inc()
     wait = app[LIMITS].failures.failed(app[CLIENTS].resolve(request))
     if not wait:
@@ -192,7 +199,7 @@ async def _store(request: web.Request, source: Source, body: bytes, route: Route
     app = request.app
     envelope = new_envelope(
         source=source.name, key=route.key, event_name=route.event_name, body=body, received_at=app[CLOCK](),
-        occurred_at=route.occurred_at, headers=_kept_headers(request, source),
+        occurred_at=route.occurred_at, headers=kept_headers(request.headers, source),
     )
     started = time.perf_counter()
     try:
@@ -212,10 +219,31 @@ async def _store(request: web.Request, source: Source, body: bytes, route: Route
 
 
 @web.middleware
-async def json_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """aiohttp's own 404/405/413/500 answers as hooklog's JSON errors; nothing else leaks."""
+async def front(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """The one middleware (one layer per request, not two): webhook requests pass the gate,
+    which bounds them (503 + Retry-After beyond the limit, or while draining) and counts their
+    answers; and aiohttp's own 404/405/413/500 answers become hooklog's JSON errors, nothing
+    else leaks. A handler that raises is answered here and not counted (as before the merge)."""
     try:
-        return await handler(request)
+        if not request.path.startswith("/webhooks/"):
+            return await handler(request)
+        app = request.app
+        gate = app[GATE]
+        if gate.draining:
+            response: web.StreamResponse = _refuse(request, 503, "shutting_down", "ingest is stopping; retry later",
+                                                    _retry_after(request))
+            response.force_close()
+        elif gate.in_flight >= gate.limit:
+            response = _refuse(request, 503, "overloaded", f"more than {gate.limit} requests in flight; retry later",
+                               _retry_after(request))
+        else:
+            gate.in_flight += 1
+            try:
+                response = await handler(request)
+            finally:
+                gate.in_flight -= 1
+        app[METRICS].answered(_source_label(request), response.status)
+        return response
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
@@ -226,29 +254,6 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
     except Exception:  # noqa: BLE001 - the last line of defence: log it, answer a plain 500
         log.exception("unhandled", path=request.path[:200], method=request.method)
         return json_error(500, "internal_error", "unexpected error; it has been logged")
-
-
-@web.middleware
-async def webhook_gate(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Bound concurrent webhook requests (503 + Retry-After beyond the limit) and count answers."""
-    if not request.path.startswith("/webhooks/"):
-        return await handler(request)
-    gate, metrics = request.app[GATE], request.app[METRICS]
-    if gate.draining:
-        response: web.StreamResponse = _refuse(request, 503, "shutting_down", "ingest is stopping; retry later",
-                                                _retry_after(request))
-        response.force_close()
-    elif gate.in_flight >= gate.limit:
-        response = _refuse(request, 503, "overloaded", f"more than {gate.limit} requests in flight; retry later",
-                           _retry_after(request))
-    else:
-        gate.in_flight += 1
-        try:
-            response = await handler(request)
-        finally:
-            gate.in_flight -= 1
-    metrics.answered(_source_label(request), response.status)
-    return response
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -278,7 +283,7 @@ def create_app(
     clock: Callable[[], datetime] = utcnow, monotonic: Clock = time.monotonic,
 ) -> web.Application:
     """The gateway; `clock` stamps envelopes, `monotonic` drives the rate limits' buckets."""
-    app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[json_errors, webhook_gate])
+    app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[front])
     app[SETTINGS], app[PRODUCER], app[SOURCES], app[CLOCK] = settings, producer, sources, clock
     app[LIMITS] = GateLimits(settings, sources, monotonic)
     app[CLIENTS] = ClientAddress(settings.trusted_proxy_networks)
@@ -286,7 +291,9 @@ def create_app(
     app[METRICS].watch_in_flight(lambda: app[GATE].in_flight)
     app[PROBE] = BrokerProbe(settings.kafka_bootstrap_servers, timeout_s=min(2.0, settings.produce_timeout_s),
                              cache_s=settings.ready_cache_s)
-    app.router.add_post("/webhooks/{source}", receive)
+    for name in sources:  # a plain route per source: a dict lookup, no pattern match per request
+        app.router.add_post(f"/webhooks/{name}", partial(receive, source_name=name))
+    app.router.add_post("/webhooks/{source}", receive)  # any other name: 404 unknown_source
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)

@@ -21,8 +21,8 @@ from schemas.errors import DecodeError, SignatureError
 from schemas.jsonbody import load_object
 
 __all__ = [
-    "KoyweSigned", "koywe_signed_bytes", "sign_hmac_hex", "sign_koywe", "sign_standard_webhooks",
-    "signed_koywe_body", "verify_hmac_hex", "verify_koywe", "verify_standard_webhooks",
+    "KoyweSigned", "koywe_keys", "koywe_signed_bytes", "sign_hmac_hex", "sign_koywe", "sign_standard_webhooks",
+    "signed_koywe_body", "verify_hmac_hex", "verify_koywe", "verify_koywe_keys", "verify_standard_webhooks",
 ]
 
 Secret = SecretStr | str
@@ -200,15 +200,33 @@ def _compact(text: bytes) -> bytes:
     return b"".join(parts)
 
 
+def _signature_last(body: bytes, sig: str) -> int:
+    """Where the cut starts when the body is what Koywe sends (`signed_koywe_body`, position
+    last, compact): `{...,"signature":"<sig>"}` with no backslash anywhere and `"signature"`
+    written once; -1 otherwise (the scanner decides). Without a backslash every quote delimits
+    a string, so that tail is the last member of the outermost object, its one `signature`,
+    and the cut is the one `_signature_member` makes: its comma up to the closing brace."""
+    tail_len = 16 + len(sig)  # ,"signature":"<sig>"}
+    if len(body) <= tail_len or body[-1] != _CLOSE_OBJ or b"\\" in body:
+        return -1
+    start = len(body) - tail_len
+    if not body.startswith(b',"signature":"', start) or body[-2] != _QUOTE or body.count(b'"signature"') != 1:
+        return -1
+    return start if body[start + 14:-2] == sig.encode() else -1
+
+
 def _koywe_exact(body: bytes, doc: Mapping[str, Any] | None) -> tuple[bytes, str]:
     """The body with its top-level `signature` member cut out, and that member's hex. The parsed
-    body says whether there is one and what it holds; the byte scanner only finds where it is."""
+    body says whether there is one and what it holds; the byte scanner only finds where it is
+    (unless the body has the one layout Koywe sends, `_signature_last`)."""
     value = _object(body, doc)
     if "signature" not in value:
         raise SignatureError("body has no top-level `signature` member; is this source really Koywe?")
     sig = value["signature"]
     if not isinstance(sig, str) or not _KOYWE_HEX.fullmatch(sig):
         raise SignatureError("`signature` must be a string of 64 lowercase hex digits (HMAC-SHA256)")
+    if (start := _signature_last(body, sig)) >= 0:
+        return body[:start] + b"}", sig
     start, end = _signature_member(body)
     return body[:start] + body[end:], sig
 
@@ -225,10 +243,21 @@ def koywe_signed_bytes(body: bytes, doc: Mapping[str, Any] | None = None) -> Koy
 
 def verify_koywe(body: bytes, secrets: Sequence[Secret], doc: Mapping[str, Any] | None = None) -> None:
     """Raise `SignatureError` unless one of `secrets` signed the body's payload; `doc` is the
-    parsed body if the caller has it (parse once). The compact candidate is only built when the
-    exact one fails: every secret is still tried for each candidate, so timing tells at most how
-    the body was laid out, never which secret matched."""
-    keys = _keys(secrets, "koywe")
+    parsed body if the caller has it (parse once)."""
+    verify_koywe_keys(body, _keys(secrets, "koywe"), doc)
+
+
+def koywe_keys(secrets: Sequence[Secret]) -> list[bytes]:
+    """The keys `verify_koywe_keys` takes: a source's secrets turned into bytes once, at start."""
+    return _keys(secrets, "koywe")
+
+
+def verify_koywe_keys(body: bytes, keys: Sequence[bytes], doc: Mapping[str, Any] | None = None) -> None:
+    """`verify_koywe` with the keys made already (`koywe_keys`; ingest verifies per request). The
+    compact candidate is only built when the exact one fails: every key is still tried for each
+    candidate, so timing tells at most how the body was laid out, never which secret matched."""
+    if not keys:
+        raise SignatureError("koywe: no secret is configured for this source; set one to accept it")
     exact, sig = _koywe_exact(_require_bytes(body), doc)
     expected = [bytes.fromhex(sig)]
     if _matches_any(keys, [exact], expected):

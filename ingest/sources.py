@@ -17,9 +17,9 @@ from typing import Any, NamedTuple
 
 from pydantic import SecretStr
 
-from ingest.signatures import verify_hmac_hex, verify_koywe, verify_standard_webhooks
+from ingest.signatures import koywe_keys, verify_hmac_hex, verify_koywe, verify_koywe_keys, verify_standard_webhooks
 from schemas.decoding import route_koywe
-from schemas.errors import ConfigError
+from schemas.errors import ConfigError, SignatureError
 from schemas.jsonbody import load_object as parse_object  # noqa: F401 - ingest's name for it
 from schemas.kuenta import route_kuenta
 from schemas.settings import Settings, split_secrets
@@ -49,10 +49,16 @@ class Source:
 
 
 def koywe_source(secrets: tuple[SecretStr, ...]) -> Source:
-    """Koywe: the signature is a member of the body, routing by `route_koywe`."""
-
-    def verify(body: bytes, doc: dict[str, Any], headers: Mapping[str, str]) -> None:
-        verify_koywe(body, secrets, doc)
+    """Koywe: the signature is a member of the body, routing by `route_koywe`. The secrets become
+    HMAC keys once, here; a secret that cannot be one is refused per request, as before."""
+    try:
+        keys = koywe_keys(secrets)
+    except SignatureError:
+        def verify(body: bytes, doc: dict[str, Any], headers: Mapping[str, str]) -> None:
+            verify_koywe(body, secrets, doc)
+    else:
+        def verify(body: bytes, doc: dict[str, Any], headers: Mapping[str, str]) -> None:
+            verify_koywe_keys(body, keys, doc)
 
     return Source("koywe", verify, lambda doc, headers: Route(*route_koywe(doc)))
 

@@ -2,20 +2,57 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+import random
+import sys
+import time
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
 import pytest
 
+from schemas.alerts import Alert
 from schemas.decoding import decode_fact
-from schemas.envelope import Envelope, new_envelope
+from schemas.envelope import Envelope, encode_envelope, new_envelope
 from schemas.history import Fact
+from streams.dev.simulate import LIFECYCLES, lifecycle, scramble
+from tests.kuenta_factories import kuenta_envelope
 
 pytest_plugins = ["tests.kafka_fixtures"]
 
 T0 = datetime(2026, 3, 20, 10, 0, tzinfo=UTC)
+SEED_ENV = "HOOKLOG_TEST_SEED"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--seed", type=int, default=None,
+                     help=f"seed of the randomised tests (the `test_seed` fixture; also ${SEED_ENV}); default: random")
+
+
+@pytest.fixture
+def test_seed(request: pytest.FixtureRequest) -> int:
+    """A seed for a test's random choices: `--seed`, else $HOOKLOG_TEST_SEED, else a fresh one.
+    Printed when the test starts and added to its failure report, so any run can be replayed."""
+    given = request.config.getoption("--seed")
+    seed = given if given is not None else int(os.environ.get(SEED_ENV) or time.time_ns() % 1_000_000)
+    request.node.user_properties.append(("seed", seed))
+    line = f"{request.node.nodeid}: seed {seed} (replay with {SEED_ENV}={seed} or --seed {seed})"
+    terminal = request.config.pluginmanager.get_plugin("terminalreporter")
+    if terminal is not None:  # on the terminal at once, whatever the output capture
+        terminal.write_line(line)
+    print(line, file=sys.stderr)
+    return seed
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    report = (yield).get_result()  # type: ignore[attr-defined]
+    if report.failed:
+        for name, value in item.user_properties:
+            if name == "seed":
+                report.sections.append(("seed", f"seed {value}: replay with {SEED_ENV}={value} or --seed {value}"))
 
 
 def at(seconds: float) -> str:
@@ -24,12 +61,60 @@ def at(seconds: float) -> str:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def koywe_body(event_name: str, order_id: str, seconds: float | None, **extra: Any) -> bytes:
-    payload: dict[str, Any] = {"eventName": event_name, "orderId": order_id}
+def koywe_body(event_name: str, order_id: str | None, seconds: float | None, **extra: Any) -> bytes:
+    """A Koywe body; `order_id` None leaves `orderId` out (per-user events)."""
+    payload: dict[str, Any] = {"eventName": event_name}
+    if order_id is not None:
+        payload["orderId"] = order_id
     if seconds is not None:
         payload["timeStamp"] = at(seconds)
     payload.update(extra)
     return orjson.dumps(payload)
+
+
+def koywe_user_envelope(event_name: str, seconds: float = 0, user: str = "ana@example.com", **extra: Any) -> Envelope:
+    """An accepted per-user Koywe delivery (KYC, deposits) for `user` at T0+seconds; keyed by the
+    lower-cased address, as ingest keys it."""
+    return new_envelope(source="koywe", key=user.lower(), event_name=event_name,
+                        body=koywe_body(event_name, None, seconds, email=user, **extra), received_at=T0)
+
+
+def raw_log(seed: int = 0, orders: int = 6) -> list[tuple[bytes, bytes]]:
+    """(key, value) records of a raw topic as ingest writes them: events of every projection
+    (Koywe orders with their alerts, Koywe users, Kuenta, a configured source), late, twice and
+    out of order, plus records no fold takes (not an envelope, an unknown event, a record key
+    that is not the body's aggregate id)."""
+    rng = random.Random(seed)
+    kinds = list(LIFECYCLES)
+    envelopes = [
+        new_envelope(source="koywe", key=d.order_id, event_name=d.event_name, body=d.body, received_at=T0)
+        for i in range(orders)
+        for d in scramble(lifecycle(kinds[i % len(kinds)], "s", start=T0 + timedelta(minutes=i), order_id=f"ord-{i}"),
+                          rng, duplicates=0.3)
+    ]
+    envelopes += [koywe_user_envelope("verification_started", 0), koywe_user_envelope("verification_completed", 1, status="reviewNeeded"),
+                  koywe_user_envelope("NEW_DEPOSIT_REGISTERED", 2, amount=5, user="Bo@Example.com")]
+    envelopes += [kuenta_envelope("payment.created", "pay_1", 0, amount=10), kuenta_envelope("payment.failed", "pay_1", 1),
+                  kuenta_envelope("credit.application.created", "app_1", 0, amount=5)]
+    envelopes += [new_envelope(source="acme", key="acme:7", event_name=name, body=b'{"data":{"id":7}}', received_at=T0,
+                               occurred_at=T0 + timedelta(seconds=n)) for n, name in enumerate(("a.created", "a.done"))]
+    envelopes += [new_envelope(source="koywe", key="ord-x", event_name="payment_teleported", received_at=T0,
+                               body=koywe_body("payment_teleported", "ord-x", 0)),
+                  new_envelope(source="koywe", key="ord-other", event_name="payment_created", received_at=T0,
+                               body=koywe_body("payment_created", "ord-0", 0))]
+    records = [(e.key.encode(), encode_envelope(e)) for e in envelopes] + [(b"junk", b"not an envelope"), (b"", b"")]
+    rng.shuffle(records)
+    return records
+
+
+def fold_facts(fold: Callable[[Any, Fact], tuple[Any, tuple[Alert, ...]]], facts: Iterable[Fact]) -> tuple[Any, list[Alert]]:
+    """Fold `facts` in order from no state: the last state and every alert raised on the way."""
+    state, alerts = None, []
+    for fact in facts:
+        state, new = fold(state, fact)
+        alerts.extend(new)
+    assert state is not None
+    return state, alerts
 
 
 @pytest.fixture

@@ -14,24 +14,24 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from schemas.settings import Settings
-from streams.dev.localkafka import BrokerSpec, ensure_broker, kill_broker, stop_broker
+from streams.dev.localkafka import BrokerSpec, ensure_broker, is_ready, kill_broker, stop_broker
 from streams.dev.probes import wait_http
+from streams.dev.simulate import Delivery, post
 
 REPO = Path(__file__).resolve().parents[1]
 SECRET = "test-koywe-secret"
-START = datetime(2026, 3, 20, 10, 0, tzinfo=UTC)  # when the simulated lifecycles of a test begin
 API_TOKEN = "test-api-token"  # the worker's query API refuses requests without a bearer token
 
 
@@ -172,6 +172,37 @@ async def read_topic(bootstrap: str, topic: str, timeout_s: float = 15.0) -> lis
         await consumer.stop()
 
 
+def samples(text: str, name: str) -> dict[str, float]:
+    """`{labels: value}` of one metric in Prometheus text format."""
+    found = {}
+    for line in text.splitlines():
+        if line.startswith(name + "{") or line.startswith(name + " "):
+            labels, _, value = line[len(name):].rpartition(" ")
+            found[labels] = float(value)
+    return found
+
+
+async def metrics_of(session: aiohttp.ClientSession, url: str) -> str:
+    async with session.get(f"{url}/metrics") as response:
+        assert response.status == 200
+        return await response.text()
+
+
+async def caught_up(session: aiohttp.ClientSession, system: System, timeout_s: float = 60.0) -> str:
+    """The worker's /metrics once its consumer lag is known and 0 on every raw partition: it has
+    folded, published and committed all the raw topic holds (it counts and logs a batch before
+    committing it). Fails after `timeout_s`."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        text = await metrics_of(session, system.worker_url)
+        lags = samples(text, "hooklog_worker_consumer_lag")
+        if len(lags) == system.settings.partitions and not any(lags.values()):
+            return text
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the worker did not catch up in {timeout_s:.0f}s: consumer lag {lags}")
+        await asyncio.sleep(0.2)
+
+
 @dataclass
 class System:
     """ingest and workers as real child processes (`hooklog ingest` / `hooklog worker`).
@@ -226,6 +257,13 @@ class System:
             proc.kill()
             return proc.wait()
 
+    async def send(self, deliveries: Iterable[Delivery]) -> None:
+        """POST each signed Koywe delivery to ingest, in order, as the provider would; each must be acked."""
+        async with aiohttp.ClientSession() as session:
+            for delivery in deliveries:
+                status, answer = await post(session, f"{self.ingest_url}/webhooks/koywe", delivery.body)
+                assert status == 200, (status, answer)
+
     def log_text(self, role: str) -> str:
         return (self.logs / f"{role}.log").read_text(errors="replace")
 
@@ -252,10 +290,21 @@ def run_system(make_settings: Callable[..., Settings], tmp_path: Path) -> Iterat
 
 
 @pytest.fixture
-def private_broker(tmp_path: Path) -> Iterator[BrokerSpec]:
-    """A broker of the test's own (free ports, tmp data dir) that it may stop, kill and restart."""
-    spec = BrokerSpec(port=free_port(), controller_port=free_port(), data_dir=tmp_path / "kafka")
-    ensure_broker(spec)
-    yield spec
-    if not stop_broker(spec, timeout=20):
-        kill_broker(spec)
+def private_spec(tmp_path: Path) -> Iterator[BrokerSpec]:
+    """Where a broker of the test's own would run (free ports, tmp data dir), not started yet;
+    whatever the test does with it, it is stopped afterwards. 256 MiB of heap: a private broker
+    holds a test's few topics (the shared one holds everyone's)."""
+    spec = BrokerSpec(port=free_port(), controller_port=free_port(), data_dir=tmp_path / "kafka", heap="256m")
+    assert not is_ready(spec.bootstrap, 0.5), f"something already answers on {spec.bootstrap}"
+    try:
+        yield spec
+    finally:
+        if not stop_broker(spec, timeout=20):
+            kill_broker(spec)
+
+
+@pytest.fixture
+def private_broker(private_spec: BrokerSpec) -> BrokerSpec:
+    """A broker of the test's own, started, that it may stop, kill and restart."""
+    ensure_broker(private_spec)
+    return private_spec

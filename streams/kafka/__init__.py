@@ -1,4 +1,4 @@
 """Kafka plumbing shared by the jobs: the names hooklog gives its groups, changelogs, app id and
-stores (names.py, the one place they are spelled), bounded topic reads (topic_reader.py), the
-store epoch reset and promote start (epoch.py), and what hooklog relies on in aiokafka's private
-parts (aiokafka_seam.py)."""
+stores (names.py, the one place they are spelled), bounded topic reads (topic_reader.py),
+deleting topics until the broker no longer lists them (deletion.py), the store epoch reset and
+promote start (epoch.py), and what hooklog relies on in aiokafka's private parts (aiokafka_seam.py)."""

@@ -3,9 +3,7 @@ changelogs) so its next start re-folds the whole log (streams/ops/admin.py: what
 
 from __future__ import annotations
 
-import asyncio
 import shutil
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +12,7 @@ from aiokafka.protocol.admin import DeleteGroupsRequest
 
 from schemas.errors import HooklogError
 from schemas.settings import Settings
+from streams.kafka.deletion import delete_topics
 from streams.kafka.epoch import write_epoch
 from streams.kafka.names import changelog_topic, store_dir, worker_group
 from streams.ops.admin import Admin, WorkerRunningError, ensure_worker_stopped
@@ -60,13 +59,8 @@ async def reset_worker(settings: Settings, *, changelogs: bool = False, timeout_
                 raise WorkerRunningError(f"{group} got a member meanwhile: stop the worker and run reset again")
             if code not in (0, GROUP_ID_NOT_FOUND):
                 raise ResetError(f"deleting consumer group {group} failed: {for_code(code).__name__}")
-        if plan.changelogs:
-            await admin.delete_topics(plan.changelogs)
-            deadline = time.monotonic() + timeout_s
-            while set(plan.changelogs) & set(await admin.list_topics()):
-                if time.monotonic() > deadline:
-                    raise ResetError(f"{plan.changelogs} still listed after {timeout_s:.0f}s: run reset again")
-                await asyncio.sleep(0.5)
+        if plan.changelogs and (left := await delete_topics(admin, plan.changelogs, timeout_s, poll_s=0.5)):
+            raise ResetError(f"{sorted(left)} still listed after {timeout_s:.0f}s: run reset again")
         plan.epoch = await write_epoch(settings, admin, "reset")
     if plan.store is not None:
         shutil.rmtree(plan.store)

@@ -2,9 +2,9 @@
 
 Why not the worker's path: Faust pays its per-event machinery and the worker round-trips every
 state through JSON (its tables hold bytes). Replay reads aiokafka batches straight into
-`projections.replay.apply_envelope` (the same `decode_fact`, `projection_for` and folds as
-`streams.worker.processing.process_record`), keeps states as objects and serialises each state once per
-flush. No consumer group, no commit, no write to the worker's topics: replay never disturbs it.
+`projections.replay.fold_into` (the worker's fold step, `projections.driver.fold_record`),
+keeps states as objects and serialises each state once per flush. No consumer group, no
+commit, no write to the worker's topics: replay never disturbs it.
 
 Ingest keys raw records by aggregate id, so partitions fold independently: a large replay folds
 groups of partitions in worker processes (`streams.replay.pool`), each running

@@ -59,7 +59,7 @@ def wait_until(condition: Callable[[], object], timeout_s: float, what: str) -> 
 
 def answers(url: str) -> bool:
     try:
-        with urllib.request.urlopen(url, timeout=2) as response:
+        with urllib.request.urlopen(url, timeout=5) as response:  # a loaded 2-core CI machine
             return response.status == 200
     except OSError:
         return False
@@ -133,7 +133,7 @@ def test_a_killed_worker_is_restarted_while_the_other_serves_and_a_killed_up_tak
     assert set(workers) == {"w1", "w2"}, workers
 
     os.kill(workers["w2"], signal.SIGKILL)
-    wait_until(lambda: f"worker w2 (pid {workers['w2']}) exited with signal SIGKILL" in log.read_text(), 30,
+    wait_until(lambda: f"worker w2 (pid {workers['w2']}) exited with signal SIGKILL" in log.read_text(), 60,
                "up to report the dead worker")
     survivor = f"http://127.0.0.1:{ports[0]}/healthz"
     seen: list[bool] = []
@@ -144,7 +144,8 @@ def test_a_killed_worker_is_restarted_while_the_other_serves_and_a_killed_up_tak
 
     wait_until(back, 240, "the restarted worker's readiness")
     assert seen and all(seen), f"w1's /healthz failed {seen.count(False)} of {len(seen)} times"
-    assert answers(f"http://127.0.0.1:{ports[1]}/readyz")
+    # ready again, though a rebalance (a restart slower than the session timeout) may follow it
+    wait_until(lambda: answers(f"http://127.0.0.1:{ports[1]}/readyz"), 60, "the restarted worker's /readyz")
     restarted = {env["HOOKLOG_WORKER_ID"]: pid for pid, env in children_of(up.pid).items() if "HOOKLOG_WORKER_ID" in env}
     assert restarted["w1"] == workers["w1"] and restarted["w2"] != workers["w2"]
 

@@ -12,6 +12,7 @@ from projections.kuenta import fold_kuenta
 from schemas.alerts import Alert
 from schemas.history import Fact
 from schemas.kuenta import KuentaState, decode_kuenta_fact
+from tests.conftest import fold_facts
 from tests.kuenta_factories import DOC_EXAMPLE, kuenta_envelope_of, kuenta_fact
 
 pytestmark = pytest.mark.unit
@@ -45,12 +46,7 @@ ALERTS = {
 
 
 def fold_all(facts: Sequence[Fact]) -> tuple[KuentaState, list[Alert]]:
-    state, alerts = None, []
-    for fact in facts:
-        state, new = fold_kuenta(state, fact)
-        alerts.extend(new)
-    assert state is not None
-    return state, alerts
+    return fold_facts(fold_kuenta, facts)
 
 
 def facts_of(lifecycle: Sequence[tuple[str, float]], aggregate_id: str = "agg-1") -> list[Fact]:

@@ -11,6 +11,7 @@ import pytest
 from projections.orders import fold_order
 from schemas.history import Fact
 from schemas.orders import OrderState
+from tests.conftest import fold_facts
 
 pytestmark = pytest.mark.unit
 
@@ -42,12 +43,7 @@ def extra_for(name: str) -> dict:
 
 
 def fold_all(facts: Sequence[Fact]) -> tuple[OrderState, list]:
-    state, alerts = None, []
-    for fact in facts:
-        state, new = fold_order(state, fact)
-        alerts.extend(new)
-    assert state is not None
-    return state, alerts
+    return fold_facts(fold_order, facts)
 
 
 @pytest.mark.parametrize(("event_name", "expected"), sorted(DOC_STATES.items()))

@@ -11,7 +11,6 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -27,18 +26,6 @@ from streams.dev.localkafka import (
     stop_broker,
 )
 from tests.kafka_fixtures import free_port
-
-
-@pytest.fixture
-def private_spec(tmp_path: Path) -> Iterator[BrokerSpec]:
-    """A second broker's spec; whatever the test does, the broker is stopped afterwards."""
-    spec = BrokerSpec(port=free_port(), controller_port=free_port(), data_dir=tmp_path / "kafka", heap="256m")
-    assert not is_ready(spec.bootstrap, 0.5), f"something already answers on {spec.bootstrap}"
-    try:
-        yield spec
-    finally:
-        if not stop_broker(spec, timeout=20):
-            kill_broker(spec)
 
 
 async def _produce_one(bootstrap: str, topic: str, value: bytes) -> int:

@@ -7,17 +7,17 @@ import asyncio
 from collections.abc import Callable
 from pathlib import Path
 
-import aiohttp
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 
 from schemas.settings import Settings
-from streams.dev.simulate import lifecycle, post
+from streams.dev.simulate import lifecycle
 from streams.kafka.names import changelog_topic, store_dir, worker_group
 from streams.ops.admin import WorkerRunningError
 from streams.ops.reset import reset_worker
 from streams.ops.verify import verify
-from tests.kafka_fixtures import SECRET, START, System, hooklog, read_topic
+from tests.conftest import T0
+from tests.kafka_fixtures import SECRET, System, hooklog, read_topic
 
 pytestmark = pytest.mark.kafka
 
@@ -35,10 +35,8 @@ async def group_and_topics(settings: Settings) -> tuple[dict[int, int], set[str]
 async def test_reset_makes_the_worker_fold_the_whole_log_again(own_topics: None, run_system: Callable[..., System]) -> None:
     system = run_system()
     settings = system.settings
-    deliveries = [d for kind in ("onramp", "peru-wire") for d in lifecycle(kind, SECRET, start=START)]
-    async with aiohttp.ClientSession() as session:
-        for delivery in deliveries:
-            assert (await post(session, f"{system.ingest_url}/webhooks/koywe", delivery.body))[0] == 200
+    deliveries = [d for kind in ("onramp", "peru-wire") for d in lifecycle(kind, SECRET, start=T0)]
+    await system.send(deliveries)
     assert (await verify(settings, wait_s=60)).differences == []
 
     with pytest.raises(WorkerRunningError, match="stop `hooklog worker` first"):
@@ -79,9 +77,7 @@ async def test_a_reset_elsewhere_makes_a_worker_with_an_old_store_discard_it(
     on B; A's worker then starts on a store older than the group's state and must drop it."""
     system = run_system()  # ingest, and machine A's worker
     settings = system.settings
-    async with aiohttp.ClientSession() as session:
-        for delivery in lifecycle("onramp", SECRET, start=START):
-            assert (await post(session, f"{system.ingest_url}/webhooks/koywe", delivery.body))[0] == 200
+    await system.send(lifecycle("onramp", SECRET, start=T0))
     assert (await verify(settings, wait_s=60)).differences == []
     system.stop("worker")
     stale = store_dir(settings) / "stale-sentinel"  # stands for A's tables of the old state
@@ -92,9 +88,7 @@ async def test_a_reset_elsewhere_makes_a_worker_with_an_old_store_discard_it(
     done = hooklog(machine_b.settings, "reset", "--changelogs", "--yes")
     assert done.returncode == 0, done.stderr
     assert "every worker's local table stores, on every machine, are discarded" in done.stderr
-    async with aiohttp.ClientSession() as session:  # the log moves on while A is away
-        for delivery in lifecycle("peru-wire", SECRET, start=START):
-            assert (await post(session, f"{system.ingest_url}/webhooks/koywe", delivery.body))[0] == 200
+    await system.send(lifecycle("peru-wire", SECRET, start=T0))  # the log moves on while A is away
     machine_b.start("worker")
     try:
         assert (await verify(machine_b.settings, wait_s=60, changelogs=True)).differences == []

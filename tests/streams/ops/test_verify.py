@@ -6,7 +6,6 @@ import subprocess
 import sys
 from collections.abc import Callable
 
-import aiohttp
 import orjson
 import pytest
 from aiokafka import AIOKafkaProducer
@@ -14,9 +13,10 @@ from aiokafka import AIOKafkaProducer
 from ingest.topics import ensure_topics
 from schemas.envelope import Envelope, encode_envelope
 from schemas.settings import Settings
-from streams.dev.simulate import lifecycle, post
+from streams.dev.simulate import lifecycle
 from streams.ops.verify import ABSENT, PRESENT, Difference, compare_states, diff_values, missing_ids, verify
-from tests.kafka_fixtures import REPO, SECRET, START, System, hooklog, settings_env
+from tests.conftest import T0
+from tests.kafka_fixtures import REPO, SECRET, System, hooklog, settings_env
 
 
 def entry(event_id: str, status: str) -> dict[str, object]:
@@ -62,10 +62,8 @@ def test_states_are_compared_semantically_per_aggregate() -> None:
 async def test_verify_is_clean_on_a_healthy_system_and_reports_tampering(own_topics: None, run_system: Callable[..., System]) -> None:
     system = run_system()
     settings = system.settings
-    plans = [lifecycle(kind, SECRET, start=START) for kind in ("onramp", "peru-wire", "offramp-corrected")]
-    async with aiohttp.ClientSession() as session:
-        for delivery in [d for plan in plans for d in plan]:
-            assert (await post(session, f"{system.ingest_url}/webhooks/koywe", delivery.body))[0] == 200
+    plans = [lifecycle(kind, SECRET, start=T0) for kind in ("onramp", "peru-wire", "offramp-corrected")]
+    await system.send([d for plan in plans for d in plan])
     report = await verify(settings, wait_s=60, api_url=system.worker_url)
     assert report.differences == [] and report.lag is not None  # commits trail by up to a second
     assert report.compared[settings.topic("orders")] == 3 and report.compared[f"{system.worker_url} orders"] == 3
@@ -88,10 +86,8 @@ async def test_verify_is_clean_on_a_healthy_system_and_reports_tampering(own_top
 
     # a stopped worker is a stale projection: reported, with the lag, once the wait is over
     system.stop("worker")
-    late = lifecycle("onramp", SECRET, start=START)
-    async with aiohttp.ClientSession() as session:
-        for delivery in late:
-            assert (await post(session, f"{system.ingest_url}/webhooks/koywe", delivery.body))[0] == 200
+    late = lifecycle("onramp", SECRET, start=T0)
+    await system.send(late)
     stale = await verify(settings, wait_s=2)
     assert {d.aggregate for d in stale.differences} == {victim, late[0].order_id} and stale.rounds >= 2
     assert stale.lag == len(late)
