@@ -79,6 +79,8 @@ def _lags(consumer: Any, topic: str) -> dict[Any, int]:
         committed = consumer._committed_offset.get(tp)  # noqa: SLF001 - Faust keeps it in memory
         if committed is None and (read := consumer._read_offset.get(tp)) is not None:  # noqa: SLF001
             committed = read + 1
+        if committed is None and highwater == 0:  # an empty partition: nothing to fold, nothing behind
+            committed = 0
         if highwater is not None and committed is not None:
             lags[tp] = max(0, highwater - committed)
     return lags
