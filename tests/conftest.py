@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import random
+import shutil
+import socket
+import ssl
+import subprocess
 import sys
 import time
+import warnings
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -158,3 +166,62 @@ class ManualClock:
 def manual_clock() -> ManualClock:
     """A fresh ManualClock (pass it where a `clock`/`monotonic` callable is taken)."""
     return ManualClock()
+
+
+# --------------------------------------------------------------------------- TLS: test certificates
+
+
+@dataclass(frozen=True)
+class Pair:
+    cert: Path
+    key: Path
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(ssl.PEM_cert_to_DER_cert(self.cert.read_text())).hexdigest()
+
+
+@pytest.fixture
+def make_pair(tmp_path: Path) -> Callable[[int], Pair]:
+    """Factory: a fresh self-signed P-256 certificate for 127.0.0.1 with serial `serial`."""
+
+    def make(serial: int) -> Pair:
+        pair = Pair(tmp_path / f"cert-{serial}.pem", tmp_path / f"key-{serial}.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                        "-keyout", str(pair.key), "-out", str(pair.cert), "-days", "2", "-subj", "/CN=hooklog-test",
+                        "-addext", "subjectAltName=IP:127.0.0.1", "-set_serial", str(serial)],
+                       check=True, capture_output=True, timeout=60)
+        return pair
+
+    return make
+
+
+def install(pair: Pair, live: Pair) -> None:
+    """Renew `live` with `pair`'s files the way certbot's deploy does: whole files, replaced."""
+    for source, target in ((pair.key, live.key), (pair.cert, live.cert)):
+        tmp = target.with_suffix(".new")
+        shutil.copyfile(source, tmp)
+        os.replace(tmp, target)
+
+
+def client_context(trust: Pair | None = None, *, tls11: bool = False) -> ssl.SSLContext:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    if trust is None:
+        context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+    else:
+        context.load_verify_locations(trust.cert)
+    if tls11:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            context.minimum_version = context.maximum_version = ssl.TLSVersion.TLSv1_1
+        context.set_ciphers("DEFAULT:@SECLEVEL=0")  # OpenSSL 3 only speaks TLS 1.1 at level 0
+    return context
+
+
+def served_sha256(port: int, context: ssl.SSLContext | None = None) -> str:
+    """A new connection's certificate (SHA-256 of its DER)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+        with (context or client_context()).wrap_socket(raw, server_hostname="127.0.0.1") as tls:
+            der = tls.getpeercert(binary_form=True)
+    assert der is not None
+    return hashlib.sha256(der).hexdigest()

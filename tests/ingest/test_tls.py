@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-import os
 import shutil
 import signal
 import socket
@@ -34,57 +33,11 @@ from ingest.tls import CertificateReloader, is_loopback, plain_http_warning, ser
 from schemas.envelope import decode_envelope
 from schemas.errors import ConfigError
 from schemas.settings import Settings
+from tests.conftest import Pair, client_context, install, served_sha256
 from tests.kafka_fixtures import REPO, SECRET, listening_inodes, read_topic, settings_env
 
 if shutil.which("openssl") is None:  # pragma: no cover - Debian and the image have it
     pytest.skip("the openssl CLI makes the test certificates; install openssl", allow_module_level=True)
-
-
-@dataclass(frozen=True)
-class Pair:
-    cert: Path
-    key: Path
-
-    @property
-    def sha256(self) -> str:
-        return hashlib.sha256(ssl.PEM_cert_to_DER_cert(self.cert.read_text())).hexdigest()
-
-
-@pytest.fixture
-def make_pair(tmp_path: Path) -> Callable[[int], Pair]:
-    """Factory: a fresh self-signed P-256 certificate for 127.0.0.1 with serial `serial`."""
-
-    def make(serial: int) -> Pair:
-        pair = Pair(tmp_path / f"cert-{serial}.pem", tmp_path / f"key-{serial}.pem")
-        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-                        "-keyout", str(pair.key), "-out", str(pair.cert), "-days", "2", "-subj", "/CN=hooklog-test",
-                        "-addext", "subjectAltName=IP:127.0.0.1", "-set_serial", str(serial)],
-                       check=True, capture_output=True, timeout=60)
-        return pair
-
-    return make
-
-
-def install(pair: Pair, live: Pair) -> None:
-    """Renew `live` with `pair`'s files the way certbot's deploy does: whole files, replaced."""
-    for source, target in ((pair.key, live.key), (pair.cert, live.cert)):
-        tmp = target.with_suffix(".new")
-        shutil.copyfile(source, tmp)
-        os.replace(tmp, target)
-
-
-def client_context(trust: Pair | None = None, *, tls11: bool = False) -> ssl.SSLContext:
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    if trust is None:
-        context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
-    else:
-        context.load_verify_locations(trust.cert)
-    if tls11:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)
-            context.minimum_version = context.maximum_version = ssl.TLSVersion.TLSv1_1
-        context.set_ciphers("DEFAULT:@SECLEVEL=0")  # OpenSSL 3 only speaks TLS 1.1 at level 0
-    return context
 
 
 def permissive_context(pair: Pair) -> ssl.SSLContext:
@@ -187,15 +140,6 @@ def test_plain_http_beyond_loopback_is_warned_about(host: str, loopback: bool, m
 
 
 # --------------------------------------------------------------------------- kafka: a real ingest
-
-
-def served_sha256(port: int, context: ssl.SSLContext | None = None) -> str:
-    """A new connection's certificate (SHA-256 of its DER)."""
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
-        with (context or client_context()).wrap_socket(raw, server_hostname="127.0.0.1") as tls:
-            der = tls.getpeercert(binary_form=True)
-    assert der is not None
-    return hashlib.sha256(der).hexdigest()
 
 
 def wait_until(check: Callable[[], bool], timeout_s: float, what: str, proc: subprocess.Popen[bytes]) -> None:
