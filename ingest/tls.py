@@ -1,5 +1,5 @@
-"""HTTPS for hooklog's HTTP servers (ingest now, the worker's API later): TLS 1.2+ only, and a
-renewed certificate served without a restart.
+"""HTTPS for hooklog's HTTP servers (ingest and the worker's API): TLS 1.2+ only, and a
+renewed certificate served without a restart; and the client context a worker forwards with.
 
 `server_tls(settings)` gives a `CertificateReloader` (or None without HOOKLOG_TLS_CERT_FILE /
 _KEY_FILE). Its `context` goes to the server once (`web.TCPSite(..., ssl_context=...)`, or
@@ -133,6 +133,18 @@ def server_tls(settings: Settings) -> CertificateReloader | None:
     if settings.tls_cert_file is None or settings.tls_key_file is None:
         return None
     return CertificateReloader(settings.tls_cert_file, settings.tls_key_file)
+
+
+def peer_context(settings: Settings) -> ssl.SSLContext:
+    """The client context of worker-to-worker forwarding: peers' certificates verified (host name
+    included) against HOOKLOG_TLS_CA_FILE, or the system's trust store when it is unset."""
+    try:
+        context = ssl.create_default_context(cafile=settings.tls_ca_file)
+    except (ssl.SSLError, OSError) as exc:
+        raise ConfigError(f"HOOKLOG_TLS_CA_FILE={settings.tls_ca_file} cannot be loaded ({exc}); it must be "
+                          "a PEM file of the CA certificates (or the certificate) peer workers present") from None
+    context.minimum_version = MINIMUM_VERSION
+    return context
 
 
 def is_loopback(host: str) -> bool:

@@ -99,6 +99,9 @@ class Settings(BaseSettings):
     tls_cert_file: Path | None = None
     tls_key_file: Path | None = None
     tls_reload_s: float = Field(default=10.0, ge=0)  # 0: reload on SIGHUP only
+    # The CA bundle a worker verifies its peers' certificates with when it forwards a query over
+    # https (a private CA, or the project's own certificate); unset: the system's trust store.
+    tls_ca_file: Path | None = None
 
     worker_host: str = "127.0.0.1"
     worker_port: int = Field(default=6066, ge=0, le=65535)
@@ -111,8 +114,8 @@ class Settings(BaseSettings):
     fold_cache_states: int = Field(default=4096, ge=0)  # parsed states kept per worker (LRU)
 
     # Many workers (docs/operations.md "Running many workers"). Each worker advertises the URL the
-    # others forward a key's queries to; unset: http://<worker_host>:<worker_port>, the machine's
-    # hostname when bound to every interface. `worker_id` is the consumer's group instance id
+    # others forward a key's queries to; unset: http://<worker_host>:<worker_port> (https:// with
+    # HOOKLOG_TLS_CERT_FILE), the machine's hostname when bound to every interface. `worker_id` is the consumer's group instance id
     # (static membership: a worker restarted within the session timeout gets its partitions back
     # without a rebalance; a stopped one keeps them, unanswered, until its session expires).
     # Unset: a dynamic member, which leaves the group on a clean stop. Unique per worker: two
@@ -161,7 +164,8 @@ class Settings(BaseSettings):
         host = self.worker_host
         if host in ("", "0.0.0.0", "::"):
             host = socket.gethostname()
-        return f"http://[{host}]:{self.worker_port}" if ":" in host else f"http://{host}:{self.worker_port}"
+        scheme = "http" if self.tls_cert_file is None else "https"
+        return f"{scheme}://[{host}]:{self.worker_port}" if ":" in host else f"{scheme}://{host}:{self.worker_port}"
 
     @field_validator("trusted_proxies")
     @classmethod

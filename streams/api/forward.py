@@ -11,6 +11,7 @@ assignment on two workers cannot bounce a request between them. The method, path
 from __future__ import annotations
 
 import asyncio
+import ssl
 from collections.abc import Awaitable, Callable, Mapping
 
 import aiohttp
@@ -30,15 +31,18 @@ def refusal(refuse: Refuse) -> web.Response:
 
 
 class Forwarder:
-    """One aiohttp session per worker for forwarded queries; `count(outcome)` per forward."""
+    """One aiohttp session per worker for forwarded queries; `count(outcome)` per forward. An
+    https owner's certificate is verified with `ssl_context` (ingest/tls.py `peer_context`;
+    None: aiohttp's default, the system's trust store)."""
 
-    def __init__(self, own_url: str, timeout_s: float, count: Callable[[str], None] = lambda outcome: None) -> None:
-        self.own_url, self.timeout_s, self._count = own_url, timeout_s, count
+    def __init__(self, own_url: str, timeout_s: float, count: Callable[[str], None] = lambda outcome: None,
+                 ssl_context: ssl.SSLContext | None = None) -> None:
+        self.own_url, self.timeout_s, self._count, self._ssl = own_url, timeout_s, count, ssl_context
         self._session: aiohttp.ClientSession | None = None
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=256))
+            self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=256, ssl=self._ssl or True))
         return self._session
 
     async def send(self, method: str, url: str, path_qs: str, body: bytes, headers: Mapping[str, str],

@@ -19,6 +19,7 @@ from typing import Any
 import orjson
 from faust.web import Request, Response, View
 
+from ingest.tls import peer_context
 from schemas.deadletter import decode_dead_letter
 from schemas.errors import BrokerUnavailableError, EnvelopeError
 from schemas.koywe_users import user_key
@@ -88,7 +89,8 @@ def install_views(worker: Worker) -> None:  # noqa: C901 - one small view per en
         return WorkerView(readiness(app), own_url, active_partitions(app, changelog), owner_urls(app, changelog),
                           settings.partitions)
 
-    forwarder = Forwarder(own_url, settings.forward_timeout_s, lambda outcome: worker.metrics.forwarded.labels(outcome).inc())
+    forwarder = Forwarder(own_url, settings.forward_timeout_s, lambda outcome: worker.metrics.forwarded.labels(outcome).inc(),
+                          peer_context(settings))
     router = Router(view_of, settings.partitions, forwarder, lambda reason: worker.metrics.unavailable.labels(reason).inc())
     worker.router = router
     worker.metrics.watch_owned(lambda: active_partitions(app, worker.topics["raw"].get_topic_name()))

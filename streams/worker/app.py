@@ -20,6 +20,7 @@ from faust.streams import _current_event
 from faust.tables.recovery import Recovery
 
 from projections.registry import PROJECTIONS
+from ingest.tls import server_tls
 from schemas.envelope import utcnow
 from schemas.settings import Settings
 from streams.api.views import install_views
@@ -28,6 +29,7 @@ from streams.worker.batch import StateCache, TableBatch
 from streams.worker.handle import Worker
 from streams.worker.metrics import Folded, WorkerMetrics
 from streams.worker.processing import process_record
+from streams.worker.tls import install_tls
 from streams.worker.waiters import FoldWaiters
 
 
@@ -87,6 +89,7 @@ def _raw_topic(app: faust.App, name: str, partitions: int) -> faust.TopicT:
 def build_worker(settings: Settings) -> Worker:
     datadir = store_dir(settings)
     datadir.mkdir(parents=True, exist_ok=True)
+    tls = server_tls(settings)  # HTTPS with HOOKLOG_TLS_CERT_FILE/_KEY_FILE (streams/worker/tls.py)
     app = faust.App(
         app_id(settings),
         broker=[f"kafka://{server}" for server in settings.kafka_bootstrap_servers.split(",")],
@@ -101,6 +104,7 @@ def build_worker(settings: Settings) -> Worker:
         web_bind=settings.worker_host,
         web_host=settings.worker_host,
         web_port=settings.worker_port,
+        web_ssl_context=tls.context if tls else None,
         # Many workers (docs/operations.md): each advertises its own URL in the group's assignment
         # metadata (what other workers forward its keys to); a dead member is noticed within the
         # session timeout (Faust's default, 60 s, held a crashed worker's keys for a minute);
@@ -176,4 +180,5 @@ def build_worker(settings: Settings) -> Worker:
 
     worker = Worker(app, settings, tables, topics, metrics, waiters)
     install_views(worker)
+    install_tls(worker, tls)
     return worker

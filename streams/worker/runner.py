@@ -12,6 +12,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from faust.worker import Worker as FaustWorker
 
 from ingest.logs import configure_logging, get_logger, secrets_of
+from ingest.tls import plain_http_warning
 from ingest.topics import ensure_topics
 from schemas.errors import BrokerUnavailableError
 from schemas.settings import Settings
@@ -115,6 +116,11 @@ def run_worker(settings: Settings, loglevel: str = "warning") -> None:
     gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
     faust_worker = FaustWorker(worker.app, loglevel=loglevel, quiet=True, override_logging=False)
     faust_worker.spinner = None  # it writes terminal escapes into the JSON log stream
+    warning = plain_http_warning(settings.worker_host, worker.tls)
+    if warning:
+        get_logger("worker").warning(warning)
+    scheme = "http" if worker.tls is None else "https"
     get_logger("worker").info("starting", raw_topic=settings.topic("raw"),
-                              api=f"http://{settings.worker_host}:{settings.worker_port}")
+                              api=f"{scheme}://{settings.worker_host}:{settings.worker_port}",
+                              advertised=settings.advertised_url)
     faust_worker.execute_from_commandline()
