@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -215,17 +216,23 @@ class System:
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     env_overrides: dict[str, str | None] = field(default_factory=dict)  # None removes a variable
     ports: dict[str, int] = field(default_factory=dict)  # named workers' ports (start_worker)
+    client_tls: ssl.SSLContext | None = None  # what the probes verify an https server with
+
+    @property
+    def scheme(self) -> str:
+        """https when the settings name a certificate (ingest and workers serve TLS), else http."""
+        return "http" if self.settings.tls_cert_file is None else "https"
 
     @property
     def ingest_url(self) -> str:
-        return f"http://127.0.0.1:{self.settings.ingest_port}"
+        return f"{self.scheme}://127.0.0.1:{self.settings.ingest_port}"
 
     @property
     def worker_url(self) -> str:
-        return f"http://127.0.0.1:{self.settings.worker_port}"
+        return f"{self.scheme}://127.0.0.1:{self.settings.worker_port}"
 
     def url_of(self, role: str) -> str:
-        return f"http://127.0.0.1:{self.ports[role]}" if role in self.ports else self.worker_url
+        return f"{self.scheme}://127.0.0.1:{self.ports[role]}" if role in self.ports else self.worker_url
 
     def start(self, role: str, *, wait: bool = True) -> None:
         command = "worker" if role in self.ports else role
@@ -240,7 +247,7 @@ class System:
         )
         if wait:  # the worker is ready once its tables are restored and its partitions assigned
             url = f"{self.ingest_url}/healthz" if role == "ingest" else f"{self.url_of(role)}/readyz"
-            wait_http(url, 120, self.procs[role])
+            wait_http(url, 120, self.procs[role], self.client_tls)
 
     def start_worker(self, name: str, *, wait: bool = True) -> str:
         """One more worker of the group (same command users run), its URL; restart by name."""
@@ -271,11 +278,12 @@ class System:
 @pytest.fixture
 def run_system(make_settings: Callable[..., Settings], tmp_path: Path) -> Iterator[Callable[..., System]]:
     """Factory: start the named roles (default ingest + worker) on fresh topics; stopped at teardown.
-    `workers=N` starts ingest and N named workers `w0`..`w<N-1>` instead (one group)."""
+    `workers=N` starts ingest and N named workers `w0`..`w<N-1>` instead (one group); `client_tls`
+    verifies the servers when the settings make them serve https."""
     systems: list[System] = []
 
-    def start(*roles: str, workers: int = 0, **overrides: Any) -> System:
-        system = System(make_settings(**overrides), tmp_path)
+    def start(*roles: str, workers: int = 0, client_tls: ssl.SSLContext | None = None, **overrides: Any) -> System:
+        system = System(make_settings(**overrides), tmp_path, client_tls=client_tls)
         systems.append(system)
         for role in roles or (("ingest",) if workers else ("ingest", "worker")):
             system.start(role)
