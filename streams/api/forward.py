@@ -18,7 +18,7 @@ import aiohttp
 from aiohttp import web
 
 from ingest.partitioning import partition_for
-from streams.api.access import json_error
+from ingest.responses import json_error
 from streams.api.routing import Forward, Local, Refuse, WorkerView, route
 
 FORWARDED = "X-Hooklog-Forwarded"

@@ -19,6 +19,7 @@ from typing import Any
 import orjson
 from faust.web import Request, Response, View
 
+from ingest.responses import error_body
 from ingest.tls import peer_context
 from schemas.deadletter import decode_dead_letter
 from schemas.errors import BrokerUnavailableError, EnvelopeError
@@ -43,7 +44,7 @@ def _json(view: View, status: int, body: bytes) -> Response:
 
 
 def _error(view: View, status: int, code: str, detail: str) -> Response:
-    return _json(view, status, orjson.dumps({"error": code, "detail": detail}))
+    return _json(view, status, error_body(code, detail))
 
 
 def _query(request: Request) -> tuple[datetime | None, int, str | None]:

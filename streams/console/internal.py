@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from aiohttp import web
 
+from ingest.responses import json_error
 from schemas.orders import OrderStatus
-from streams.api.access import json_error
 from streams.console import seam
 from streams.console.merge import Counts, Cursor, Failed, Part, counts_json, parse_cursor, part_json
 from streams.console.params import MAX_PAGE_SIZE
