@@ -122,5 +122,6 @@ def run_worker(settings: Settings, loglevel: str = "warning") -> None:
     scheme = "http" if worker.tls is None else "https"
     get_logger("worker").info("starting", raw_topic=settings.topic("raw"),
                               api=f"{scheme}://{settings.worker_host}:{settings.worker_port}",
-                              advertised=settings.advertised_url)
+                              advertised=settings.advertised_url,
+                              **({} if worker.tls is None else {"sha256": worker.tls.fingerprint}))
     faust_worker.execute_from_commandline()
