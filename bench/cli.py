@@ -68,33 +68,42 @@ def _one(name: str, run: Callable[[], BenchResult]) -> None:
 
 
 @app.command()
-def ingest(duration: float = typer.Option(10.0, help="seconds of flat-out load per server"),
+def ingest(duration: float = typer.Option(5.0, help="seconds of flat-out load per server per round"),
+           rounds: int = typer.Option(5, help="interleaved rounds (figure and baselines once each per round)"),
            concurrency: int = typer.Option(64, help="keep-alive connections"),
            loadgen: str = typer.Option("auto", help="auto (wrk if installed) | wrk | aiohttp"),
-           profile: bool = typer.Option(True, help="py-spy the ingest process")) -> None:
+           profile: bool = typer.Option(True, help="py-spy the ingest process (one extra, unmeasured run)"),
+           compare: list[str] = typer.Option([], help="NAME=DIR: also run `hooklog ingest` from source tree DIR "
+                                                       "in the same rounds (e.g. `git archive` of the code before)")) -> None:
     """Verified webhooks acked/s vs (a) a no-work aiohttp server and (b) a raw aiokafka producer."""
+    from pathlib import Path
+
     from bench.ingest import run_ingest
 
-    _one("ingest", lambda: run_ingest(duration_s=duration, concurrency=concurrency, loadgen=loadgen, profile=profile))
+    arms = {name: Path(src).resolve() for name, _, src in (c.partition("=") for c in compare)}
+    _one("ingest", lambda: run_ingest(duration_s=duration, rounds=rounds, concurrency=concurrency, loadgen=loadgen,
+                                      profile=profile, compare=arms))
 
 
 @app.command()
 def fold(orders: int = typer.Option(12_000, help="order lifecycles (~4.5 events each)"),
+         rounds: int = typer.Option(3, help="interleaved rounds (each on a fresh prefix)"),
          quix: bool = typer.Option(True, help="run baseline (b) when bench/.venv has quixstreams"),
-         profile: bool = typer.Option(True, help="py-spy the worker and Quix")) -> None:
+         profile: bool = typer.Option(True, help="py-spy the worker and Quix (round 0)")) -> None:
     """Worker fold events/s vs (a) pure folds, (b) Quix Streams, (c) process_record loop."""
     from bench.fold import run_fold
 
-    _one("fold", lambda: run_fold(orders=orders, quix=quix, profile=profile))
+    _one("fold", lambda: run_fold(orders=orders, quix=quix, profile=profile, rounds=rounds))
 
 
 @app.command()
 def replay(orders: int = typer.Option(30_000, help="order lifecycles (~4.5 events each)"),
+           rounds: int = typer.Option(3, help="interleaved rounds of replay / raw consume / one process"),
            profile: bool = typer.Option(True, help="a second, pyinstrumented replay")) -> None:
     """Replay/rebuild events/s vs a raw aiokafka consumer on the same topic."""
     from bench.replay import run_replay
 
-    _one("replay", lambda: run_replay(orders=orders, profile=profile))
+    _one("replay", lambda: run_replay(orders=orders, profile=profile, rounds=rounds))
 
 
 @app.command()
@@ -113,6 +122,17 @@ def memory(orders: int = typer.Option(100_000, help="orders (one event each); th
     from bench.memory import run_memory
 
     _one("memory", lambda: run_memory(orders=orders))
+
+
+@app.command()
+def failover(orders: int = typer.Option(40, help="orders answered before and after each crash"),
+             rounds: int = typer.Option(2, help="interleaved rounds of takeover and restart")) -> None:
+    """Takeover after kill -9 of one of 2 workers, and a single worker's restart, beside the session timeout."""
+    from bench.failover import run_failover
+    from bench.report import machine
+
+    typer.echo(f"CPU: {machine()['cpu']} ({machine()['cores']} cores)")
+    _one("failover", lambda: run_failover(orders=orders, rounds=rounds))
 
 
 @app.command("console-index")
@@ -138,9 +158,9 @@ def run_all(quick: bool = typer.Option(False, help="tiny sizes (seconds, for a s
 
     _quiet()
     runs: list[tuple[str, Callable[[], BenchResult]]] = [
-        ("ingest", lambda: run_ingest(duration_s=3 if quick else 10, profile=profile)),
-        ("fold", lambda: run_fold(orders=500 if quick else 12_000, profile=profile)),
-        ("replay", lambda: run_replay(orders=1000 if quick else 30_000, profile=profile)),
+        ("ingest", lambda: run_ingest(duration_s=1 if quick else 5, rounds=2 if quick else 5, profile=profile)),
+        ("fold", lambda: run_fold(orders=500 if quick else 12_000, profile=profile, rounds=2 if quick else 3)),
+        ("replay", lambda: run_replay(orders=1000 if quick else 30_000, profile=profile, rounds=2 if quick else 3)),
         ("latency", lambda: run_latency(duration_s=3 if quick else 15)),
         ("memory", lambda: run_memory(orders=2000 if quick else 100_000)),
     ]

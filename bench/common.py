@@ -19,7 +19,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -55,6 +54,8 @@ def new_settings(workdir: Path, **overrides: Any) -> Settings:
     }
     if "api_tokens" in Settings.model_fields:  # the worker's API is closed without one
         values["api_tokens"] = API_TOKEN
+    if "rate_limits" in Settings.model_fields:  # flat-out load must measure the work, not the 429s
+        values["rate_limits"] = {"*": {"rate": 1e9, "burst": 10**9}}
     values.update(overrides)
     return Settings(**values)
 
@@ -85,23 +86,32 @@ class Children:
     logdir: Path
     procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
-    def spawn(self, name: str, argv: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    def spawn(self, name: str, argv: list[str], env: dict[str, str], *, cwd: Path = REPO,
+              cpus: set[int] | None = None) -> subprocess.Popen[bytes]:
+        """`argv` as a child in `cwd` (another source tree for a before/after arm), started on
+        `cpus` when given (bench/machine.py: the servers under test off the loadgen's core)."""
+        from bench.machine import pin_self_to
+
         log = open(self.logdir / f"{name}.log", "ab")  # noqa: SIM115 - owned by the child
-        proc = subprocess.Popen(argv, env=env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(argv, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT,
+                                preexec_fn=(lambda: pin_self_to(cpus)) if cpus else None)
         self.procs.append(proc)
         return proc
 
     def role(self, settings: Settings, role: str, timeout_s: float = 120,
-             extra_env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+             extra_env: dict[str, str] | None = None, *, name: str | None = None, cwd: Path = REPO,
+             cpus: set[int] | None = None) -> subprocess.Popen[bytes]:
         """`hooklog ingest|worker` as a child, waited for until /healthz answers. `extra_env`
-        adds variables (e.g. Faust's own PRODUCER_LINGER, to try a tuning without editing code)."""
-        proc = self.spawn(role, [sys.executable, "-m", "streams.cli", role],
-                          {**settings_env(settings), **(extra_env or {})})
+        adds variables (e.g. Faust's own PRODUCER_LINGER, to try a tuning without editing code);
+        `cwd` runs another source tree's code (its modules come first on sys.path)."""
+        name = name or role
+        proc = self.spawn(name, [sys.executable, "-m", "streams.cli", role],
+                          {**settings_env(settings), **(extra_env or {})}, cwd=cwd, cpus=cpus)
         port = settings.ingest_port if role == "ingest" else settings.worker_port
         try:
             wait_http(f"http://127.0.0.1:{port}/healthz", timeout_s, proc)
         except RuntimeError as exc:
-            raise RuntimeError(f"{exc}\n--- {role} log ---\n{self.log_tail(role)}") from None
+            raise RuntimeError(f"{exc}\n--- {name} log ---\n{self.log_tail(name)}") from None
         return proc
 
     def log_tail(self, name: str, lines: int = 20) -> str:
@@ -249,17 +259,12 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def broker_pid() -> int | None:
-    """The local broker's pid (None for an external cluster or when unreadable)."""
-    try:
-        from streams.dev.localkafka import BrokerSpec, external_bootstrap
+def broker_pid(bootstrap: str | None = None) -> int | None:
+    """The local broker's pid, however it was started (bench/machine.py); None for a remote
+    cluster or when no process on this machine listens on the bootstrap port."""
+    from bench.machine import find_broker
 
-        spec = BrokerSpec()
-        if external_bootstrap(spec):
-            return None
-        return int(spec.pid_file.read_text().split()[0])
-    except (OSError, ValueError, ImportError):
-        return None
+    return find_broker(bootstrap)[0]
 
 
 def _machine_busy() -> tuple[float, float]:

@@ -10,6 +10,7 @@ fresh raw topic; then, one after the other:
   JSON, no Kafka): the per-event cost every Kafka-fed fold pays.
 A Kafka-fed rate counts from the first output record to the last (startup and rebalance
 excluded): every event here publishes exactly one `orders` record.
+All four run in interleaved rounds (bench/fair.py): medians, and medians of per-round ratios.
 Targets: worker >= 1.5 x (b) and >= 0.5 x (a).
 """
 
@@ -27,7 +28,9 @@ from bench.common import (REPO, Children, CpuMeter, OffsetWatcher, bench_run, br
                           rss_kib)
 from bench.dataset import lifecycle_bodies, raw_record
 from bench.profiling import finish_pyspy, start_pyspy
-from bench.report import Baseline, BenchResult, Figure
+from bench.fair import Arm, interleave, median, values
+from bench.machine import find_broker
+from bench.report import Baseline, BenchResult, Figure, paired_baseline
 from ingest.topics import ensure_topics
 from projections.registry import PROJECTIONS, projection_for
 from schemas.decoding import decode_fact
@@ -115,11 +118,11 @@ class RssSampler:
 
 
 def measure_kafka_fold(proc: subprocess.Popen[bytes], settings: Settings, output_topic: str, events: int, *,
-                       name: str, workdir: Path, profile_s: float) -> dict[str, Any]:
+                       name: str, workdir: Path, profile_s: float, broker: int | None = None) -> dict[str, Any]:
     """Wait until `output_topic` holds one record per event; rate from first to last output."""
     spy: list[subprocess.Popen[bytes] | None] = []
     sampler = RssSampler(proc.pid)
-    meter = CpuMeter({name: proc.pid, "broker": broker_pid()})
+    meter = CpuMeter({name: proc.pid, "broker": broker or broker_pid()})
 
     def first_output() -> None:
         meter.start()
@@ -146,7 +149,8 @@ def measure_kafka_fold(proc: subprocess.Popen[bytes], settings: Settings, output
             "cores": cores}
 
 
-def run_quix(children: Children, settings: Settings, events: int, workdir: Path, profile_s: float) -> dict[str, Any]:
+def run_quix(children: Children, settings: Settings, events: int, workdir: Path, profile_s: float,
+             broker: int | None = None) -> dict[str, Any]:
     prefix = f"{settings.topic_prefix}-quix"
     names = (*(p.name for p in PROJECTIONS), "alerts", "dlq")  # = bench.quixfold.OUTPUTS
     asyncio.run(create_topics(settings.kafka_bootstrap_servers, [f"{prefix}.{n}.v1" for n in names],
@@ -154,11 +158,11 @@ def run_quix(children: Children, settings: Settings, events: int, workdir: Path,
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     proc = children.spawn("quix", [str(QUIX_PYTHON), "-m", "bench.quixfold", "--bootstrap",
                                    settings.kafka_bootstrap_servers, "--raw-topic", settings.topic("raw"),
-                                   "--group", prefix, "--state-dir", str(workdir / "quix-state"),
+                                   "--group", prefix, "--state-dir", str(workdir / f"quix-state-{prefix}"),
                                    "--out-prefix", prefix], env)
     try:
         return measure_kafka_fold(proc, settings, f"{prefix}.orders.v1", events, name="quix", workdir=workdir,
-                                  profile_s=profile_s)
+                                  profile_s=profile_s, broker=broker)
     except (TimeoutError, RuntimeError) as exc:
         raise RuntimeError(f"{exc}\n--- quix log ---\n{children.log_tail('quix')}") from None
     finally:
@@ -166,56 +170,87 @@ def run_quix(children: Children, settings: Settings, events: int, workdir: Path,
 
 
 def run_fold(*, orders: int = 12_000, profile: bool = True, quix: bool = True, profile_s: float = 8.0,
-             worker_env: dict[str, str] | None = None) -> BenchResult:
-    """Lay down `orders` lifecycles (~4.5 events each), then time the worker, (a), (b) and (c)."""
+             worker_env: dict[str, str] | None = None, rounds: int = 3) -> BenchResult:
+    """Lay down `orders` lifecycles (~4.5 events each), then time the worker, (a), (b) and (c) in
+    `rounds` interleaved rounds (bench/fair.py). A Kafka-fed arm needs fresh state, so each round
+    has a topic prefix of its own (`<prefix>r<i>`) with the same records laid down on it; the
+    worker folds it from scratch and Quix reads the same raw topic with a group of its own.
+    py-spy (when `profile`) runs in round 0 only."""
     started = time.perf_counter()
-    profile_s = profile_s if profile else 0.0
+    broker, broker_how = find_broker()
+    with_quix = quix and quix_available()
     with bench_run() as (settings, children, workdir):
         secret = settings.koywe_secret_list[0].get_secret_value()
         records = [raw_record(b) for b in lifecycle_bodies(settings.topic_prefix, orders, secret)]
         events = len(records)
-        asyncio.run(ensure_topics(settings, timeout_s=30))
-        _, produce_s = asyncio.run(produce(settings.kafka_bootstrap_servers, settings.topic("raw"), records))
-
-        pure = pure_fold_rate(records)
-        loop = process_record_rate(records)
         breakdown = process_record_breakdown(records)
+        laid: dict[int, Settings] = {}
 
-        worker = children.role(settings, "worker", extra_env=worker_env)
-        try:
-            faust = measure_kafka_fold(worker, settings, settings.topic("orders"), events, name="worker",
-                                       workdir=workdir, profile_s=profile_s)
-        except (TimeoutError, RuntimeError) as exc:
-            raise RuntimeError(f"{exc}\n--- worker log ---\n{children.log_tail('worker')}") from None
-        children.stop(worker)
+        def round_settings(i: int) -> Settings:
+            """Round i's prefix and datadir, its raw topic laid down on first use (outside any timing)."""
+            if i not in laid:
+                laid[i] = settings.model_copy(update={"topic_prefix": f"{settings.topic_prefix}r{i}",
+                                                      "data_dir": workdir / f"data-r{i}"})
+                asyncio.run(ensure_topics(laid[i], timeout_s=30))
+                asyncio.run(produce(settings.kafka_bootstrap_servers, laid[i].topic("raw"), records))
+            return laid[i]
 
-        quixed: dict[str, Any] | None = None
-        if quix and quix_available():
-            quixed = run_quix(children, settings, events, workdir, profile_s)
+        def worker_arm(i: int) -> dict[str, Any]:
+            arm = round_settings(i)
+            worker = children.role(arm, "worker", extra_env=worker_env, name=f"worker-r{i}")
+            try:
+                return measure_kafka_fold(worker, arm, arm.topic("orders"), events, name="worker",
+                                          workdir=workdir, profile_s=profile_s if profile and i == 0 else 0.0,
+                                          broker=broker)
+            except (TimeoutError, RuntimeError) as exc:
+                raise RuntimeError(f"{exc}\n--- worker log ---\n{children.log_tail(f'worker-r{i}')}") from None
+            finally:
+                children.stop(worker)
 
-    value = faust["events_per_s"]
-    b = quixed["events_per_s"] if quixed else None
-    met = value >= 0.5 * pure and (b is None or value >= 1.5 * b)
+        arms: dict[str, Arm] = {
+            "worker": worker_arm,
+            "pure": lambda i: {"events_per_s": pure_fold_rate(records)},
+            "process_record": lambda i: {"events_per_s": process_record_rate(records)},
+        }
+        if with_quix:
+            arms["quix"] = lambda i: run_quix(children, round_settings(i), events, workdir,
+                                              profile_s if profile and i == 0 else 0.0, broker)
+        runs = interleave(arms, rounds)
+    return _fold_result(runs, orders=orders, events=events, rounds=rounds, quix=quix, with_quix=with_quix,
+                        settings=settings, worker_env=worker_env, breakdown=breakdown, broker=(broker, broker_how),
+                        elapsed_s=time.perf_counter() - started)
+
+
+def _fold_result(runs: dict[str, list[dict[str, Any]]], *, orders: int, events: int, rounds: int, quix: bool,
+                 with_quix: bool, settings: Settings, worker_env: dict[str, str] | None, breakdown: dict[str, float],
+                 broker: tuple[int | None, str], elapsed_s: float) -> BenchResult:
+    rate_of = {name: values(rs, "events_per_s") for name, rs in runs.items()}
+    worker = rate_of["worker"]
+    cpu = {name: median([r["cpu_us_per_event"] for r in runs[name]]) for name in ("worker", "quix") if name in runs}
+    quix_base = (paired_baseline("(b) Quix Streams, same fold + RocksDB state", worker, rate_of["quix"]) if with_quix
+                 else Baseline("(b) Quix Streams, same fold + RocksDB state", None,
+                               "not run: `python -m bench setup-quix`" if quix else "skipped"))
     figure = Figure(
-        bench="fold", name="worker fold events/s", value=value, unit="ev/s",
-        baselines=[
-            Baseline("(a) pure folds, plain loop", pure),
-            Baseline("(b) Quix Streams, same fold + RocksDB state", b,
-                     "" if quixed else "not run: `python -m bench setup-quix`" if quix else "skipped"),
-            Baseline("(c) process_record loop, no Kafka", loop),
-        ],
-        target="≥ 1.5 × (b), ≥ 0.5 × (a)", met=met if quixed else (False if value < 0.5 * pure else None),
-        note=(f"{events} events ({orders} orders); CPU per event: worker {faust['cpu_us_per_event']:.0f} µs"
-              + (f", Quix {quixed['cpu_us_per_event']:.0f} µs" if quixed else "")
-              + f"; worker peak RSS {faust['peak_rss_mib']:.0f} MiB; cores used while folding: worker run "
-              f"{faust['cores']}" + (f", Quix run {quixed['cores']}" if quixed else "")),
+        bench="fold", name="worker fold events/s", value=median(worker), unit="ev/s", rounds=worker,
+        baselines=[paired_baseline("(a) pure folds, plain loop", worker, rate_of["pure"]), quix_base,
+                   paired_baseline("(c) process_record loop, no Kafka", worker, rate_of["process_record"])],
+        target="≥ 1.5 × (b), ≥ 0.5 × (a)",
+        note=(f"{events} events ({orders} orders), {rounds} rounds; CPU per event (median): worker "
+              f"{cpu['worker']:.0f} µs" + (f", Quix {cpu['quix']:.0f} µs" if "quix" in cpu else "")
+              + f"; worker peak RSS {runs['worker'][0]['peak_rss_mib']:.0f} MiB; cores used while folding "
+              f"(round 0): worker run {runs['worker'][0]['cores']}"
+              + (f", Quix run {runs['quix'][0]['cores']}" if with_quix else "")
+              + f"; broker pid {broker[0]} ({broker[1]})"),
     )
+    vs_pure = figure.ratio(figure.baselines[0]) or 0.0
+    vs_quix = figure.ratio(quix_base)
+    figure.met = (vs_pure >= 0.5 and vs_quix >= 1.5) if vs_quix is not None else (False if vs_pure < 0.5 else None)
     return BenchResult(
         name="fold", figures=[figure],
-        params={"orders": orders, "events": events, "partitions": settings.partitions,
+        params={"orders": orders, "events": events, "partitions": settings.partitions, "rounds": rounds,
                 "table_store": settings.table_store, "worker_env": worker_env or {}},
-        detail={"worker": faust, "quix": quixed, "pure_fold_per_s": pure, "process_record_per_s": loop,
-                "process_record_us_per_event": breakdown,
-                "produce_s": produce_s},
-        elapsed_s=time.perf_counter() - started,
+        detail={"rounds": runs, "worker": runs["worker"][0], "quix": runs["quix"][0] if with_quix else None,
+                "pure_fold_per_s": median(rate_of["pure"]), "process_record_per_s": median(rate_of["process_record"]),
+                "process_record_us_per_event": breakdown, "broker": {"pid": broker[0], "found_by": broker[1]}},
+        elapsed_s=elapsed_s,
     )

@@ -168,10 +168,22 @@ def have_wrk() -> bool:
     return shutil.which("wrk") is not None
 
 
-def run_wrk(url: str, bodies_file: Path, *, duration_s: float, concurrency: int, threads: int = 2,
+def _pinned() -> Any:
+    """The loadgen's `preexec_fn`: start on its own core(s) (bench/machine.py)."""
+    from bench.machine import LOADGEN_CPUS, pin_self_to
+
+    return lambda: pin_self_to(LOADGEN_CPUS)
+
+
+def run_wrk(url: str, bodies_file: Path, *, duration_s: float, concurrency: int, threads: int | None = None,
             warmup_s: float = 1.0) -> dict[str, Any]:
-    """Flat-out POSTs of the same bodies with wrk (C, so the client is not the bottleneck)."""
+    """Flat-out POSTs of the same bodies with wrk (C, so the client is not the bottleneck), one
+    wrk thread per core it is pinned to."""
     from urllib.parse import urlsplit
+
+    from bench.machine import LOADGEN_CPUS
+
+    threads = threads or (len(LOADGEN_CPUS) if LOADGEN_CPUS else 2)
 
     parts = urlsplit(url)
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
@@ -179,10 +191,10 @@ def run_wrk(url: str, bodies_file: Path, *, duration_s: float, concurrency: int,
     base = f"{parts.scheme}://{parts.netloc}"
     if warmup_s > 0:
         subprocess.run(["wrk", f"-t{threads}", f"-c{concurrency}", f"-d{max(1, round(warmup_s))}s", "-s",
-                        script.name, base], capture_output=True, check=False, timeout=60)
+                        script.name, base], capture_output=True, check=False, timeout=60, preexec_fn=_pinned())
     done = subprocess.run(["wrk", f"-t{threads}", f"-c{concurrency}", f"-d{max(1, round(duration_s))}s",
                            "--timeout", "10s", "-s", script.name, base],
-                          capture_output=True, text=True, check=False, timeout=duration_s + 60)
+                          capture_output=True, text=True, check=False, timeout=duration_s + 60, preexec_fn=_pinned())
     Path(script.name).unlink(missing_ok=True)
     line = next((ln for ln in done.stdout.splitlines() if ln.startswith("BENCHJSON ")), None)
     if line is None:
@@ -214,7 +226,8 @@ def spawn_loadgen(url: str, bodies_file: Path, *, duration_s: float, concurrency
         argv += ["--token", token]
     from bench.common import REPO
 
-    return subprocess.Popen(argv, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(argv, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=_pinned())
 
 
 def finish_loadgen(proc: subprocess.Popen[str], timeout_s: float) -> dict[str, Any]:

@@ -2,10 +2,11 @@
 
 Figure: `streams.replay.replay.replay_topic` (the batch replay straight from aiokafka, its partitions
 folded in worker processes, one per core by default) over a fresh raw topic; if that module is
-absent, `projections.replay.apply_envelope` fed by this module's own aiokafka batch reader.
+absent, `projections.replay.fold_into` fed by this module's own aiokafka batch reader.
 Baselines: a raw aiokafka consumer (same fetch sizes) reading the same topic to its end and
 touching every record's value, nothing decoded; and the same replay in one process
 (`processes=1`), which shows what the worker processes add.
+The three run in interleaved rounds (bench/fair.py): medians, and medians of per-round ratios.
 Targets: >= 0.7 x baseline and >= 100k events/s.
 """
 
@@ -18,12 +19,13 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from bench.common import CpuMeter, bench_run, broker_pid, produce, rate
+from bench.common import CpuMeter, bench_run, produce, rate
 from bench.dataset import lifecycle_bodies, raw_record
-from bench.report import Baseline, BenchResult, Figure
+from bench.fair import Arm, interleave, median, values
+from bench.machine import find_broker
+from bench.report import BenchResult, Figure, paired_baseline
 from ingest.topics import ensure_topics
-from projections.replay import Rebuilt, apply_envelope
-from schemas.envelope import decode_envelope
+from projections.replay import Rebuilt, fold_into
 from schemas.settings import Settings
 
 FETCH_BYTES = 1 << 20  # streams.replay.fold's per-partition fetch size
@@ -80,13 +82,12 @@ async def own_replay_rate(settings: Settings) -> dict[str, Any]:
     rebuilt = Rebuilt()
 
     def fold(records: list[Any]) -> None:
-        for record in records:
-            apply_envelope(rebuilt, decode_envelope(record.value))
+        fold_into(rebuilt, records)
 
     started = time.perf_counter()
     count = await read_batches(settings, fold)
     seconds = time.perf_counter() - started
-    return {"impl": "projections.replay.apply_envelope + bench reader", "events": count, "seconds": seconds,
+    return {"impl": "projections.replay.fold_into + bench reader", "events": count, "seconds": seconds,
             "events_per_s": rate(count, seconds), "orders": len(rebuilt.states.get("orders", {}))}
 
 
@@ -105,37 +106,53 @@ async def streams_replay_rate(settings: Settings, processes: int | None = None) 
             "seconds": seconds, "events_per_s": rate(replayed.events, seconds), "orders": orders}
 
 
-def run_replay(*, orders: int = 30_000, profile: bool = True) -> BenchResult:
-    """Lay down `orders` lifecycles (~4.5 events each), read them raw, then replay them."""
+def run_replay(*, orders: int = 30_000, profile: bool = True, rounds: int = 3) -> BenchResult:
+    """Lay down `orders` lifecycles (~4.5 events each), then in `rounds` interleaved rounds read
+    them raw, replay them, and replay them in one process (bench/fair.py)."""
     started = time.perf_counter()
+    broker, broker_how = find_broker()
     with bench_run() as (settings, children, workdir):
         secret = settings.koywe_secret_list[0].get_secret_value()
         records = [raw_record(b) for b in lifecycle_bodies(settings.topic_prefix, orders, secret)]
         asyncio.run(ensure_topics(settings, timeout_s=30))
         asyncio.run(produce(settings.kafka_bootstrap_servers, settings.topic("raw"), records))
         del records
-        raw = asyncio.run(raw_read_rate(settings))
-        meter = CpuMeter({"replay (this process)": os.getpid(), "broker": broker_pid()}).start()
-        figure_run = asyncio.run(streams_replay_rate(settings)) or asyncio.run(own_replay_rate(settings))
-        figure_run["cores"] = meter.stop()  # worker processes show in "machine busy"
-        meter.start()
-        one = asyncio.run(streams_replay_rate(settings, processes=1))
-        if one is not None:
-            one["cores"] = meter.stop()
-        prof = None
-        if profile:
-            prof = _profiled(settings, figure_run["impl"])
+        has_streams = asyncio.run(streams_replay_rate(settings, processes=1)) is not None  # also a warm-up
 
-    value, base = figure_run["events_per_s"], raw["events_per_s"]
+        def metered(run: Any) -> Arm:
+            def arm(_: int) -> dict[str, Any]:
+                meter = CpuMeter({"this process": os.getpid(), "broker": broker}).start()
+                out = asyncio.run(run())
+                out["cores"] = meter.stop()  # worker processes show in "machine busy"
+                return out
+            return arm
+
+        arms: dict[str, Arm] = {
+            "replay": metered(lambda: streams_replay_rate(settings) if has_streams else own_replay_rate(settings)),
+            "raw": metered(lambda: raw_read_rate(settings)),
+        }
+        if has_streams:
+            arms["one_process"] = metered(lambda: streams_replay_rate(settings, processes=1))
+        runs = interleave(arms, rounds)
+        prof = _profiled(settings, runs["replay"][0]["impl"]) if profile else None
+
+    fig_rounds = values(runs["replay"], "events_per_s")
+    first = runs["replay"][0]
     figure = Figure(
-        bench="replay", name="replay/rebuild events/s", value=value, unit="ev/s",
-        baselines=[Baseline("raw aiokafka consumer, same topic", base),
-                   *([Baseline("same replay in one process (processes=1)", one["events_per_s"])] if one else [])],
-        target="≥ 0.7 × baseline, ≥ 100k ev/s", met=value >= 0.7 * base and value >= 100_000,
-        note=f"{figure_run['impl']}, {figure_run['events']} events ({orders} orders); cores used {figure_run['cores']}",
+        bench="replay", name="replay/rebuild events/s", value=median(fig_rounds), unit="ev/s", rounds=fig_rounds,
+        baselines=[paired_baseline("raw aiokafka consumer, same topic", fig_rounds, values(runs["raw"], "events_per_s")),
+                   *([paired_baseline("same replay in one process (processes=1)", fig_rounds,
+                                      values(runs["one_process"], "events_per_s"))] if has_streams else [])],
+        target="≥ 0.7 × baseline, ≥ 100k ev/s",
+        note=(f"{first['impl']}, {first['events']} events ({orders} orders), {rounds} rounds; cores used (round 0) "
+              f"{first['cores']}; broker pid {broker} ({broker_how})"),
     )
-    return BenchResult(name="replay", figures=[figure], params={"orders": orders, "events": raw["events"]},
-                       detail={"raw": raw, "replay": figure_run, "replay_one_process": one, "profile": prof},
+    ratio = figure.ratio(figure.baselines[0])
+    figure.met = ratio is not None and ratio >= 0.7 and figure.value >= 100_000
+    return BenchResult(name="replay", figures=[figure],
+                       params={"orders": orders, "events": first["events"], "rounds": rounds},
+                       detail={"rounds": runs, "raw": runs["raw"][-1], "replay": first,
+                               "broker": {"pid": broker, "found_by": broker_how}, "profile": prof},
                        elapsed_s=time.perf_counter() - started)
 
 

@@ -7,14 +7,14 @@ Raw results go to `bench/results/<name>-<timestamp>.json`; the latest table to
 from __future__ import annotations
 
 import json
-import os
-import platform
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from bench.common import RESULTS_DIR
+from bench.fair import median, paired
+from bench.machine import machine
 
 
 @dataclass
@@ -24,6 +24,17 @@ class Baseline:
     name: str
     value: float | None
     note: str = ""
+    rounds: list[float] = field(default_factory=list)  # its value in each round (value = their median)
+    paired_ratio: float | None = None  # median over rounds of figure ÷ this, within the round
+    ratios: list[float] = field(default_factory=list)  # those per-round ratios
+
+
+def paired_baseline(name: str, figure_rounds: list[float], rounds: list[float], note: str = "") -> Baseline:
+    """A baseline measured in the same interleaved rounds as the figure: median value, and the
+    median of the per-round ratios (bench/fair.py)."""
+    stats = paired(figure_rounds, rounds)
+    return Baseline(name, median(rounds) or None, note, rounds=list(rounds), paired_ratio=stats["paired_ratio"],
+                    ratios=stats["ratios"])
 
 
 @dataclass
@@ -38,8 +49,12 @@ class Figure:
     target: str = ""
     met: bool | None = None
     note: str = ""
+    rounds: list[float] = field(default_factory=list)  # the figure in each round (value = their median)
 
     def ratio(self, baseline: Baseline) -> float | None:
+        """The paired ratio when both were measured in rounds, else figure ÷ baseline."""
+        if baseline.paired_ratio is not None:
+            return baseline.paired_ratio
         return self.value / baseline.value if baseline.value else None
 
 
@@ -52,20 +67,7 @@ class BenchResult:
     params: dict[str, Any] = field(default_factory=dict)
     detail: dict[str, Any] = field(default_factory=dict)
     elapsed_s: float = 0.0
-
-
-def machine() -> dict[str, Any]:
-    """What the figures were measured on."""
-    model = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {"cores": os.cpu_count(), "cpu": model, "python": platform.python_version(),
-            "platform": platform.platform()}
+    machine: dict[str, Any] = field(default_factory=machine)  # CPU model etc., in every result
 
 
 def _num(value: float | None, unit: str = "") -> str:
@@ -81,11 +83,12 @@ def _num(value: float | None, unit: str = "") -> str:
 
 
 def rows(results: list[BenchResult]) -> list[list[str]]:
-    """One row per (figure, baseline): benchmark, figure, value, baseline, its value, ratio, target, met."""
+    """One row per (figure, baseline): benchmark, figure, value, rounds, baseline, its value, ratio (paired
+    median when measured in rounds), target, met."""
     out: list[list[str]] = []
     for result in results:
         if not result.figures and "error" in result.detail:
-            out.append([result.name, "failed", "", str(result.detail["error"])[:160], "", "", "", ""])
+            out.append([result.name, "failed", "", "", str(result.detail["error"])[:160], "", "", "", ""])
         for fig in result.figures:
             met = {True: "yes", False: "**no**", None: "—"}[fig.met]
             bases = fig.baselines or [Baseline("—", None)]
@@ -94,6 +97,7 @@ def rows(results: list[BenchResult]) -> list[list[str]]:
                 first = i == 0
                 out.append([
                     fig.bench if first else "", fig.name if first else "", _num(fig.value, fig.unit) if first else "",
+                    (str(len(fig.rounds)) if fig.rounds else "1") if first else "",
                     base.name + (f" ({base.note})" if base.note else ""),
                     _num(base.value, fig.unit) if base.value is not None else ("—" if base.name == "—" else "n/a"),
                     f"{ratio:.2f}×" if ratio is not None else "—",
@@ -102,14 +106,22 @@ def rows(results: list[BenchResult]) -> list[list[str]]:
     return out
 
 
-HEADER = ["benchmark", "figure", "value", "baseline (same run)", "baseline value", "ratio", "target", "met"]
+HEADER = ["benchmark", "figure", "value (median)", "rounds", "baseline (same run)", "baseline value (median)",
+          "ratio (median of paired)", "target", "met"]
+
+
+def machine_line(info: dict[str, Any] | None = None) -> str:
+    info = info or machine()
+    return f"{info['cores']} cores ({info['cpu'] or 'unknown CPU'}), Python {info['python']}"
+
 
 
 def markdown(results: list[BenchResult], when: datetime) -> str:
     info = machine()
     lines = [
-        f"Measured {when:%Y-%m-%d %H:%M} UTC on {info['cores']} cores ({info['cpu'] or 'unknown CPU'}), "
-        f"Python {info['python']}, the local single-node KRaft broker; shared, noisy machine.",
+        f"Measured {when:%Y-%m-%d %H:%M} UTC on {machine_line(info)}, the local single-node KRaft broker; "
+        "shared, noisy machine. Figures and baselines run in interleaved rounds (order rotated each round); "
+        "values are medians, ratios the median of the per-round ratios.",
         "",
         "| " + " | ".join(HEADER) + " |",
         "|" + "---|" * len(HEADER),
@@ -130,7 +142,8 @@ def print_table(results: list[BenchResult]) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title="hooklog benchmarks (every figure beside a baseline from the same run)")
+    table = Table(title="hooklog benchmarks (every figure beside a baseline from the same run)",
+                  caption=f"CPU: {machine_line()}; medians over interleaved rounds, ratio = median of paired ratios")
     for column in HEADER:
         table.add_column(column)
     for row in rows(results):

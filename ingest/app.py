@@ -1,8 +1,11 @@
 """`POST /webhooks/{source}`: limit, parse, verify, wrap, produce, and only then answer 2xx.
 
-Checks run cheapest first and before anything is parsed: source (404), capacity (503), content
-type (415), body size (413) and read deadline (408), nesting depth (400), then JSON (400),
-signature (401) and routing (400). Every error answer, aiohttp's own included, is a small JSON
+Checks run cheapest first, and all but the last three before the body is parsed: draining and
+capacity (503, `front`), then in `receive` the source (404), its rate limit (429, before
+the body is read), content type (415), body size (413) and read deadline (408), nesting depth
+(400); then the body is parsed once (400 if it is no JSON object) and that one result goes to
+the signature check (401; 429 beyond the failed-signature limit of the client's address) and
+to routing (400). Every error answer, aiohttp's own included, is a small JSON
 `{"error": code, "detail": text}` without secrets or stack traces.
 """
 
@@ -10,19 +13,23 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from functools import partial
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
 import orjson
 from aiohttp import web
 
+from ingest.clients import ClientAddress
 from ingest.limits import content_type_ok, too_deep
 from ingest.logs import LineLogger
 from ingest.metrics import IngestMetrics
 from ingest.producer import RawProducer
+from ingest.ratelimit import Clock, GateLimits, retry_after
 from ingest.readiness import BrokerProbe
-from ingest.sources import Source, parse_object
+from ingest.responses import json_error
+from ingest.sources import Route, Source, parse_object
 from schemas.envelope import new_envelope, utcnow
 from schemas.errors import BrokerUnavailableError, DecodeError, SignatureError
 from schemas.settings import Settings
@@ -48,6 +55,8 @@ CLOCK: web.AppKey[Callable[[], datetime]] = web.AppKey("clock", object)  # type:
 METRICS: web.AppKey[IngestMetrics] = web.AppKey("metrics", IngestMetrics)
 PROBE: web.AppKey[BrokerProbe] = web.AppKey("probe", BrokerProbe)
 GATE: web.AppKey[Gate] = web.AppKey("gate", Gate)
+LIMITS: web.AppKey[GateLimits] = web.AppKey("limits", GateLimits)
+CLIENTS: web.AppKey[ClientAddress] = web.AppKey("clients", ClientAddress)
 
 STATUS_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 408: "request_timeout",
                 413: "body_too_large", 415: "unsupported_media_type", 500: "internal_error"}
@@ -55,33 +64,31 @@ KEPT_ERROR_HEADERS = ("Allow", "Retry-After")
 AUDIT_HEADERS = ("Content-Type", "User-Agent")  # kept in every envelope, besides a source's own
 
 
-def error(status: int, code: str, detail: str, headers: dict[str, str] | None = None) -> web.Response:
-    """Every error answer: small JSON, no secret, no stack trace."""
-    return web.Response(
-        status=status, body=orjson.dumps({"error": code, "detail": detail}),
-        content_type="application/json", headers=headers,
-    )
-
-
 def _retry_after(request: web.Request) -> dict[str, str]:
     return {"Retry-After": str(request.app[SETTINGS].retry_after_s)}
 
 
+def _source_name(request: web.Request) -> str:
+    """The path's source segment: the `{source}` of the catch-all route, or the last segment of
+    a source's own plain route (unchecked: attacker-chosen on the catch-all)."""
+    return request.match_info.get("source") or request.path.rpartition("/")[2]
+
+
 def _source_label(request: web.Request) -> str:
     """A metrics/log label that is never attacker-chosen text."""
-    name = request.match_info.get("source", "")
+    name = _source_name(request)
     return name if name in request.app[SOURCES] else "unknown"
 
 
 def _refuse(request: web.Request, status: int, code: str, detail: str,
-            headers: dict[str, str] | None = None) -> web.Response:
-    log.info("refused", source=_source_label(request), status=status, error=code, detail=detail[:200])
-    return error(status, code, detail, headers)
+            headers: dict[str, str] | None = None, *, reason: str | None = None) -> web.Response:
+    """An error answer, logged; `reason` is for the log only (what the operator needs to know)."""
+    log.info("refused", source=_source_label(request), status=status, error=code, detail=(reason or detail)[:200])
+    return json_error(status, code, detail, headers)
 
 
-def _kept_headers(request: web.Request, source: Source) -> dict[str, str]:
+def kept_headers(headers: Mapping[str, str], source: Source) -> dict[str, str]:
     """The request headers the envelope keeps for audit, by lower-case name."""
-    headers = request.headers
     return {name.lower(): value for name in (*AUDIT_HEADERS, *source.kept_headers)
             if (value := headers.get(name)) is not None}
 
@@ -112,14 +119,37 @@ async def read_body(request: web.Request, limit: int, timeout_s: float) -> bytes
         return await read_limited(request, limit)
 
 
-async def receive(request: web.Request) -> web.Response:
+async def receive(request: web.Request, source_name: str | None = None) -> web.Response:
+    """The source and its rate limit, before the body is read; a request that does not prove to
+    be the source's (its signature never verified) gives its token back (ingest/ratelimit.py).
+    `source_name`: bound by a source's own route; else the catch-all's `{source}`."""
     app = request.app
-    source = app[SOURCES].get(request.match_info["source"])
+    name = source_name or request.match_info["source"]
+    source = app[SOURCES].get(name)
     if source is None:
         return _refuse(request, 404, "unknown_source", "no such webhook source (or it has no secret configured)")
+    bucket = app[LIMITS].sources[name]
+    wait = bucket.take()
+    if wait:
+        app[METRICS].limited(name, "rate")
+        return _refuse(request, 429, "rate_limited",
+                       f"{name} is over its rate limit ({bucket.rate:g}/s, burst {bucket.burst:g}) in this ingest "
+                       f"process; retry in {retry_after(wait)}s", {"Retry-After": retry_after(wait)})
+    signed = False
+    try:
+        response, signed = await _receive_body(request, source)
+    finally:
+        if not signed:
+            bucket.give_back()
+    return response
+
+
+async def _receive_body(request: web.Request, source: Source) -> tuple[web.Response, bool]:
+    """Read, parse once, verify, route, store; the answer, and whether the signature verified."""
+    app = request.app
     settings = app[SETTINGS]
     if not content_type_ok(request.headers.get("Content-Type")):
-        return _refuse(request, 415, "unsupported_media_type", "send Content-Type: application/json (UTF-8)")
+        return _refuse(request, 415, "unsupported_media_type", "send Content-Type: application/json (UTF-8)"), False
     try:
         body = await read_body(request, settings.max_body_bytes, settings.body_timeout_s)
     except TimeoutError:
@@ -129,79 +159,101 @@ async def receive(request: web.Request) -> web.Response:
         await response.write_eof()
         if request.transport is not None:
             request.transport.close()
-        return response
+        return response, False
     if body is None or len(body) > settings.max_body_bytes:
-        return _refuse(request, 413, "body_too_large", f"the body exceeds {settings.max_body_bytes} bytes")
+        return _refuse(request, 413, "body_too_large", f"the body exceeds {settings.max_body_bytes} bytes"), False
     if too_deep(body, settings.max_json_depth):
-        return _refuse(request, 400, "too_deep", f"JSON nests deeper than {settings.max_json_depth} levels")
+        return _refuse(request, 400, "too_deep", f"JSON nests deeper than {settings.max_json_depth} levels"), False
     try:
-        doc = parse_object(body)
-        source.verify(body, request.headers)
-        event_name, key, occurred_at = source.route(doc, request.headers)
-    except SignatureError as exc:
-        app[METRICS].signature_failures.labels(source.name).inc()
-        return _refuse(request, 401, "bad_signature", str(exc))
+        doc = parse_object(body)  # the one parse: the verifier and the router both use `doc`
     except DecodeError as exc:
-        return _refuse(request, 400, "bad_request", str(exc))
+        return _refuse(request, 400, "bad_request", str(exc)), False
+    try:
+        source.verify(body, doc, request.headers)
+    except SignatureError as exc:
+        return _signature_failed(request, exc), False
+    try:
+        route = source.route(doc, request.headers)
+    except DecodeError as exc:
+        return _refuse(request, 400, "bad_request", str(exc)), True
+    return await _store(request, source, body, route), True
+
+
+def _signature_failed(request: web.Request, exc: SignatureError) -> web.Response:
+    """401 with the reason, or 429 (same reason) beyond the failed-signature limit of the
+    client's address. Either way nothing is stored; a validly signed request is never refused."""
+    app = request.app
+    name = _source_name(request)
+    app[METRICS].signature_failures.labels(name).inc()
+    wait = app[LIMITS].failures.failed(app[CLIENTS].resolve(request))
+    if not wait:
+        return _refuse(request, 401, "bad_signature", str(exc))
+    app[METRICS].limited(name, "failed_signatures")
+    return _refuse(request, 429, "failed_signatures_limited",
+                   f"{exc}; too many failed signatures from this address, retry in {retry_after(wait)}s",
+                   {"Retry-After": retry_after(wait)})
+
+
+async def _store(request: web.Request, source: Source, body: bytes, route: Route) -> web.Response:
+    """Wrap the body in an envelope and answer 200 once the broker acked it (503 if not)."""
+    app = request.app
     envelope = new_envelope(
-        source=source.name, key=key, event_name=event_name, body=body, received_at=app[CLOCK](),
-        occurred_at=occurred_at,
-        headers=_kept_headers(request, source),
+        source=source.name, key=route.key, event_name=route.event_name, body=body, received_at=app[CLOCK](),
+        occurred_at=route.occurred_at, headers=kept_headers(request.headers, source),
     )
     started = time.perf_counter()
     try:
         await app[PRODUCER].send(envelope)
     except BrokerUnavailableError as exc:
         app[METRICS].produce_seconds.labels("error").observe(time.perf_counter() - started)
-        return _refuse(request, 503, "broker_unavailable", f"{exc}; retry later", _retry_after(request))
+        return _refuse(request, 503, "broker_unavailable", "the event log did not store this event; retry later",
+                       _retry_after(request), reason=str(exc))
     elapsed = time.perf_counter() - started
     app[METRICS].produce_acked.observe(elapsed)
-    log.info("stored", event_id=envelope.id, source=source.name, aggregate_id=key, event_name=event_name,
+    log.info("stored", event_id=envelope.id, source=source.name, aggregate_id=route.key, event_name=route.event_name,
              produce_ms=round(elapsed * 1000, 2))
     return web.Response(
-        status=200, body=orjson.dumps({"id": envelope.id, "status": "stored", "key": key}),
+        status=200, body=orjson.dumps({"id": envelope.id, "status": "stored", "key": route.key}),
         content_type="application/json",
     )
 
 
 @web.middleware
-async def json_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """aiohttp's own 404/405/413/500 answers as hooklog's JSON errors; nothing else leaks."""
+async def front(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """The one middleware (one layer per request, not two): webhook requests pass the gate,
+    which bounds them (503 + Retry-After beyond the limit, or while draining) and counts their
+    answers; and aiohttp's own 404/405/413/500 answers become hooklog's JSON errors, nothing
+    else leaks. A handler that raises is answered here and not counted (as before the merge)."""
     try:
-        return await handler(request)
+        if not request.path.startswith("/webhooks/"):
+            return await handler(request)
+        app = request.app
+        gate = app[GATE]
+        if gate.draining:
+            response: web.StreamResponse = _refuse(request, 503, "shutting_down", "ingest is stopping; retry later",
+                                                    _retry_after(request))
+            response.force_close()
+        elif gate.in_flight >= gate.limit:
+            response = _refuse(request, 503, "overloaded", f"more than {gate.limit} requests in flight; retry later",
+                               _retry_after(request))
+        else:
+            gate.in_flight += 1
+            try:
+                response = await handler(request)
+            finally:
+                gate.in_flight -= 1
+        app[METRICS].answered(_source_label(request), response.status)
+        return response
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
         headers = {name: exc.headers[name] for name in KEPT_ERROR_HEADERS if name in exc.headers}
-        return error(exc.status, STATUS_CODES.get(exc.status, "http_error"), exc.reason, headers)
+        return json_error(exc.status, STATUS_CODES.get(exc.status, "http_error"), exc.reason, headers)
     except asyncio.CancelledError:
         raise
     except Exception:  # noqa: BLE001 - the last line of defence: log it, answer a plain 500
         log.exception("unhandled", path=request.path[:200], method=request.method)
-        return error(500, "internal_error", "unexpected error; it has been logged")
-
-
-@web.middleware
-async def webhook_gate(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Bound concurrent webhook requests (503 + Retry-After beyond the limit) and count answers."""
-    if not request.path.startswith("/webhooks/"):
-        return await handler(request)
-    gate, metrics = request.app[GATE], request.app[METRICS]
-    if gate.draining:
-        response: web.StreamResponse = _refuse(request, 503, "shutting_down", "ingest is stopping; retry later",
-                                                _retry_after(request))
-        response.force_close()
-    elif gate.in_flight >= gate.limit:
-        response = _refuse(request, 503, "overloaded", f"more than {gate.limit} requests in flight; retry later",
-                           _retry_after(request))
-    else:
-        gate.in_flight += 1
-        try:
-            response = await handler(request)
-        finally:
-            gate.in_flight -= 1
-    metrics.answered(_source_label(request), response.status)
-    return response
+        return json_error(500, "internal_error", "unexpected error; it has been logged")
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -216,7 +268,8 @@ async def readyz(request: web.Request) -> web.Response:
     app[METRICS].broker_ready.set(1 if ready else 0)
     if ready:
         return web.json_response({"status": "ready"})
-    return error(503, "not_ready", "Kafka is not reachable", headers=_retry_after(request))
+    return json_error(503, "not_ready", str(BrokerUnavailableError.unreachable(app[SETTINGS].kafka_bootstrap_servers)),
+                      headers=_retry_after(request))
 
 
 async def metrics(request: web.Request) -> web.Response:
@@ -227,15 +280,20 @@ async def metrics(request: web.Request) -> web.Response:
 
 def create_app(
     settings: Settings, producer: RawProducer, sources: dict[str, Source],
-    clock: Callable[[], datetime] = utcnow,
+    clock: Callable[[], datetime] = utcnow, monotonic: Clock = time.monotonic,
 ) -> web.Application:
-    app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[json_errors, webhook_gate])
+    """The gateway; `clock` stamps envelopes, `monotonic` drives the rate limits' buckets."""
+    app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[front])
     app[SETTINGS], app[PRODUCER], app[SOURCES], app[CLOCK] = settings, producer, sources, clock
+    app[LIMITS] = GateLimits(settings, sources, monotonic)
+    app[CLIENTS] = ClientAddress(settings.trusted_proxy_networks)
     app[METRICS], app[GATE] = IngestMetrics(), Gate(settings.max_in_flight)
     app[METRICS].watch_in_flight(lambda: app[GATE].in_flight)
     app[PROBE] = BrokerProbe(settings.kafka_bootstrap_servers, timeout_s=min(2.0, settings.produce_timeout_s),
                              cache_s=settings.ready_cache_s)
-    app.router.add_post("/webhooks/{source}", receive)
+    for name in sources:  # a plain route per source: a dict lookup, no pattern match per request
+        app.router.add_post(f"/webhooks/{name}", partial(receive, source_name=name))
+    app.router.add_post("/webhooks/{source}", receive)  # any other name: 404 unknown_source
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)

@@ -29,6 +29,9 @@ class IngestMetrics:
         self.produce_seconds = Histogram("hooklog_ingest_produce_seconds",
                                          "Time from produce to the broker's acks=all acknowledgement (or failure)",
                                          ["outcome"], buckets=PRODUCE_BUCKETS, registry=r)
+        self.limited_total = Counter("hooklog_ingest_limited",
+                                     "Webhooks refused with 429 by a rate limit (reason: rate, failed_signatures)",
+                                     ["source", "reason"], registry=r)
         self.in_flight = Gauge("hooklog_ingest_in_flight", "Webhook requests being handled now", registry=r)
         self.broker_ready = Gauge("hooklog_ingest_broker_ready", "1 if the last readiness check reached the broker",
                                   registry=r)
@@ -37,12 +40,20 @@ class IngestMetrics:
         # so a scrape shows no error series before there was one.)
         self.produce_acked = self.produce_seconds.labels("acked")
         self._answers: dict[tuple[str, int], Any] = {}
+        self._limited: dict[tuple[str, str], Any] = {}
 
     def answered(self, source: str, status: int) -> None:
         """Count one webhook answer; each (source, status) child is looked up once, not per request."""
         child = self._answers.get((source, status))
         if child is None:
             child = self._answers[(source, status)] = self.requests.labels(source, str(status))
+        child.inc()
+
+    def limited(self, source: str, reason: str) -> None:
+        """Count one 429 (a storm makes this per request, so the children are cached too)."""
+        child = self._limited.get((source, reason))
+        if child is None:
+            child = self._limited[(source, reason)] = self.limited_total.labels(source, reason)
         child.inc()
 
     def watch_in_flight(self, count: Callable[[], int]) -> None:

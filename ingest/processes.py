@@ -8,6 +8,8 @@ matter). The parent serves nothing; it starts, watches and stops the children:
 SIGTERM/SIGINT is passed on, so each drains exactly as a single ingest does (a child also
 stops if the parent dies), and if one child exits on its own the others are stopped and the
 parent exits 1, so a supervisor restarts the set instead of running on with fewer processes.
+With TLS each child loads the certificate and watches its files itself; SIGHUP to the parent
+is passed on, so every child reloads it.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from multiprocessing.process import BaseProcess
 from types import FrameType
 
 from ingest.logs import configure_logging, get_logger, secrets_of
-from ingest.server import serve, shutdown_timeout
+from ingest.server import serve, shutdown_timeout, url
 from schemas.errors import ConfigError
 from schemas.settings import Settings
 
@@ -33,6 +35,8 @@ def _child(settings: Settings) -> None:
     # A process group of its own: a Ctrl-C (or a group-wide signal) reaches the parent only, which
     # passes on exactly one SIGTERM. The child stops by itself too if the parent dies.
     os.setpgrp()
+    if settings.tls_cert_file is not None:  # a SIGHUP before the server's handler is set changes nothing
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
     parent = multiprocessing.parent_process()
     if parent is not None:
         threading.Thread(target=_terminate_when_ready, args=(parent.sentinel,), daemon=True).start()
@@ -62,23 +66,31 @@ def serve_processes(settings: Settings, processes: int) -> int:
     code: 0 after a signal when every child stopped cleanly, else 1."""
     if not 1 <= processes <= MAX_PROCESSES:
         raise ConfigError(f"--processes must be between 1 and {MAX_PROCESSES}, not {processes}")
-    configure_logging("ingest", settings.log_level, secrets=secrets_of(settings))
+    configure_logging("ingest", settings.log_level, secrets=secrets_of(settings), log_format=settings.log_format)
     stopping = False
 
     def on_signal(signum: int, _: FrameType | None) -> None:
         nonlocal stopping
         stopping = True
 
-    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
-    context = multiprocessing.get_context("spawn")  # no forked event loop, sockets or Kafka state
     children: list[BaseProcess] = []
+
+    def pass_on(signum: int, _: FrameType | None) -> None:
+        for child in children:
+            if child.pid is not None and child.is_alive():
+                os.kill(child.pid, signum)
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+    if settings.tls_cert_file is not None:  # each child reloads its certificate
+        previous[signal.SIGHUP] = signal.signal(signal.SIGHUP, pass_on)
+    context = multiprocessing.get_context("spawn")  # no forked event loop, sockets or Kafka state
     try:
         for _ in range(processes):
             child = context.Process(target=_child, args=(settings,), name="hooklog-ingest", daemon=False)
             child.start()
             children.append(child)
         log.info("ingest processes started", processes=processes, pids=[c.pid for c in children],
-                 url=f"http://{settings.ingest_host}:{settings.ingest_port}")
+                 url=url(settings))
         while not stopping and all(c.is_alive() for c in children):
             wait([c.sentinel for c in children], timeout=0.5)
         if not stopping:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from functools import lru_cache
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import (
@@ -20,8 +19,8 @@ from aiokafka.errors import (
     ProducerFenced,
     UnknownProducerId,
 )
-from aiokafka.partitioner import DefaultPartitioner, murmur2
 
+from ingest.partitioning import key_partitioner
 from schemas.envelope import Envelope, encode_envelope
 from schemas.errors import BrokerUnavailableError
 
@@ -30,20 +29,6 @@ from schemas.errors import BrokerUnavailableError
 # producer, with a new id and sequences from 0, can append again.
 BROKEN_PRODUCER = (OutOfOrderSequenceNumber, UnknownProducerId, InvalidProducerEpoch, InvalidProducerIdMapping,
                    ProducerFenced)
-
-
-@lru_cache(maxsize=16_384)
-def _key_hash(key: bytes) -> int:
-    return murmur2(key) & 0x7FFFFFFF
-
-
-def key_partitioner(key: bytes | None, all_partitions: list[int], available: list[int]) -> int:
-    """aiokafka's DefaultPartitioner (the Java client's murmur2, so every producer and the
-    worker's tables agree on a key's partition) with recent keys' hashes cached: pure-Python
-    murmur2 costs a few µs a record, and an aggregate's events share its key."""
-    if key is None:
-        return DefaultPartitioner()(key, all_partitions, available)
-    return all_partitions[_key_hash(key) % len(all_partitions)]
 
 
 class RawProducer:
@@ -97,7 +82,7 @@ class RawProducer:
     async def send(self, envelope: Envelope) -> None:
         """Append one envelope and wait for acks=all; BrokerUnavailableError if not in time."""
         if self._producer is None and not await self.start():
-            raise BrokerUnavailableError(f"Kafka at {self._bootstrap} is not reachable")
+            raise BrokerUnavailableError.unreachable(self._bootstrap)
         producer = self._producer
         assert producer is not None
         try:

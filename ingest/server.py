@@ -21,6 +21,7 @@ from ingest.app import GATE, create_app
 from ingest.logs import configure_logging, get_logger, secrets_of
 from ingest.producer import RawProducer
 from ingest.sources import build_sources
+from ingest.tls import plain_http_warning, server_tls
 from ingest.topics import ensure_topics
 from schemas.errors import BrokerUnavailableError, ConfigError
 from schemas.settings import Settings
@@ -57,21 +58,31 @@ async def drain(app: web.Application, timeout_s: float) -> int:
     return gate.in_flight
 
 
+def url(settings: Settings) -> str:
+    scheme = "https" if settings.tls_cert_file is not None else "http"
+    return f"{scheme}://{settings.ingest_host}:{settings.ingest_port}"
+
+
 async def run(settings: Settings, *, reuse_port: bool = False) -> None:
     """Serve until SIGTERM/SIGINT, then drain. `reuse_port`: share the port with other ingest
-    processes (ingest/processes.py)."""
+    processes (ingest/processes.py). With TLS, SIGHUP reloads the certificate (ingest/tls.py)."""
+    tls = server_tls(settings)  # first: a certificate that does not load stops the start at once
     app = await build(settings)
     runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=shutdown_timeout(settings))
     await runner.setup()
-    site = web.TCPSite(runner, settings.ingest_host, settings.ingest_port, reuse_port=reuse_port or None)
+    site = web.TCPSite(runner, settings.ingest_host, settings.ingest_port, reuse_port=reuse_port or None,
+                       ssl_context=tls.context if tls else None)
     await site.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    log.info("serving", url=f"http://{settings.ingest_host}:{settings.ingest_port}",
-             sources=sorted(build_sources(settings)), max_in_flight=settings.max_in_flight,
-             max_body_bytes=settings.max_body_bytes)
+    stop_tls = tls.start(settings.tls_reload_s) if tls else None
+    if warning := plain_http_warning(settings.ingest_host, tls):
+        log.warning(warning)
+    log.info("serving", url=url(settings), sources=sorted(build_sources(settings)),
+             max_in_flight=settings.max_in_flight, max_body_bytes=settings.max_body_bytes,
+             tls_sha256=tls.fingerprint if tls else None)
     try:
         await stop.wait()
         log.info("stopping: draining in-flight requests", in_flight=app[GATE].in_flight)
@@ -79,10 +90,12 @@ async def run(settings: Settings, *, reuse_port: bool = False) -> None:
         left = await drain(app, shutdown_timeout(settings))
         log.info("drained", cut_off=left)
     finally:
+        if stop_tls is not None:
+            stop_tls()
         await runner.cleanup()  # closes connections, then flushes and stops the producer
     log.info("stopped")
 
 
 def serve(settings: Settings, *, reuse_port: bool = False) -> None:
-    configure_logging("ingest", settings.log_level, secrets=secrets_of(settings))
+    configure_logging("ingest", settings.log_level, secrets=secrets_of(settings), log_format=settings.log_format)
     asyncio.run(run(settings, reuse_port=reuse_port))

@@ -13,16 +13,16 @@ import json
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
-import orjson
 from pydantic import SecretStr
 
-from schemas.errors import SignatureError
+from schemas.errors import DecodeError, SignatureError
+from schemas.jsonbody import load_object
 
 __all__ = [
-    "KoyweSigned", "koywe_signed_bytes", "sign_hmac_hex", "sign_koywe", "sign_standard_webhooks",
-    "signed_koywe_body", "verify_hmac_hex", "verify_koywe", "verify_standard_webhooks",
+    "KoyweSigned", "koywe_keys", "koywe_signed_bytes", "sign_hmac_hex", "sign_koywe", "sign_standard_webhooks",
+    "signed_koywe_body", "verify_hmac_hex", "verify_koywe", "verify_koywe_keys", "verify_standard_webhooks",
 ]
 
 Secret = SecretStr | str
@@ -109,28 +109,16 @@ class KoyweSigned:
     signature: str
 
 
-def _load_object(body: bytes) -> dict[str, object]:
-    """Parse strictly. orjson first (fast); the stdlib only when orjson refuses, because
-    JSON.stringify writes lone surrogates as `\\ud800` escapes, which orjson rejects but which
-    are valid JSON a genuine sender can produce (e.g. a name cut in the middle of an emoji)."""
+def _object(body: bytes, doc: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    """The parsed body: `doc` when the caller parsed it already (ingest parses each body once,
+    with `schemas.jsonbody.load_object`), else that same parser's result. So the verifier and
+    the router can never disagree on what the body is (lone surrogates: see schemas/jsonbody.py)."""
+    if doc is not None:
+        return doc
     try:
-        value = orjson.loads(body)
-    except orjson.JSONDecodeError as orjson_error:
-        try:
-            text = body.decode("utf-8")
-        except UnicodeDecodeError as e:
-            raise SignatureError(f"body is not valid UTF-8 (at byte {e.start}); send UTF-8 JSON") from None
-        try:
-            value = json.loads(text, parse_constant=_reject_constant)  # NaN/Infinity aren't JSON
-        except (ValueError, RecursionError):
-            raise SignatureError(f"body is not valid JSON (at byte {orjson_error.pos})") from None
-    if not isinstance(value, dict):
-        raise SignatureError("body must be a JSON object carrying a `signature` member")
-    return value
-
-
-def _reject_constant(name: str) -> object:
-    raise ValueError(name)
+        return load_object(body)
+    except DecodeError as exc:
+        raise SignatureError(f"{exc}; a Koywe body is a JSON object carrying a `signature` member") from None
 
 
 def _skip_ws(body: bytes, pos: int) -> int:
@@ -212,34 +200,65 @@ def _compact(text: bytes) -> bytes:
     return b"".join(parts)
 
 
-def _koywe_exact(body: bytes) -> tuple[bytes, str]:
-    """The body with its top-level `signature` member cut out, and that member's hex."""
-    value = _load_object(body)
+def _signature_last(body: bytes, sig: str) -> int:
+    """Where the cut starts when the body is what Koywe sends (`signed_koywe_body`, position
+    last, compact): `{...,"signature":"<sig>"}` with no backslash anywhere and `"signature"`
+    written once; -1 otherwise (the scanner decides). Without a backslash every quote delimits
+    a string, so that tail is the last member of the outermost object, its one `signature`,
+    and the cut is the one `_signature_member` makes: its comma up to the closing brace."""
+    tail_len = 16 + len(sig)  # ,"signature":"<sig>"}
+    if len(body) <= tail_len or body[-1] != _CLOSE_OBJ or b"\\" in body:
+        return -1
+    start = len(body) - tail_len
+    if not body.startswith(b',"signature":"', start) or body[-2] != _QUOTE or body.count(b'"signature"') != 1:
+        return -1
+    return start if body[start + 14:-2] == sig.encode() else -1
+
+
+def _koywe_exact(body: bytes, doc: Mapping[str, Any] | None) -> tuple[bytes, str]:
+    """The body with its top-level `signature` member cut out, and that member's hex. The parsed
+    body says whether there is one and what it holds; the byte scanner only finds where it is
+    (unless the body has the one layout Koywe sends, `_signature_last`)."""
+    value = _object(body, doc)
     if "signature" not in value:
         raise SignatureError("body has no top-level `signature` member; is this source really Koywe?")
     sig = value["signature"]
     if not isinstance(sig, str) or not _KOYWE_HEX.fullmatch(sig):
         raise SignatureError("`signature` must be a string of 64 lowercase hex digits (HMAC-SHA256)")
+    if (start := _signature_last(body, sig)) >= 0:
+        return body[:start] + b"}", sig
     start, end = _signature_member(body)
     return body[:start] + body[end:], sig
 
 
-def koywe_signed_bytes(body: bytes) -> KoyweSigned:
+def koywe_signed_bytes(body: bytes, doc: Mapping[str, Any] | None = None) -> KoyweSigned:
     """Rebuild, textually, the `JSON.stringify(payload)` bytes Koywe signed, without ever
     re-serialising (Python's json writes numbers, escapes and spacing differently from Node).
     Candidate 1: the body with the member cut out. Candidate 2 (only if different): the same
     with whitespace outside strings removed, for senders that pretty-print the body they send."""
-    exact, sig = _koywe_exact(_require_bytes(body))
+    exact, sig = _koywe_exact(_require_bytes(body), doc)
     compact = _compact(exact)
     return KoyweSigned((exact,) if compact == exact else (exact, compact), sig)
 
 
-def verify_koywe(body: bytes, secrets: Sequence[Secret]) -> None:
-    """Raise `SignatureError` unless one of `secrets` signed the body's payload. The compact
-    candidate is only built when the exact one fails: every secret is still tried for each
+def verify_koywe(body: bytes, secrets: Sequence[Secret], doc: Mapping[str, Any] | None = None) -> None:
+    """Raise `SignatureError` unless one of `secrets` signed the body's payload; `doc` is the
+    parsed body if the caller has it (parse once)."""
+    verify_koywe_keys(body, _keys(secrets, "koywe"), doc)
+
+
+def koywe_keys(secrets: Sequence[Secret]) -> list[bytes]:
+    """The keys `verify_koywe_keys` takes: a source's secrets turned into bytes once, at start."""
+    return _keys(secrets, "koywe")
+
+
+def verify_koywe_keys(body: bytes, keys: Sequence[bytes], doc: Mapping[str, Any] | None = None) -> None:
+    """`verify_koywe` with the keys made already (`koywe_keys`; ingest verifies per request). The
+    compact candidate is only built when the exact one fails: every key is still tried for each
     candidate, so timing tells at most how the body was laid out, never which secret matched."""
-    keys = _keys(secrets, "koywe")
-    exact, sig = _koywe_exact(_require_bytes(body))
+    if not keys:
+        raise SignatureError("koywe: no secret is configured for this source; set one to accept it")
+    exact, sig = _koywe_exact(_require_bytes(body), doc)
     expected = [bytes.fromhex(sig)]
     if _matches_any(keys, [exact], expected):
         return
@@ -259,7 +278,7 @@ def signed_koywe_body(
     """The body a Koywe sender POSTs: the signed JSON object bytes with `"signature":"<hex>"`
     inserted textually (so the payload bytes stay exactly what was signed)."""
     payload_bytes = _require_bytes(payload_bytes)
-    if "signature" in _load_object(payload_bytes):
+    if "signature" in _object(payload_bytes, None):
         raise SignatureError("payload already has a `signature` member; sign the payload without it")
     if position not in ("first", "last"):
         raise SignatureError("position must be 'first' or 'last'")

@@ -17,15 +17,18 @@ from typing import Any, NamedTuple
 
 from pydantic import SecretStr
 
-from ingest.signatures import verify_hmac_hex, verify_koywe, verify_standard_webhooks
+from ingest.signatures import koywe_keys, verify_hmac_hex, verify_koywe, verify_koywe_keys, verify_standard_webhooks
 from schemas.decoding import route_koywe
-from schemas.errors import ConfigError
+from schemas.errors import ConfigError, SignatureError
 from schemas.jsonbody import load_object as parse_object  # noqa: F401 - ingest's name for it
 from schemas.kuenta import route_kuenta
 from schemas.settings import Settings, split_secrets
 from schemas.sources import BUILT_IN, SourceConfig, lookup, route_configured
+from schemas.times import parse_time
 
-Verifier = Callable[[bytes, Mapping[str, str]], None]
+Verifier = Callable[[bytes, dict[str, Any], Mapping[str, str]], None]
+"""`verify(body, doc, headers)`: the raw bytes (what was signed), the body as parsed once by
+`parse_object` (Koywe's signature is a member of it) and the request headers."""
 
 
 class Route(NamedTuple):
@@ -45,22 +48,30 @@ class Source:
     kept_headers: tuple[str, ...] = ()
 
 
-def _koywe(secrets: tuple[SecretStr, ...]) -> Source:
-    def verify(body: bytes, headers: Mapping[str, str]) -> None:
-        verify_koywe(body, secrets)
+def koywe_source(secrets: tuple[SecretStr, ...]) -> Source:
+    """Koywe: the signature is a member of the body, routing by `route_koywe`. The secrets become
+    HMAC keys once, here; a secret that cannot be one is refused per request, as before."""
+    try:
+        keys = koywe_keys(secrets)
+    except SignatureError:
+        def verify(body: bytes, doc: dict[str, Any], headers: Mapping[str, str]) -> None:
+            verify_koywe(body, secrets, doc)
+    else:
+        def verify(body: bytes, doc: dict[str, Any], headers: Mapping[str, str]) -> None:
+            verify_koywe_keys(body, keys, doc)
 
     return Source("koywe", verify, lambda doc, headers: Route(*route_koywe(doc)))
 
 
 def _header_hmac(name: str, header: str, secrets: tuple[SecretStr, ...], route: Router) -> Source:
-    def verify(body: bytes, headers: Mapping[str, str]) -> None:
+    def verify(body: bytes, doc: dict[str, Any], headers: Mapping[str, str]) -> None:
         verify_hmac_hex(body, headers.get(header), secrets)
 
     return Source(name, verify, route, kept_headers=(header,))
 
 
 def _standard_webhooks(name: str, secrets: tuple[SecretStr, ...], tolerance_s: int, route: Router) -> Source:
-    def verify(body: bytes, headers: Mapping[str, str]) -> None:
+    def verify(body: bytes, doc: dict[str, Any], headers: Mapping[str, str]) -> None:
         verify_standard_webhooks(body, headers, secrets, now=time.time(), tolerance_s=tolerance_s)
 
     return Source(name, verify, route, kept_headers=("webhook-id", "webhook-timestamp"))
@@ -72,10 +83,9 @@ def event_time(value: Any) -> datetime | None:
         return datetime.fromtimestamp(value, UTC)
     if isinstance(value, str):
         try:
-            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            return parse_time(value)
         except ValueError:
             return None
-        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
     return None
 
 
@@ -109,7 +119,7 @@ def build_sources(settings: Settings) -> dict[str, Source]:
     """Sources with at least one secret; a source without secrets cannot verify, so it is off."""
     sources: dict[str, Source] = {}
     if settings.koywe_secret_list:
-        sources["koywe"] = _koywe(settings.koywe_secret_list)
+        sources["koywe"] = koywe_source(settings.koywe_secret_list)
     if settings.kuenta_secret_list:
         sources["kuenta"] = _header_hmac("kuenta", settings.kuenta_signature_header, settings.kuenta_secret_list,
                                          lambda doc, headers: Route(*route_kuenta(doc)))

@@ -8,7 +8,7 @@ from typing import NamedTuple
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
-from schemas.errors import BrokerUnavailableError
+from schemas.errors import BrokerUnavailableError, ConfigError
 from schemas.settings import Settings
 
 FOREVER = "-1"
@@ -18,6 +18,22 @@ YEAR_MS = str(365 * 24 * 3600 * 1000)
 #: One compacted topic per projection (must match projections.registry; a test checks it).
 PROJECTION_TOPICS = ("orders", "kyc", "kuenta.credit", "kuenta.payment", "kuenta.document", "kuenta.validation",
                      "events")
+
+
+class PartitionCountError(ConfigError):
+    """The raw topic exists with another partition count than HOOKLOG_PARTITIONS."""
+
+
+def partition_count_error(settings: Settings, actual: int) -> PartitionCountError:
+    """What to do when the raw topic and the setting disagree: a record's partition decides which
+    worker folds it and where its state lives, so the count of an existing log cannot change."""
+    raw = settings.topic("raw")
+    return PartitionCountError(
+        f"topic {raw} has {actual} partitions but HOOKLOG_PARTITIONS={settings.partitions}. Either set "
+        f"HOOKLOG_PARTITIONS={actual} (every ingest and worker of this prefix must use the same value), or move "
+        f"to a new log with {settings.partitions} partitions: a new HOOKLOG_TOPIC_PREFIX (its topics are created "
+        "with HOOKLOG_PARTITIONS), the old raw topic replayed into it, and the workers fold it from the beginning "
+        '(docs/operations.md, "Choosing the partition count")')
 
 
 class TopicSpec(NamedTuple):
@@ -40,7 +56,9 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
 
 
 async def ensure_topics(settings: Settings, timeout_s: float = 30.0) -> list[str]:
-    """Create whichever of hooklog's topics are missing; returns the names created."""
+    """Create whichever of hooklog's topics are missing; returns the names created.
+
+    PartitionCountError when the raw topic has another partition count than the settings say."""
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers, request_timeout_ms=int(timeout_s * 1000))
     try:
         await asyncio.wait_for(admin.start(), timeout_s)
@@ -54,11 +72,12 @@ async def ensure_topics(settings: Settings, timeout_s: float = 30.0) -> list[str
                 )
             except TopicAlreadyExistsError:
                 pass
-        return [spec.name for spec in missing]
+        (raw,) = await admin.describe_topics([settings.topic("raw")])
+        actual = len(raw.get("partitions") or ())
     except (KafkaError, OSError, asyncio.TimeoutError) as exc:
-        raise BrokerUnavailableError(
-            f"cannot create topics on {settings.kafka_bootstrap_servers}: {exc!r}; is the broker up "
-            "(`hooklog kafka start`)?"
-        ) from exc
+        raise BrokerUnavailableError.unreachable(settings.kafka_bootstrap_servers, exc, doing="create topics") from exc
     finally:
         await admin.close()
+    if actual and actual != settings.partitions:
+        raise partition_count_error(settings, actual)
+    return [spec.name for spec in missing]

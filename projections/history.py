@@ -78,3 +78,11 @@ def is_later(history: Sequence[HistoryEntry], event_id: str, than: str) -> bool:
     events' values is current, whatever order they arrived in."""
     order = [entry.eventId for entry in history]
     return order.index(event_id) > order.index(than)
+
+
+def later(history: Sequence[HistoryEntry], new: str | None, than: str | None) -> bool:
+    """Does the value event `new` brought replace the one event `than` brought? (None: no value.)
+    The later event in the history wins, whatever order the two arrived in."""
+    if new is None:
+        return False
+    return than is None or is_later(history, new, than)

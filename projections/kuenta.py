@@ -20,15 +20,15 @@ Equal rank at an equal timestamp is settled by event id: arbitrary but the same 
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from decimal import Decimal
+from typing import NamedTuple, cast
 
-from projections.history import advance, is_later
+from projections.history import advance, later
 from schemas.alerts import Alert, make_alert
 from schemas.errors import UnknownEventError
-from schemas.history import Fact, HistoryEntry
+from schemas.history import Fact
 from schemas.kuenta import (
-    KUENTA_EVENT_NAMES, KuentaEvent, KuentaState, family_of, identifying_members, status_of,
+    KUENTA_EVENT_NAMES, KuentaCreditEvent, KuentaDocumentEvent, KuentaEvent, KuentaPaymentEvent, KuentaState,
+    KuentaValidationEvent, identifying_members, status_of,
 )
 from schemas.trusted import trusted
 
@@ -48,20 +48,48 @@ FINAL_EVENTS: frozenset[str] = frozenset(
     }
 )
 
-#: event name -> (status after it, is it final?)
-TRANSITIONS: dict[str, tuple[str, bool]] = {
-    name: (status_of(name), name in FINAL_EVENTS) for name in sorted(KUENTA_EVENT_NAMES)
+#: Events that raise an alert, and its type.
+ALERTS: dict[str, str] = {
+    "payment.failed": "kuenta_payment_failed",
+    "payment.refunded": "kuenta_payment_refunded",
+    "credit.application.rejected": "kuenta_credit_rejected",
+    "document.expired": "kuenta_document_expired",
+    "validation.failed": "kuenta_validation_failed",
 }
 
 
-def _alert(alert_type: str, fact: Fact) -> Alert:
+class Family(NamedTuple):
+    """One family's event class: its name and how its statuses rank."""
+
+    name: str
+    rank: dict[str, int]
+
+
+#: event class -> its family. Kuenta's events are typed per family (the status is the name's
+#: last dotted part), so within a family the event name picks a row of TRANSITIONS.
+FAMILIES: dict[type[KuentaEvent], Family] = {
+    event_type: Family(name, RANKS[name])
+    for event_type, name in ((KuentaCreditEvent, "credit"), (KuentaPaymentEvent, "payment"),
+                             (KuentaDocumentEvent, "document"), (KuentaValidationEvent, "validation"))
+}
+
+
+class Transition(NamedTuple):
+    """What one event name does: the status after it, whether that is final, and its alert type."""
+
+    status: str
+    final: bool
+    alert: str | None
+
+
+TRANSITIONS: dict[str, Transition] = {
+    name: Transition(status_of(name), name in FINAL_EVENTS, ALERTS.get(name)) for name in sorted(KUENTA_EVENT_NAMES)
+}
+
+
+def _alert(alert_type: str, family: str, fact: Fact, event: KuentaEvent) -> Alert:
     """Details: family, event name, the members that name the thing, and the amount when known."""
-    event = fact.event
-    assert isinstance(event, KuentaEvent)
-    details: dict[str, object] = {
-        "family": family_of(fact.eventName), "eventName": fact.eventName,
-        **identifying_members(event.data),
-    }
+    details: dict[str, object] = {"family": family, "eventName": fact.eventName, **identifying_members(event.data)}
     if event.data.amount is not None:
         details["amount"] = event.data.amount
     return make_alert(
@@ -70,80 +98,39 @@ def _alert(alert_type: str, fact: Fact) -> Alert:
     )
 
 
-def _no_alerts(fact: Fact) -> tuple[Alert, ...]:
-    return ()
-
-
-def _payment_failed(fact: Fact) -> tuple[Alert, ...]:
-    return (_alert("kuenta_payment_failed", fact),)
-
-
-def _payment_refunded(fact: Fact) -> tuple[Alert, ...]:
-    return (_alert("kuenta_payment_refunded", fact),)
-
-
-def _credit_rejected(fact: Fact) -> tuple[Alert, ...]:
-    return (_alert("kuenta_credit_rejected", fact),)
-
-
-def _document_expired(fact: Fact) -> tuple[Alert, ...]:
-    return (_alert("kuenta_document_expired", fact),)
-
-
-def _validation_failed(fact: Fact) -> tuple[Alert, ...]:
-    return (_alert("kuenta_validation_failed", fact),)
-
-
-EFFECTS: dict[str, Callable[[Fact], tuple[Alert, ...]]] = {
-    "payment.failed": _payment_failed,
-    "payment.refunded": _payment_refunded,
-    "credit.application.rejected": _credit_rejected,
-    "document.expired": _document_expired,
-    "validation.failed": _validation_failed,
-}
-
-
 def fold_kuenta(state: KuentaState | None, fact: Fact) -> tuple[KuentaState, tuple[Alert, ...]]:
     """Apply one event. A repeat returns the same state object and re-derives the same alerts
     (same ids), so a crash between saving state and sending alerts loses no alert."""
-    if not isinstance(fact.event, KuentaEvent):
+    family = FAMILIES.get(type(fact.event))
+    if family is None:
         raise TypeError(f"fold_kuenta takes Kuenta events, not {type(fact.event).__name__}")
-    family = family_of(fact.eventName)
-    if state is not None and state.family != family:
+    event = cast(KuentaEvent, fact.event)  # every FAMILIES key is a KuentaEvent
+    if state is not None and state.family != family.name:
         raise TypeError(
-            f"fold_kuenta: {fact.eventName!r} is a {family} event but state {state.id!r} is a "
+            f"fold_kuenta: {fact.eventName!r} is a {family.name} event but state {state.id!r} is a "
             f"{state.family}; key Kuenta states by (family, id)"
         )
     if state is not None and state.id != fact.aggregateId:
         raise TypeError(f"fold_kuenta: event for {fact.aggregateId!r} given the state of {state.id!r}")
-    if fact.eventName not in TRANSITIONS:
+    transition = TRANSITIONS.get(fact.eventName)
+    if transition is None:
         raise UnknownEventError(f"no Kuenta transition for {fact.eventName!r}")
-    status, final = TRANSITIONS[fact.eventName]
-    alerts = EFFECTS.get(fact.eventName, _no_alerts)(fact)
-    step = advance(state.history if state else (), fact, status, final=final, rank=RANKS[family].__getitem__)
+    alerts = () if transition.alert is None else (_alert(transition.alert, family.name, fact, event),)
+    step = advance(state.history if state else (), fact, transition.status, final=transition.final,
+                   rank=family.rank.__getitem__)
     if step is None:
         assert state is not None
         return state, alerts
     history, decisive = step
-    amount, amount_event_id = _latest_amount(state, fact, history)
+    held = (state.amount, state.amountEventId) if state else (None, None)
+    new = event.data.amount
+    # of two amounts, the one whose event is later in the history stands (arrival order aside)
+    amount, amount_event_id = (new, fact.eventId) if later(history, None if new is None else fact.eventId,
+                                                           than=held[1]) else held
     return (
         trusted(KuentaState, {  # the family is a known event's, the rest validated parts: no re-validation
-            "id": fact.aggregateId, "family": family, "status": decisive.status, "updatedAt": decisive.occurredAt,
-            "history": history, "amount": amount, "amountEventId": amount_event_id,
+            "id": fact.aggregateId, "family": family.name, "status": decisive.status,
+            "updatedAt": decisive.occurredAt, "history": history, "amount": amount, "amountEventId": amount_event_id,
         }),
         alerts,
     )
-
-
-def _latest_amount(
-    state: KuentaState | None, fact: Fact, history: tuple[HistoryEntry, ...]
-) -> tuple[Decimal | None, str | None]:
-    """Of two amounts, the one whose event is later in the history stands (arrival order aside)."""
-    held: tuple[Decimal | None, str | None] = (state.amount, state.amountEventId) if state else (None, None)
-    assert isinstance(fact.event, KuentaEvent)
-    new = fact.event.data.amount
-    if new is None:
-        return held
-    if held[1] is None:
-        return new, fact.eventId
-    return (new, fact.eventId) if is_later(history, fact.eventId, than=held[1]) else held

@@ -11,12 +11,13 @@ order are part of the user's state and each raises an alert.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any, NamedTuple
 
 from projections.history import effective, entry_for, insert, seen
 from schemas.alerts import Alert, make_alert
 from schemas.history import Fact
+from schemas.koywe_users import KYC_EVENTS, KoyweDepositEvent, KoyweDocumentEvent, KoyweKycEvent, KoyweUserEvent
 from schemas.trusted import trusted
-from schemas.koywe_users import KYC_EVENTS, KoyweUserEvent
 from schemas.users import Deposit, DocumentUpdate, KycStatus, UserState
 
 K = KycStatus
@@ -25,91 +26,76 @@ _STATIC = {"verification_started": K.PROCESSING, "verification_inputs_completed"
            "verification_expired": K.NOT_VERIFIED}
 
 
+class Step(NamedTuple):
+    """What one user event does: the status its history entry records, the alerts it raises
+    (re-derived for a repeat, same ids) and the state members it sets (ignored for a repeat)."""
+
+    status: str
+    alerts: tuple[Alert, ...]
+    changes: dict[str, Any]
+
+
 def _rank(status: str) -> int:
     return RANK.get(status, 0)  # type: ignore[call-overload]
 
 
-def _event(fact: Fact) -> KoyweUserEvent:
-    if not isinstance(fact.event, KoyweUserEvent):
-        raise TypeError(f"fold_user takes Koywe user events, not {type(fact.event).__name__}")
-    return fact.event
-
-
 def _alert(alert_type: str, fact: Fact, **details: object) -> Alert:
     return make_alert(alert_type, source=fact.source, aggregate_id=fact.aggregateId, event_id=fact.eventId,
-                      occurred_at=fact.occurredAt, details={"eventName": fact.eventName, **details})
+                      occurred_at=fact.occurredAt, details={"eventName": fact.eventName, "userId": fact.aggregateId,
+                                                            **details})
 
 
-def _kyc_status(fact: Fact) -> str:
-    event = _event(fact)
-    return _STATIC.get(event.eventName) or str(event.outcome)
-
-
-def _kyc_alerts(fact: Fact) -> tuple[Alert, ...]:
-    status = _kyc_status(fact)
+def _kyc(state: UserState | None, fact: Fact, event: KoyweKycEvent) -> Step:
+    status = _STATIC.get(event.eventName) or str(event.outcome)
     if status == K.REVIEW_NEEDED:
-        return (_alert("kyc_review_needed", fact, userId=fact.aggregateId),)
+        return Step(status, (_alert("kyc_review_needed", fact),), {})
     if status == K.REJECTED:
-        return (_alert("kyc_rejected", fact, userId=fact.aggregateId),)
-    return ()
+        return Step(status, (_alert("kyc_rejected", fact),), {})
+    return Step(status, (), {})
 
 
-def _document_alerts(fact: Fact) -> tuple[Alert, ...]:
-    event = _event(fact)
+def _document(state: UserState | None, fact: Fact, event: KoyweDocumentEvent) -> Step:
+    """The later of the stored and the new document outcome stands (ties by event id: order-proof)."""
     failed = event.outcome == "document_number_failed_to_update"
-    kind = "document_number_update_failed" if failed else "document_number_updated"
-    return (_alert(kind, fact, userId=fact.aggregateId, outcome=event.outcome, message=event.message),)
-
-
-def _deposit_alerts(fact: Fact) -> tuple[Alert, ...]:
-    event = _event(fact)
-    return (_alert("deposit_without_order", fact, userId=fact.aggregateId, amount=event.amount,
-                   currency=event.currency, payload=event.model_extra or {}),)
-
-
-ALERTS: dict[str, Callable[[Fact], tuple[Alert, ...]]] = {
-    "kyc": _kyc_alerts, "document": _document_alerts, "deposit": _deposit_alerts,
-}
-
-
-def _document(state: UserState | None, fact: Fact) -> DocumentUpdate | None:
-    """The later of the stored and the new document outcome (ties by event id: order-proof)."""
+    alert = _alert("document_number_update_failed" if failed else "document_number_updated", fact,
+                   outcome=event.outcome, message=event.message)
     old = state.documentNumber if state else None
-    event = _event(fact)
-    if event.kind != "document":
-        return old
     new = DocumentUpdate(status=str(event.outcome), message=event.message, eventId=fact.eventId,
                          updatedAt=fact.occurredAt)
-    if old is None or (new.updatedAt, new.eventId) > (old.updatedAt, old.eventId):
-        return new
-    return old
+    later = new if old is None or (new.updatedAt, new.eventId) > (old.updatedAt, old.eventId) else old
+    return Step(str(event.outcome), (alert,), {"documentNumber": later})
 
 
-def _deposits(state: UserState | None, fact: Fact) -> tuple[Deposit, ...]:
-    old = state.deposits if state else ()
-    event = _event(fact)
-    if event.kind != "deposit":
-        return old
+def _deposit(state: UserState | None, fact: Fact, event: KoyweDepositEvent) -> Step:
+    alert = _alert("deposit_without_order", fact, amount=event.amount, currency=event.currency,
+                   payload=event.model_extra or {})
     new = Deposit(eventId=fact.eventId, amount=event.amount, currency=event.currency,
                   receivedAt=fact.occurredAt, details=event.model_extra or {})
-    return tuple(sorted((*old, new), key=lambda d: (d.receivedAt, d.eventId)))
+    deposits = tuple(sorted((*(state.deposits if state else ()), new), key=lambda d: (d.receivedAt, d.eventId)))
+    return Step("registered", (alert,), {"deposits": deposits})
+
+
+#: event class -> what it does; anything else is not a Koywe user event.
+STEPS: dict[type[KoyweUserEvent], Callable[[UserState | None, Fact, Any], Step]] = {
+    KoyweKycEvent: _kyc, KoyweDocumentEvent: _document, KoyweDepositEvent: _deposit,
+}
 
 
 def fold_user(state: UserState | None, fact: Fact) -> tuple[UserState, tuple[Alert, ...]]:
     """Apply one user event; a repeat returns the same state and the same alert ids."""
-    event = _event(fact)
-    alerts = ALERTS[event.kind](fact)
+    step = STEPS.get(type(fact.event))
+    if step is None:
+        raise TypeError(f"fold_user takes Koywe user events, not {type(fact.event).__name__}")
+    status, alerts, changes = step(state, fact, fact.event)
     if state is not None and seen(state.history, fact.eventId):
         return state, alerts
-    status = _kyc_status(fact) if event.kind == "kyc" else str(event.outcome or "registered")
     history = insert(state.history if state else (), entry_for(fact, status, final=False), _rank)
     kyc_entries = [entry for entry in history if entry.eventName in KYC_EVENTS]
-    return (
-        trusted(UserState, {  # validated parts and our own enum: no re-validation
-            "userId": fact.aggregateId,
-            "kyc": KycStatus(effective(kyc_entries).status) if kyc_entries else K.NOT_VERIFIED,
-            "updatedAt": history[-1].occurredAt, "history": history,
-            "documentNumber": _document(state, fact), "deposits": _deposits(state, fact),
-        }),
-        alerts,
-    )
+    fields: dict[str, Any] = {  # validated parts and our own enum: no re-validation
+        "userId": fact.aggregateId,
+        "kyc": KycStatus(effective(kyc_entries).status) if kyc_entries else K.NOT_VERIFIED,
+        "updatedAt": history[-1].occurredAt, "history": history,
+        "documentNumber": state.documentNumber if state else None, "deposits": state.deposits if state else (),
+    }
+    fields.update(changes)  # existing keys: the declaration order stays
+    return trusted(UserState, fields), alerts

@@ -10,40 +10,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from decimal import Decimal
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-from projections.history import advance, is_later
+from projections.history import advance, later
 from schemas.alerts import Alert, make_alert
-from schemas.history import Fact, HistoryEntry
-from schemas.koywe import KoyweOrderEventBase, KoyweOrderSnapshot, PaymentReceivedModifiedOrderAmount
+from schemas.history import Fact
+from schemas.koywe import (
+    CryptoDelivered, CryptoTxFailed, CryptoTxSent, FiatDelivered, FiatSent, InvalidWithdrawalsDetails,
+    KoyweOrderEventBase, KoyweOrderSnapshot, PaymentCreated, PaymentExpired, PaymentReceived,
+    PaymentReceivedModifiedOrderAmount, PaymentRejected, PaymentRejectedByCompliance, WireOrderCanceled,
+)
 from schemas.orders import AmountAdjustment, OrderState, OrderStatus
 from schemas.trusted import trusted
 
 S = OrderStatus
-
-#: event name -> (state after it, is it final?)
-TRANSITIONS: dict[str, tuple[OrderStatus, bool]] = {
-    "payment_created": (S.WAITING, False),
-    "payment_received": (S.PENDING, False),
-    "payment_received_modified_order_amount": (S.PENDING, False),
-    "payment_rejected": (S.REJECTED, True),
-    "payment_rejected_by_compliance": (S.REJECTED, True),
-    "wire_order_canceled": (S.REJECTED, True),
-    "payment_expired": (S.REJECTED, True),
-    "crypto_tx_sent": (S.IN_PROGRESS, False),
-    "fiat_sent": (S.IN_PROGRESS, False),
-    "crypto_delivered": (S.DELIVERED, True),
-    "fiat_delivered": (S.DELIVERED, True),
-    "crypto_tx_failed": (S.REJECTED, False),
-    "invalid_withdrawals_details": (S.INVALID_WITHDRAWALS_DETAILS, False),
-}
-
-#: Tie-break for events with the same timestamp: further along the lifecycle wins.
-RANK: dict[str, int] = {status.value: rank for rank, status in enumerate(OrderStatus)}
-
-#: status text -> member: a dict lookup is cheaper than calling the enum on every event (the
-#: enum still judges text it does not know).
-STATUS: dict[str, OrderStatus] = {status.value: status for status in OrderStatus}
 
 
 class Effect(NamedTuple):
@@ -53,10 +33,18 @@ class Effect(NamedTuple):
     alerts: tuple[Alert, ...]
 
 
+class Rule(NamedTuple):
+    """One event type's transition: the state after it, whether that ends the order, and its effect."""
+
+    status: OrderStatus
+    final: bool
+    effect: Callable[[Fact, Any], Effect]
+
+
 _NOTHING = Effect(None, ())
 
 
-def _no_effect(fact: Fact) -> Effect:
+def _no_effect(fact: Fact, event: KoyweOrderEventBase) -> Effect:
     return _NOTHING
 
 
@@ -71,10 +59,8 @@ def _difference(before: Decimal | None, after: Decimal | None) -> Decimal | None
     return None if before is None or after is None else after - before
 
 
-def _amount_modified(fact: Fact) -> Effect:
+def _amount_modified(fact: Fact, event: PaymentReceivedModifiedOrderAmount) -> Effect:
     """The deposit differed from the quote: record both orders and alert with the difference."""
-    event = fact.event
-    assert isinstance(event, PaymentReceivedModifiedOrderAmount)
     original: KoyweOrderSnapshot = event.originalOrder
     adjusted: KoyweOrderSnapshot = event.orderAdjustedByBankIncome
     adjustment = AmountAdjustment(
@@ -92,48 +78,61 @@ def _amount_modified(fact: Fact) -> Effect:
     return Effect(adjustment, (alert,))
 
 
-def _rejected_by_compliance(fact: Fact) -> Effect:
+def _rejected_by_compliance(fact: Fact, event: PaymentRejectedByCompliance) -> Effect:
     return Effect(None, (_alert("order_rejected_by_compliance", fact),))
 
 
-def _crypto_tx_failed(fact: Fact) -> Effect:
+def _crypto_tx_failed(fact: Fact, event: CryptoTxFailed) -> Effect:
     return Effect(None, (_alert("order_crypto_tx_failed", fact),))
 
 
-EFFECTS: dict[str, Callable[[Fact], Effect]] = {
-    "payment_received_modified_order_amount": _amount_modified,
-    "payment_rejected_by_compliance": _rejected_by_compliance,
-    "crypto_tx_failed": _crypto_tx_failed,
+#: event class -> its rule; anything else is not a Koywe order event.
+RULES: dict[type[KoyweOrderEventBase], Rule] = {
+    PaymentCreated: Rule(S.WAITING, False, _no_effect),
+    PaymentReceived: Rule(S.PENDING, False, _no_effect),
+    PaymentReceivedModifiedOrderAmount: Rule(S.PENDING, False, _amount_modified),
+    PaymentRejected: Rule(S.REJECTED, True, _no_effect),
+    PaymentRejectedByCompliance: Rule(S.REJECTED, True, _rejected_by_compliance),
+    WireOrderCanceled: Rule(S.REJECTED, True, _no_effect),
+    PaymentExpired: Rule(S.REJECTED, True, _no_effect),
+    CryptoTxSent: Rule(S.IN_PROGRESS, False, _no_effect),
+    FiatSent: Rule(S.IN_PROGRESS, False, _no_effect),
+    CryptoDelivered: Rule(S.DELIVERED, True, _no_effect),
+    FiatDelivered: Rule(S.DELIVERED, True, _no_effect),
+    CryptoTxFailed: Rule(S.REJECTED, False, _crypto_tx_failed),
+    InvalidWithdrawalsDetails: Rule(S.INVALID_WITHDRAWALS_DETAILS, False, _no_effect),
 }
+
+#: Tie-break for events with the same timestamp: further along the lifecycle wins.
+RANK: dict[str, int] = {status.value: rank for rank, status in enumerate(OrderStatus)}
+
+#: status text -> member: a dict lookup is cheaper than calling the enum on every event (the
+#: enum still judges text it does not know).
+STATUS: dict[str, OrderStatus] = {status.value: status for status in OrderStatus}
+
+
+def _event_of(adjustment: AmountAdjustment | None) -> str | None:
+    return None if adjustment is None else adjustment.eventId
 
 
 def fold_order(state: OrderState | None, fact: Fact) -> tuple[OrderState, tuple[Alert, ...]]:
     """Apply one event. A repeat returns the same state object and re-derives the same alerts
     (same ids), so a crash between saving state and sending alerts loses no alert."""
-    if not isinstance(fact.event, KoyweOrderEventBase):
+    rule = RULES.get(type(fact.event))
+    if rule is None:
         raise TypeError(f"fold_order takes Koywe order events, not {type(fact.event).__name__}")
-    status, final = TRANSITIONS[fact.eventName]
-    effect = EFFECTS.get(fact.eventName, _no_effect)(fact)
-    step = advance(state.history if state else (), fact, status, final=final, rank=RANK.__getitem__)
+    effect = rule.effect(fact, fact.event)
+    step = advance(state.history if state else (), fact, rule.status, final=rule.final, rank=RANK.__getitem__)
     if step is None:
         assert state is not None
         return state, effect.alerts
     history, decisive = step
+    new, old = effect.adjustment, state.adjustment if state else None  # the later re-quote stands
     return (
         trusted(OrderState, {  # built from the fact, the history and our own enum: nothing to validate
             "orderId": fact.aggregateId, "state": STATUS.get(decisive.status) or OrderStatus(decisive.status),
             "updatedAt": decisive.occurredAt, "history": history,
-            "adjustment": _latest_adjustment(state, effect.adjustment, history),
+            "adjustment": new if later(history, _event_of(new), than=_event_of(old)) else old,
         }),
         effect.alerts,
     )
-
-
-def _latest_adjustment(
-    state: OrderState | None, new: AmountAdjustment | None, history: tuple[HistoryEntry, ...]
-) -> AmountAdjustment | None:
-    """Of two re-quotes, the one whose event is later in the history stands (arrival order aside)."""
-    old = state.adjustment if state else None
-    if old is None or new is None:
-        return new or old
-    return new if is_later(history, new.eventId, than=old.eventId) else old

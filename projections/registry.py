@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from pydantic import BaseModel
-
 from projections.generic import fold_generic
 from projections.kuenta import fold_kuenta
 from projections.kyc import fold_user
@@ -14,7 +12,7 @@ from projections.orders import fold_order
 from schemas.alerts import Alert
 from schemas.errors import UnknownEventError
 from schemas.generic import GenericState
-from schemas.history import Fact
+from schemas.history import Fact, ProjectionState
 from schemas.koywe import ORDER_EVENT_NAMES
 from schemas.koywe_users import USER_EVENTS
 from schemas.kuenta import KUENTA_EVENTS, KuentaState
@@ -33,14 +31,14 @@ class Projection(NamedTuple):
     """
 
     name: str
-    state_type: type[BaseModel]
+    state_type: type[ProjectionState]
     fold: Fold
     accepts: Callable[[Fact], bool]
     source: str | None = None
     events: frozenset[str] = frozenset()
 
 
-def _built_in(name: str, state_type: type[BaseModel], fold: Fold, source: str, events: frozenset[str]) -> Projection:
+def _built_in(name: str, state_type: type[ProjectionState], fold: Fold, source: str, events: frozenset[str]) -> Projection:
     return Projection(name, state_type, fold, lambda fact: fact.source == source and fact.eventName in events,
                       source, events)
 

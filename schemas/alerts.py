@@ -6,13 +6,11 @@ import hashlib
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from schemas.base import Frozen
 
 
-class Alert(BaseModel):
+class Alert(Frozen):
     """One alert; `id` is a pure function of (type, source, event id) so replays repeat it."""
-
-    model_config = ConfigDict(frozen=True)
 
     id: str
     type: str

@@ -9,14 +9,13 @@ from __future__ import annotations
 from datetime import datetime
 
 import orjson
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import ValidationError
 
+from schemas.base import Frozen
 from schemas.errors import EnvelopeError
 
 
-class DeadLetterMeta(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
+class DeadLetterMeta(Frozen):
     reason: str
     deadAt: datetime
     source: str | None = None

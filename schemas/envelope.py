@@ -10,21 +10,21 @@ re-serialised (base64 or JSON-in-JSON would cost time and hide the bytes the sen
 
 from __future__ import annotations
 
-import uuid
+import os
 from datetime import UTC, datetime
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
+from schemas.base import Frozen
 from schemas.errors import EnvelopeError
+from schemas.trusted import trusted
 
 ENVELOPE_VERSION = 1
 
 
-class Envelope(BaseModel):
+class Envelope(Frozen):
     """One accepted webhook delivery."""
-
-    model_config = ConfigDict(frozen=True)
 
     v: int = ENVELOPE_VERSION
     id: str = Field(description="hooklog's id for this delivery (one per accepted request)")
@@ -41,11 +41,27 @@ def new_envelope(
     *, source: str, key: str, event_name: str, body: bytes, received_at: datetime,
     headers: dict[str, str] | None = None, occurred_at: datetime | None = None,
 ) -> Envelope:
-    """Wrap an accepted body; the id is random because two identical deliveries are two requests."""
-    return Envelope(
-        id=uuid.uuid4().hex, source=source, received_at=received_at.astimezone(UTC), key=key,
-        event_name=event_name, headers=headers or {}, body=body, occurred_at=occurred_at,
-    )
+    """Wrap an accepted body; the id is random because two identical deliveries are two requests.
+    ingest calls this per request: values already of the fields' exact types (what routing and
+    the clock give) are set as validation would leave them (`schemas.trusted`); anything else
+    goes through validation, with its errors."""
+    fields = {"v": ENVELOPE_VERSION, "id": uuid4_hex(), "source": source, "received_at": received_at.astimezone(UTC),
+              "key": key, "event_name": event_name, "headers": headers or {}, "occurred_at": occurred_at,
+              "body": body}
+    if (type(source) is str and type(key) is str and type(event_name) is str and type(body) is bytes
+            and (occurred_at is None or type(occurred_at) is datetime) and type(fields["headers"]) is dict
+            and all(type(k) is str and type(v) is str for k, v in fields["headers"].items())):
+        return trusted(Envelope, fields)
+    return Envelope(**fields)
+
+
+_UUID4_CLEAR = ~((0xC000 << 48) | (0xF000 << 64))  # the variant and version bits, as uuid.UUID sets them
+_UUID4_SET = (0x8000 << 48) | (4 << 76)
+
+
+def uuid4_hex() -> str:
+    """`uuid.uuid4().hex` (16 random bytes, RFC 4122 variant, version 4) without building a UUID."""
+    return f"{(int.from_bytes(os.urandom(16)) & _UUID4_CLEAR) | _UUID4_SET:032x}"
 
 
 #: Fields the metadata line leaves out (the body follows it, raw).

@@ -28,4 +28,15 @@ class EnvelopeError(HooklogError):
 
 
 class BrokerUnavailableError(HooklogError):
-    """Kafka did not acknowledge in time; the caller must retry later."""
+    """Kafka did not answer or acknowledge in time; the caller must retry later."""
+
+    @classmethod
+    def unreachable(cls, bootstrap: str, cause: object = None, *, doing: str = "reach Kafka") -> BrokerUnavailableError:
+        """The one "cannot reach Kafka" message: what failed, where, why, and what to check."""
+        why = f" ({cause!r})" if cause is not None else ""
+        return cls(f"cannot {doing} at {bootstrap}{why}; is the broker up (`hooklog kafka start`) "
+                   "and KAFKA_BOOTSTRAP_SERVERS right?")
+
+
+class TimeFormatError(HooklogError, ValueError):
+    """A text that should be an ISO 8601 time is not one (a ValueError too, for parsers' callers)."""

@@ -4,23 +4,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict
-
+from schemas.base import Open
 from schemas.envelope import Envelope
 from schemas.jsonbody import load_object
-from schemas.history import Fact, HistoryEntry, make_fact
+from schemas.history import Fact, HistoryEntry, ProjectionState, make_fact
 
 
-class GenericEvent(BaseModel):
+class GenericEvent(Open):
     """The body's members, all kept."""
 
-    model_config = ConfigDict(frozen=True, extra="allow")
 
-
-class GenericState(BaseModel):
+class GenericState(ProjectionState):
     """Latest event of one aggregate of a configured source (`GET /events/{source}/{id}`)."""
-
-    model_config = ConfigDict(frozen=True)
 
     id: str
     source: str

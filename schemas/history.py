@@ -1,32 +1,48 @@
-"""History entries shared by every projection: what happened, when, and what it led to."""
+"""What every projection records of an event, and the decoded event the folds take."""
 
 from __future__ import annotations
 
 from hashlib import sha256
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 
+from schemas.base import Frozen
+from schemas.times import as_utc
 from schemas.trusted import trusted
 
 if TYPE_CHECKING:
     from schemas.envelope import Envelope
 
 
-class HistoryEntry(BaseModel):
-    """One distinct event applied to an aggregate (repeats are not added twice)."""
-
-    model_config = ConfigDict(frozen=True)
+class EventRef(Frozen):
+    """Which provider event, when it happened, and which delivery brought it: what a Fact
+    carries and every history entry keeps of it."""
 
     eventId: str
     eventName: str
     occurredAt: datetime
     receivedAt: datetime
     deliveryId: str
+
+
+class HistoryEntry(EventRef):
+    """One distinct event applied to an aggregate (repeats are not added twice)."""
+
     status: str
     final: bool = False
 
+
+class ProjectionState(Frozen):
+    """Base of every projection's state (published on its topic and answered by its GET).
+
+    Each state has, in this order, the members that name the aggregate and its status, then
+    `updatedAt` (the time of the event that decides the status) and `history` (every distinct
+    event applied, sorted as `projections.history.insert` keeps it), then its own members. The
+    shared two are declared by each state, not here, because pydantic puts a base's fields
+    first: that would reorder the published JSON and the exported schemas' `required` lists.
+    """
 
 def event_id(source: str, event_name: str, aggregate_id: str, occurred_at: str | None, body: bytes) -> str:
     """Identity of a provider event, the same for every redelivery of it.
@@ -41,24 +57,12 @@ def event_id(source: str, event_name: str, aggregate_id: str, occurred_at: str |
     return sha256(head + sha256(body).digest()).hexdigest()[:32]
 
 
-class Fact(BaseModel):
+class Fact(EventRef):
     """A decoded provider event with the identity and times the folds need."""
-
-    model_config = ConfigDict(frozen=True)
 
     source: str
     aggregateId: str
-    eventId: str
-    eventName: str
-    occurredAt: datetime
-    receivedAt: datetime
-    deliveryId: str
     event: BaseModel
-
-
-def as_utc(moment: datetime) -> datetime:
-    """Provider times without a zone are taken as UTC, so every comparison is well defined."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def make_fact(envelope: Envelope, event: BaseModel, *, name: str, aggregate_id: str,
@@ -66,9 +70,8 @@ def make_fact(envelope: Envelope, event: BaseModel, *, name: str, aggregate_id: 
     """Identity and times of a decoded event (every source's decoder ends here). Its parts are
     a validated envelope and event and the names read from them, so the Fact is `trusted`."""
     stamp = as_utc(occurred_at) if occurred_at else None
-    return trusted(Fact, {
-        "source": envelope.source, "aggregateId": aggregate_id,
+    return trusted(Fact, {  # in declaration order: EventRef's members, then Fact's own
         "eventId": event_id(envelope.source, name, aggregate_id, stamp.isoformat() if stamp else None, envelope.body),
         "eventName": name, "occurredAt": stamp or envelope.received_at, "receivedAt": envelope.received_at,
-        "deliveryId": envelope.id, "event": event,
+        "deliveryId": envelope.id, "source": envelope.source, "aggregateId": aggregate_id, "event": event,
     })

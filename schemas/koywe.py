@@ -10,13 +10,15 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import ConfigDict, Field, TypeAdapter, ValidationError
 
+from schemas.base import Open
 from schemas.errors import DecodeError, UnknownEventError
+from schemas.jsonbody import validate_body
 
 
-class _Open(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="allow", populate_by_name=True)
+class _Open(Open):
+    model_config = ConfigDict(populate_by_name=True)
 
 
 class KoyweOrderSnapshot(_Open):
@@ -95,7 +97,7 @@ _ORDER_EVENT = TypeAdapter(KoyweOrderEvent).validator
 def decode_order_event(body: bytes) -> KoyweOrderEventBase:
     """Validate a Koywe order webhook body; DecodeError says which member is wrong."""
     try:
-        return _ORDER_EVENT.validate_json(body)
+        return validate_body(_ORDER_EVENT, body)  # lone surrogates: see schemas/jsonbody.py
     except ValidationError as exc:
         first = exc.errors(include_url=False)[0]
         if first["type"] == "union_tag_invalid":

@@ -18,8 +18,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import ValidationError
 
+from schemas.base import Open
 from schemas.errors import DecodeError, UnknownEventError
 from schemas.jsonbody import load_object
 
@@ -38,19 +39,26 @@ def _first(doc: dict[str, Any], members: tuple[str, ...]) -> Any:
     return next((doc[m] for m in members if doc.get(m) not in (None, "")), None)
 
 
+def user_key(text: str) -> str:
+    """A user id as ingest keys its raw records (and the kyc table its rows): stripped, an
+    email lower-cased. Queries (`/kyc/{id}`, `/auth/koywe`, the console) normalise with it too."""
+    text = text.strip()
+    return text.lower() if "@" in text else text
+
+
 def user_id_of(doc: dict[str, Any]) -> str | None:
     """The aggregate id of a user event (see module docstring), or None."""
     value = _first(doc, USER_ID_MEMBERS)
     if not isinstance(value, str | int) or isinstance(value, bool):
         return None
-    text = str(value).strip()
-    return text.lower() if "@" in text else text or None
+    return user_key(str(value)) or None
 
 
-class KoyweUserEvent(BaseModel):
+class KoyweUserEvent(Open):
     """One per-user event, normalised: `kind` is kyc | document | deposit."""
 
-    model_config = ConfigDict(frozen=True, extra="allow")
+    # (The docstring is the exported schema's description.) Decoding gives one subclass per
+    # kind, below; the folds dispatch on that class.
 
     eventName: str
     kind: str
@@ -60,6 +68,24 @@ class KoyweUserEvent(BaseModel):
     message: str | None = None
     amount: Decimal | None = None
     currency: str | None = None
+
+
+class KoyweKycEvent(KoyweUserEvent):
+    """verification_started, _inputs_completed, _completed (its `outcome`) or _expired."""
+
+
+class KoyweDocumentEvent(KoyweUserEvent):
+    """A document-number update; `outcome` says whether it succeeded, `message` why not."""
+
+
+class KoyweDepositEvent(KoyweUserEvent):
+    """Money that arrived without an order (`amount`, `currency`, the rest as sent)."""
+
+
+#: kind -> its class: the folds dispatch on the class, so `kind` is never compared again.
+USER_EVENT_TYPES: dict[str, type[KoyweUserEvent]] = {
+    "kyc": KoyweKycEvent, "document": KoyweDocumentEvent, "deposit": KoyweDepositEvent,
+}
 
 
 def _outcome(doc: dict[str, Any], event_name: str) -> str | None:
@@ -91,7 +117,7 @@ def decode_user_event(body: bytes) -> KoyweUserEvent:
     message = _first(doc, ("message", "error", "reason"))
     fields = {k: v for k, v in doc.items() if k not in KoyweUserEvent.model_fields and k != "signature"}
     try:
-        return KoyweUserEvent.model_validate({
+        return USER_EVENT_TYPES[kind].model_validate({
             **fields, "eventName": name, "kind": kind, "userId": user, "timeStamp": doc.get("timeStamp"),
             "outcome": _outcome(doc, name), "message": None if message is None else str(message),
             "amount": _first(doc, ("amount", "amountIn")) if kind == "deposit" else None,

@@ -13,11 +13,13 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal, Union, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import Field, TypeAdapter, ValidationError
 
+from schemas.base import Open
 from schemas.envelope import Envelope
 from schemas.errors import DecodeError, UnknownEventError
-from schemas.history import Fact, HistoryEntry, make_fact
+from schemas.history import Fact, HistoryEntry, ProjectionState, make_fact
+from schemas.jsonbody import validate_body
 
 CreditEventName = Literal[
     "credit.application.created", "credit.application.approved", "credit.application.rejected",
@@ -52,18 +54,14 @@ def status_of(event_name: str) -> str:
     return event_name.rsplit(".", 1)[-1]
 
 
-class _Open(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="allow")
-
-
-class KuentaData(_Open):
+class KuentaData(Open):
     """The thing an event is about; `id` is its aggregate id (the doc's example: `app_123`)."""
 
     id: Annotated[str, Field(min_length=1)]
     amount: Decimal | None = None
 
 
-class KuentaEvent(_Open):
+class KuentaEvent(Open):
     """Members every Kuenta event has; `timestamp` is optional so a bare event still decodes."""
 
     event: str
@@ -100,15 +98,13 @@ AnyKuentaEvent = Annotated[
 _KUENTA_EVENT = TypeAdapter(AnyKuentaEvent).validator
 
 
-class KuentaState(BaseModel):
+class KuentaState(ProjectionState):
     """Latest state of one credit, payment, document or validation (`GET /kuenta/{family}/{id}`).
 
     `amount` is the latest amount any event carried, by event time; `amountEventId` names that
     event, because history entries keep no payload and without it a late older event could not
     tell whether its amount is newer than the one held (the result would depend on arrival order).
     """
-
-    model_config = ConfigDict(frozen=True)
 
     id: str
     family: KuentaFamily
@@ -152,7 +148,7 @@ def _decode_error(exc: ValidationError) -> DecodeError:
 def decode_kuenta_event(body: bytes) -> KuentaEvent:
     """Validate a Kuenta webhook body; UnknownEventError for a name the doc does not list."""
     try:
-        return _KUENTA_EVENT.validate_json(body)
+        return validate_body(_KUENTA_EVENT, body)  # lone surrogates: see schemas/jsonbody.py
     except ValidationError as exc:
         raise _decode_error(exc) from exc
 

@@ -6,9 +6,8 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict
-
-from schemas.history import HistoryEntry
+from schemas.base import Frozen
+from schemas.history import HistoryEntry, ProjectionState
 
 
 class OrderStatus(StrEnum):
@@ -23,10 +22,8 @@ class OrderStatus(StrEnum):
     DELIVERED = "DELIVERED"
 
 
-class AmountAdjustment(BaseModel):
+class AmountAdjustment(Frozen):
     """The latest bank-income re-quote of the order (Peru wire deposits)."""
-
-    model_config = ConfigDict(frozen=True)
 
     eventId: str
     originalAmountIn: Decimal | None
@@ -35,10 +32,8 @@ class AmountAdjustment(BaseModel):
     adjustedAmountOut: Decimal | None
 
 
-class OrderState(BaseModel):
+class OrderState(ProjectionState):
     """Latest state of one order plus every distinct event that led there, oldest first."""
-
-    model_config = ConfigDict(frozen=True)
 
     orderId: str
     state: OrderStatus

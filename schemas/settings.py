@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import ipaddress
+import math
 import os
+import socket
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SecretsSettingsSource, SettingsConfigDict
 
 from schemas.errors import ConfigError
@@ -20,6 +23,38 @@ def split_secrets(raw: SecretStr | None) -> tuple[SecretStr, ...]:
     if raw is None:
         return ()
     return tuple(SecretStr(part.strip()) for part in raw.get_secret_value().split(",") if part.strip())
+
+
+class RateLimit(BaseModel):
+    """A token bucket: `rate` webhooks per second on average, up to `burst` at once (default
+    twice the rate). Limits are per ingest process (docs/security.md)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    rate: float = Field(gt=0)
+    burst: int | None = Field(default=None, ge=1)
+
+    @property
+    def capacity(self) -> int:
+        return self.burst if self.burst is not None else max(1, math.ceil(2 * self.rate))
+
+
+DEFAULT_RATE_LIMIT = RateLimit(rate=1000, burst=2000)  # per source and process (Convoy's default rate)
+EVERY_SOURCE = "*"  # the HOOKLOG_RATE_LIMITS key that sets the default for sources not named
+
+
+def proxy_networks(text: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """`HOOKLOG_TRUSTED_PROXIES`: comma-separated addresses or networks (`10.0.0.0/8`, `::1`)."""
+    networks = []
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(part, strict=False))
+        except ValueError:
+            raise ValueError(f"HOOKLOG_TRUSTED_PROXIES: {part!r} is not an IP address or network "
+                             "(e.g. 10.0.0.5 or 10.0.0.0/8)") from None
+    return tuple(networks)
 
 
 class Settings(BaseSettings):
@@ -53,6 +88,20 @@ class Settings(BaseSettings):
     max_json_depth: int = Field(default=32, ge=1, le=512)  # deeper bodies are refused before parsing
     ready_cache_s: float = Field(default=2.0, ge=0)  # /readyz re-checks the broker at most this often
     log_level: str = "info"
+    # Rate limits (ingest/ratelimit.py): per source, JSON `{"koywe": {"rate": 2000, "burst": 4000}}`
+    # ("*" sets the default of every source not named); and failed signatures per client address.
+    rate_limits: dict[str, RateLimit] = Field(default_factory=dict)
+    failed_signature_rate: float = Field(default=1.0, gt=0)  # per second, per client address
+    failed_signature_burst: int = Field(default=10, ge=1)
+    trusted_proxies: str = ""  # peers whose X-Forwarded-For names the client (comma-separated)
+    # HTTPS (ingest/tls.py): both files, or neither (plain HTTP). A renewed pair is served without
+    # a restart: on SIGHUP, and when a check every tls_reload_s seconds sees the files changed.
+    tls_cert_file: Path | None = None
+    tls_key_file: Path | None = None
+    tls_reload_s: float = Field(default=10.0, ge=0)  # 0: reload on SIGHUP only
+    # The CA bundle a worker verifies its peers' certificates with when it forwards a query over
+    # https (a private CA, or the project's own certificate); unset: the system's trust store.
+    tls_ca_file: Path | None = None
 
     worker_host: str = "127.0.0.1"
     worker_port: int = Field(default=6066, ge=0, le=65535)
@@ -71,6 +120,19 @@ class Settings(BaseSettings):
     worker_fetch_bytes: int = Field(default=16 * 1024 * 1024, ge=64 * 1024, le=256 * 1024 * 1024)
     worker_event_loop: Literal["uvloop", "asyncio"] = "uvloop"
     worker_faust_levers: bool = True
+
+    # Many workers (docs/operations.md "Running many workers"). Each worker advertises the URL the
+    # others forward a key's queries to; unset: http://<worker_host>:<worker_port> (https:// with
+    # HOOKLOG_TLS_CERT_FILE), the machine's hostname when bound to every interface. `worker_id` is the consumer's group instance id
+    # (static membership: a worker restarted within the session timeout gets its partitions back
+    # without a rebalance; a stopped one keeps them, unanswered, until its session expires).
+    # Unset: a dynamic member, which leaves the group on a clean stop. Unique per worker: two
+    # running workers with one id fence each other (the broker keeps only the newer one).
+    worker_url: str | None = None
+    worker_id: str | None = Field(default=None, min_length=1, max_length=200, pattern=r"^[A-Za-z0-9._-]+$")
+    session_timeout_s: float = Field(default=10.0, ge=6, le=1800)  # broker's group.{min,max}.session.timeout.ms
+    standby_replicas: int = Field(default=1, ge=0, le=8)  # warm copies for fast takeover; never read for answers
+    forward_timeout_s: float = Field(default=5.0, gt=0, le=60)  # a query forwarded to the key's owner
 
     @classmethod
     def settings_customise_sources(
@@ -95,6 +157,44 @@ class Settings(BaseSettings):
             raise ValueError("HOOKLOG_TOPIC_PREFIX may hold only letters, digits, '.', '_' and '-'")
         return value
 
+    @field_validator("worker_url")
+    @classmethod
+    def _worker_url_is_http(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("HOOKLOG_WORKER_URL must be an http:// or https:// URL other workers can reach")
+        return value.rstrip("/") if value else value
+
+    @property
+    def advertised_url(self) -> str:
+        """The URL other workers forward this worker's keys to (HOOKLOG_WORKER_URL)."""
+        if self.worker_url:
+            return self.worker_url
+        host = self.worker_host
+        if host in ("", "0.0.0.0", "::"):
+            host = socket.gethostname()
+        scheme = "http" if self.tls_cert_file is None else "https"
+        return f"{scheme}://[{host}]:{self.worker_port}" if ":" in host else f"{scheme}://{host}:{self.worker_port}"
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _trusted_proxies_parse(cls, value: str) -> str:
+        proxy_networks(value)
+        return value
+
+    @model_validator(mode="after")
+    def _tls_files_come_in_pairs(self) -> Settings:
+        if (self.tls_cert_file is None) != (self.tls_key_file is None):
+            raise ValueError("set both HOOKLOG_TLS_CERT_FILE and HOOKLOG_TLS_KEY_FILE (HTTPS), or neither (plain HTTP)")
+        return self
+
+    def rate_limit(self, source: str) -> RateLimit:
+        """The limit of `source`: its own, else the "*" entry, else DEFAULT_RATE_LIMIT."""
+        return self.rate_limits.get(source) or self.rate_limits.get(EVERY_SOURCE) or DEFAULT_RATE_LIMIT
+
+    @property
+    def trusted_proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        return proxy_networks(self.trusted_proxies)
+
     def topic(self, name: str) -> str:
         """Full topic name, e.g. `topic("raw")` -> `hooklog.raw.v1`."""
         return f"{self.topic_prefix}.{name}.v1"
@@ -114,3 +214,14 @@ class Settings(BaseSettings):
     @property
     def kuenta_secret_list(self) -> tuple[SecretStr, ...]:
         return split_secrets(self.kuenta_secrets)
+
+    # How log lines look: "json" (one object per line, for services) or "console" (readable
+    # lines for a person); unset or empty: console when stderr is a terminal, else json.
+    log_format: Literal["json", "console"] | None = None
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _log_format_is_case_blind(cls, value: object) -> object:
+        if isinstance(value, str):
+            return value.strip().lower() or None
+        return value

@@ -10,18 +10,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import ConfigDict, Field, SecretStr
 
+from schemas.base import Frozen
 from schemas.errors import DecodeError
 
 BUILT_IN = frozenset({"koywe", "kuenta"})
 
 
-class SourceConfig(BaseModel):
+class SourceConfig(Frozen):
     """One configured source: a name, a signature scheme with its secrets, and where the event
     name, aggregate id and event time sit in the body (dotted paths)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(extra="forbid")
 
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")
     scheme: Literal["standard-webhooks", "hmac-sha256-hex"]

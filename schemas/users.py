@@ -6,9 +6,8 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict
-
-from schemas.history import HistoryEntry
+from schemas.base import Frozen
+from schemas.history import HistoryEntry, ProjectionState
 
 
 class KycStatus(StrEnum):
@@ -21,19 +20,15 @@ class KycStatus(StrEnum):
     REJECTED = "rejected"
 
 
-class DocumentUpdate(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
+class DocumentUpdate(Frozen):
     status: str
     message: str | None
     eventId: str
     updatedAt: datetime
 
 
-class Deposit(BaseModel):
+class Deposit(Frozen):
     """Money that arrived without an order: to reconcile."""
-
-    model_config = ConfigDict(frozen=True)
 
     eventId: str
     amount: Decimal | None
@@ -42,9 +37,7 @@ class Deposit(BaseModel):
     details: dict[str, object]
 
 
-class UserState(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
+class UserState(ProjectionState):
     userId: str
     kyc: KycStatus
     updatedAt: datetime

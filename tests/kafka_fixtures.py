@@ -9,30 +9,31 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import ssl
 import subprocess
 import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from schemas.settings import Settings
-from streams.dev.localkafka import BrokerSpec, ensure_broker, kill_broker, stop_broker
+from streams.dev.localkafka import BrokerSpec, ensure_broker, is_ready, kill_broker, stop_broker
 from streams.dev.probes import wait_http
+from streams.dev.simulate import Delivery, post
 from streams.kafka.metadata import topic_partitions
 
 REPO = Path(__file__).resolve().parents[1]
 SECRET = "test-koywe-secret"
-START = datetime(2026, 3, 20, 10, 0, tzinfo=UTC)  # when the simulated lifecycles of a test begin
 API_TOKEN = "test-api-token"  # the worker's query API refuses requests without a bearer token
 
 
@@ -50,6 +51,16 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def listening_inodes(port: int) -> set[str]:
+    """Inodes of the sockets listening on 127.0.0.1:`port` (/proc/net/tcp, state 0A)."""
+    inodes = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if fields[1] == f"0100007F:{port:04X}" and fields[3] == "0A":
+            inodes.add(fields[9])
+    return inodes
 
 
 def delete_topics(bootstrap: str, prefix: str) -> None:
@@ -114,7 +125,10 @@ def settings_env(settings: Settings) -> dict[str, str]:
         if name in ("kafka_bootstrap_servers", "sources") or value is None:
             continue
         secret = getattr(value, "get_secret_value", None)
-        env[f"HOOKLOG_{name.upper()}"] = str(secret() if secret else value)
+        if isinstance(value, dict | list | tuple):  # JSON, as pydantic-settings reads it (HOOKLOG_RATE_LIMITS)
+            env[f"HOOKLOG_{name.upper()}"] = orjson.dumps(value).decode()
+        else:
+            env[f"HOOKLOG_{name.upper()}"] = str(secret() if secret else value)
     if settings.sources:
         env["HOOKLOG_SOURCES"] = orjson.dumps(
             [{**c.model_dump(), "secrets": c.secrets.get_secret_value()} for c in settings.sources]
@@ -159,33 +173,87 @@ async def read_topic(bootstrap: str, topic: str, timeout_s: float = 15.0) -> lis
         await consumer.stop()
 
 
+def samples(text: str, name: str) -> dict[str, float]:
+    """`{labels: value}` of one metric in Prometheus text format."""
+    found = {}
+    for line in text.splitlines():
+        if line.startswith(name + "{") or line.startswith(name + " "):
+            labels, _, value = line[len(name):].rpartition(" ")
+            found[labels] = float(value)
+    return found
+
+
+async def metrics_of(session: aiohttp.ClientSession, url: str) -> str:
+    async with session.get(f"{url}/metrics") as response:
+        assert response.status == 200
+        return await response.text()
+
+
+async def caught_up(session: aiohttp.ClientSession, system: System, timeout_s: float = 60.0) -> str:
+    """The worker's /metrics once its consumer lag is known and 0 on every raw partition: it has
+    folded, published and committed all the raw topic holds (it counts and logs a batch before
+    committing it). Fails after `timeout_s`."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        text = await metrics_of(session, system.worker_url)
+        lags = samples(text, "hooklog_worker_consumer_lag")
+        if len(lags) == system.settings.partitions and not any(lags.values()):
+            return text
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the worker did not catch up in {timeout_s:.0f}s: consumer lag {lags}")
+        await asyncio.sleep(0.2)
+
+
 @dataclass
 class System:
-    """ingest and worker as real child processes (`hooklog ingest` / `hooklog worker`)."""
+    """ingest and workers as real child processes (`hooklog ingest` / `hooklog worker`).
+
+    Role `worker` is the single worker of `settings`; `start_worker("w1")` runs one more
+    `hooklog worker` of the same group with its own port, data dir and worker id (static member)."""
 
     settings: Settings
     logs: Path
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     env_overrides: dict[str, str | None] = field(default_factory=dict)  # None removes a variable
+    ports: dict[str, int] = field(default_factory=dict)  # named workers' ports (start_worker)
+    client_tls: ssl.SSLContext | None = None  # what the probes verify an https server with
+
+    @property
+    def scheme(self) -> str:
+        """https when the settings name a certificate (ingest and workers serve TLS), else http."""
+        return "http" if self.settings.tls_cert_file is None else "https"
 
     @property
     def ingest_url(self) -> str:
-        return f"http://127.0.0.1:{self.settings.ingest_port}"
+        return f"{self.scheme}://127.0.0.1:{self.settings.ingest_port}"
 
     @property
     def worker_url(self) -> str:
-        return f"http://127.0.0.1:{self.settings.worker_port}"
+        return f"{self.scheme}://127.0.0.1:{self.settings.worker_port}"
 
-    def start(self, role: str) -> None:
+    def url_of(self, role: str) -> str:
+        return f"{self.scheme}://127.0.0.1:{self.ports[role]}" if role in self.ports else self.worker_url
+
+    def start(self, role: str, *, wait: bool = True) -> None:
+        command = "worker" if role in self.ports else role
         log = open(self.logs / f"{role}.log", "ab")  # noqa: SIM115 - owned by the child
         env = {**settings_env(self.settings), **self.env_overrides}
+        if role in self.ports:
+            env.update({"HOOKLOG_WORKER_PORT": str(self.ports[role]), "HOOKLOG_WORKER_ID": role,
+                        "HOOKLOG_DATA_DIR": str(self.settings.data_dir / role)})
         self.procs[role] = subprocess.Popen(
-            [sys.executable, "-m", "streams.cli", role], env={k: v for k, v in env.items() if v is not None},
+            [sys.executable, "-m", "streams.cli", command], env={k: v for k, v in env.items() if v is not None},
             cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
         )
-        # the worker is ready once its tables are restored and its partitions assigned
-        url = f"{self.ingest_url}/healthz" if role == "ingest" else f"{self.worker_url}/readyz"
-        wait_http(url, 120, self.procs[role])
+        if wait:  # the worker is ready once its tables are restored and its partitions assigned
+            url = f"{self.ingest_url}/healthz" if role == "ingest" else f"{self.url_of(role)}/readyz"
+            wait_http(url, 120, self.procs[role], self.client_tls)
+
+    def start_worker(self, name: str, *, wait: bool = True) -> str:
+        """One more worker of the group (same command users run), its URL; restart by name."""
+        self.ports.setdefault(name, free_port())
+        self.start(name, wait=wait)
+        return self.url_of(name)
 
     def stop(self, role: str, sig: int = 15, timeout_s: float = 30) -> int:
         proc = self.procs.pop(role)
@@ -196,20 +264,31 @@ class System:
             proc.kill()
             return proc.wait()
 
+    async def send(self, deliveries: Iterable[Delivery]) -> None:
+        """POST each signed Koywe delivery to ingest, in order, as the provider would; each must be acked."""
+        async with aiohttp.ClientSession() as session:
+            for delivery in deliveries:
+                status, answer = await post(session, f"{self.ingest_url}/webhooks/koywe", delivery.body)
+                assert status == 200, (status, answer)
+
     def log_text(self, role: str) -> str:
         return (self.logs / f"{role}.log").read_text(errors="replace")
 
 
 @pytest.fixture
 def run_system(make_settings: Callable[..., Settings], tmp_path: Path) -> Iterator[Callable[..., System]]:
-    """Factory: start the named roles (default ingest + worker) on fresh topics; stopped at teardown."""
+    """Factory: start the named roles (default ingest + worker) on fresh topics; stopped at teardown.
+    `workers=N` starts ingest and N named workers `w0`..`w<N-1>` instead (one group); `client_tls`
+    verifies the servers when the settings make them serve https."""
     systems: list[System] = []
 
-    def start(*roles: str, **overrides: Any) -> System:
-        system = System(make_settings(**overrides), tmp_path)
+    def start(*roles: str, workers: int = 0, client_tls: ssl.SSLContext | None = None, **overrides: Any) -> System:
+        system = System(make_settings(**overrides), tmp_path, client_tls=client_tls)
         systems.append(system)
-        for role in roles or ("ingest", "worker"):
+        for role in roles or (("ingest",) if workers else ("ingest", "worker")):
             system.start(role)
+        for i in range(workers):
+            system.start_worker(f"w{i}")
         return system
 
     yield start
@@ -219,10 +298,21 @@ def run_system(make_settings: Callable[..., Settings], tmp_path: Path) -> Iterat
 
 
 @pytest.fixture
-def private_broker(tmp_path: Path) -> Iterator[BrokerSpec]:
-    """A broker of the test's own (free ports, tmp data dir) that it may stop, kill and restart."""
-    spec = BrokerSpec(port=free_port(), controller_port=free_port(), data_dir=tmp_path / "kafka")
-    ensure_broker(spec)
-    yield spec
-    if not stop_broker(spec, timeout=20):
-        kill_broker(spec)
+def private_spec(tmp_path: Path) -> Iterator[BrokerSpec]:
+    """Where a broker of the test's own would run (free ports, tmp data dir), not started yet;
+    whatever the test does with it, it is stopped afterwards. 256 MiB of heap: a private broker
+    holds a test's few topics (the shared one holds everyone's)."""
+    spec = BrokerSpec(port=free_port(), controller_port=free_port(), data_dir=tmp_path / "kafka", heap="256m")
+    assert not is_ready(spec.bootstrap, 0.5), f"something already answers on {spec.bootstrap}"
+    try:
+        yield spec
+    finally:
+        if not stop_broker(spec, timeout=20):
+            kill_broker(spec)
+
+
+@pytest.fixture
+def private_broker(private_spec: BrokerSpec) -> BrokerSpec:
+    """A broker of the test's own, started, that it may stop, kill and restart."""
+    ensure_broker(private_spec)
+    return private_spec

@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 from schemas.settings import Settings
+from streams.cli.system import WORKER_ID_ENV, WORKER_URL_ENV
 
 pytestmark = pytest.mark.unit
 REPO = Path(__file__).resolve().parents[1]
@@ -18,14 +19,31 @@ def compose() -> dict:
     return yaml.safe_load((REPO / "docker-compose.yml").read_text())
 
 
+WORKERS = ("worker-1", "worker-2")
+HOOKLOG_SERVICES = ("ingest", *WORKERS)
+
+
 def test_services_and_ports(compose: dict) -> None:
     services = compose["services"]
-    assert set(services) == {"kafka", "ingest", "worker"}
+    assert set(services) == {"kafka", "ingest", *WORKERS}
     assert services["kafka"]["image"].startswith("apache/kafka:4.")
-    assert "8080:8080" in services["ingest"]["ports"] and "6066:6066" in services["worker"]["ports"]
-    assert services["ingest"]["command"] == ["ingest"] and services["worker"]["command"] == ["worker"]
-    for role in ("ingest", "worker"):
+    assert "8080:8080" in services["ingest"]["ports"] and services["ingest"]["command"] == ["ingest"]
+    assert services["worker-1"]["ports"] == ["6066:6066"] and services["worker-2"]["ports"] == ["6067:6066"]
+    for role in HOOKLOG_SERVICES:
         assert services[role]["depends_on"]["kafka"]["condition"] == "service_healthy"
+        assert services[role]["command"] == [role.partition("-")[0]]
+
+
+def test_two_workers_each_with_their_own_identity_url_and_store(compose: dict) -> None:
+    services = compose["services"]
+    envs = [services[w]["environment"] for w in WORKERS]
+    assert [e[WORKER_ID_ENV] for e in envs] == ["w1", "w2"]
+    assert [e[WORKER_URL_ENV] for e in envs] == ["http://worker-1:6066", "http://worker-2:6066"]  # service names
+    volumes = [services[w]["volumes"] for w in WORKERS]
+    assert volumes == [["worker-1-data:/data"], ["worker-2-data:/data"]] and all(e["HOOKLOG_DATA_DIR"] == "/data" for e in envs)
+    assert {"worker-1-data", "worker-2-data"} <= set(compose["volumes"])
+    for name in ("HOOKLOG_TOPIC_PREFIX", "HOOKLOG_PARTITIONS"):  # one log: every process agrees
+        assert len({services[s]["environment"][name] for s in HOOKLOG_SERVICES}) == 1
 
 
 def test_kafka_is_single_node_kraft_with_rf1_internal_topics(compose: dict) -> None:
@@ -41,8 +59,8 @@ def test_kafka_is_single_node_kraft_with_rf1_internal_topics(compose: dict) -> N
 
 
 def test_every_hooklog_variable_is_a_real_setting(compose: dict) -> None:
-    fields = {f"HOOKLOG_{name.upper()}" for name in Settings.model_fields}
-    for role in ("ingest", "worker"):
+    fields = {f"HOOKLOG_{name.upper()}" for name in Settings.model_fields} | {WORKER_ID_ENV, WORKER_URL_ENV}
+    for role in HOOKLOG_SERVICES:
         env = compose["services"][role]["environment"]
         unknown = {k for k in env if k.startswith("HOOKLOG_")} - fields
         assert not unknown, f"{role} sets variables hooklog does not read: {unknown}"

@@ -13,11 +13,11 @@ import hashlib
 import hmac
 from collections.abc import Awaitable, Callable
 
-import orjson
 from aiohttp import web
 from pydantic import SecretStr
 
 from ingest.logs import get_logger
+from ingest.responses import json_error
 
 OPEN_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 OWN_TOKEN_PATHS = frozenset({"/auth/koywe"})
@@ -42,11 +42,6 @@ def bearer_ok(header: str | None, tokens: tuple[SecretStr, ...]) -> bool:
     offered = _digest(presented.strip())
     matches = [hmac.compare_digest(offered, _digest(t.get_secret_value())) for t in tokens]
     return any(matches)
-
-
-def json_error(status: int, code: str, detail: str, headers: dict[str, str] | None = None) -> web.Response:
-    return web.Response(status=status, body=orjson.dumps({"error": code, "detail": detail}),
-                        content_type="application/json", headers=headers)
 
 
 def api_guard(tokens: tuple[SecretStr, ...], on_refused: Callable[[int], None] = lambda status: None) -> Callable:

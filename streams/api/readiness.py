@@ -1,15 +1,16 @@
-"""Whether a worker is caught up enough to answer queries: what `/readyz` reports."""
+"""Whether a worker is caught up enough to answer queries: what `/readyz` reports.
+
+Faust's flags are read in streams/api/faust_view.py; the group's assignment decides the rest
+(streams/api/routing.py: a ready worker also knows every partition's owner).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from streams.api.faust_view import faust_status
+
 
 def readiness(app: Any) -> str:
     """`ready`, or what the worker is busy with: `starting`, `rebalancing`, `recovering`."""
-    recovery = app.tables.recovery
-    if not recovery.completed.is_set():
-        return "starting"
-    if app.rebalancing:
-        return "rebalancing"
-    return "recovering" if recovery.in_recovery else "ready"
+    return faust_status(app)

@@ -1,8 +1,10 @@
 """The worker's query API (Faust's aiohttp web server): local tables and bounded topic reads.
 
-A state view answers from this worker's local tables today (no routing to the worker that owns
-the key's partition); `web_tables_enabled` stays off, only these views are served. Every view
-except `/healthz`, `/readyz`, `/metrics` and `/auth/koywe` needs an API bearer token
+A key's view (`/orders`, `/kyc`, `/kuenta`, `/events`, `/auth/koywe`) is routed
+(streams/api/forward.py): answered from this worker's active, recovered partition of the key,
+forwarded once to the owner, or 503 + Retry-After; a 404 only from the owner. Faust's own
+`table_route`/web tables stay off (they hash the JSON key and drop bodies). Every view except
+`/healthz`, `/readyz`, `/metrics` and `/auth/koywe` needs an API bearer token
 (streams/api/access.py).
 """
 
@@ -17,11 +19,19 @@ from typing import Any
 import orjson
 from faust.web import Request, Response, View
 
+from ingest.responses import error_body
+from ingest.tls import peer_context
 from schemas.deadletter import decode_dead_letter
 from schemas.errors import BrokerUnavailableError, EnvelopeError
+from schemas.koywe_users import user_key
+from schemas.times import parse_time
 from streams.api.access import api_guard, bearer_ok
+from streams.api.faust_view import active_partitions, owner_urls
+from streams.api.forward import Forwarder, Router
 from streams.api.readiness import readiness
+from streams.api.routing import WorkerView
 from streams.console.install import install_console
+from streams.kafka.seam import read_in_partition
 from streams.kafka.topic_reader import read_range
 from streams.worker.handle import Worker
 from streams.worker.waiters import DELIVERY_ID, MAX_WAIT_S, TooManyWaitersError, holds_delivery
@@ -34,14 +44,14 @@ def _json(view: View, status: int, body: bytes) -> Response:
 
 
 def _error(view: View, status: int, code: str, detail: str) -> Response:
-    return _json(view, status, orjson.dumps({"error": code, "detail": detail}))
+    return _json(view, status, error_body(code, detail))
 
 
 def _query(request: Request) -> tuple[datetime | None, int, str | None]:
     """`since` (ISO 8601), `limit` (1..1000, default 100), `type`; ValueError says which is bad."""
     raw_since = request.query.get("since")
     try:
-        since = datetime.fromisoformat(raw_since.replace("Z", "+00:00")) if raw_since else None
+        since = parse_time(raw_since) if raw_since else None
     except ValueError:
         raise ValueError(f"since={raw_since!r} is not an ISO 8601 time") from None
     raw_limit = request.query.get("limit", "100")
@@ -72,28 +82,59 @@ def install_views(worker: Worker) -> None:  # noqa: C901 - one small view per en
     guard = api_guard(settings.api_token_list, lambda status: refusals.labels(str(status)).inc())
     app.web.web_app.middlewares.append(guard)  # type: ignore[attr-defined] - Faust's aiohttp driver
 
+    own_url = str(app.conf.canonical_url)
+    changelogs = {name: table.changelog_topic.get_topic_name() for name, table in worker.tables.items()}
+
+    def view_of(table: str) -> WorkerView:
+        changelog = changelogs[table]
+        return WorkerView(readiness(app), own_url, active_partitions(app, changelog), owner_urls(app, changelog),
+                          settings.partitions)
+
+    forwarder = Forwarder(own_url, settings.forward_timeout_s, lambda outcome: worker.metrics.forwarded.labels(outcome).inc(),
+                          peer_context(settings))
+    router = Router(view_of, settings.partitions, forwarder, lambda reason: worker.metrics.unavailable.labels(reason).inc())
+    worker.router = router
+    worker.metrics.watch_owned(lambda: active_partitions(app, worker.topics["raw"].get_topic_name()))
+
+    async def close_forwarder(web_app: Any) -> None:
+        await forwarder.close()
+
+    app.web.web_app.on_cleanup.append(close_forwarder)  # type: ignore[attr-defined] - Faust's aiohttp driver
+
     async def answer_state(view: View, request: Request, table: str, key: str, missing: str) -> Response:
         """The stored state; with `?delivery=<id>[&wait=<s>]`, once that delivery is folded into it."""
         delivery = request.query.get("delivery")
-        if delivery is None:
-            stored = worker.tables[table].get(key)
-            return _error(view, 404, "not_found", missing) if stored is None else _json(view, 200, stored)
-        try:
-            wait_s = float(request.query.get("wait", "10"))
-        except ValueError:
-            wait_s = -1.0
-        if not DELIVERY_ID.fullmatch(delivery) or not 0 <= wait_s <= MAX_WAIT_S:
-            return _error(view, 400, "bad_request",
-                          f"delivery must be an ingest delivery id (32 hex digits), wait 0..{MAX_WAIT_S:.0f} seconds")
+        wait_s = 0.0
+        if delivery is not None:
+            try:
+                wait_s = float(request.query.get("wait", "10"))
+            except ValueError:
+                wait_s = -1.0
+            if not DELIVERY_ID.fullmatch(delivery) or not 0 <= wait_s <= MAX_WAIT_S:
+                return _error(view, 400, "bad_request",
+                              f"delivery must be an ingest delivery id (32 hex digits), wait 0..{MAX_WAIT_S:.0f} seconds")
+
+        async def local(partition: int) -> Response:
+            if delivery is None:
+                stored = read_in_partition(worker.tables[table], partition, key)
+                return _error(view, 404, "not_found", missing) if stored is None else _json(view, 200, stored)
+            return await answer_delivery(view, table, key, partition, delivery, wait_s)
+
+        return await router.answer(request, table, key, local, extra_s=wait_s)
+
+    async def answer_delivery(view: View, table: str, key: str, partition: int, delivery: str, wait_s: float) -> Response:
         try:
             with worker.waiters.expecting(table, key, delivery) as folded:
-                stored = worker.tables[table].get(key)
+                stored = read_in_partition(worker.tables[table], partition, key)
                 done = holds_delivery(stored, delivery)
                 if not done and wait_s > 0:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(asyncio.shield(folded), wait_s)
                         done = True  # folded now, even a repeat that left the history as it was
-                    stored = worker.tables[table].get(key)
+                    moved = router.still_local(table, partition)
+                    if moved is not None:  # revoked or rebalancing while waiting: not this worker's answer
+                        return router.refuse(moved)
+                    stored = read_in_partition(worker.tables[table], partition, key)
         except TooManyWaitersError as exc:
             return _error(view, 503, "overloaded", str(exc))
         if not done or stored is None:
@@ -114,12 +155,15 @@ def install_views(worker: Worker) -> None:  # noqa: C901 - one small view per en
 
     @app.page("/readyz")
     class Ready(View):
-        """200 once the tables are restored and the fold runs; 503 while recovering or rebalancing,
-        when `GET /orders/{id}` may answer from a table that is not caught up yet."""
+        """200 once this worker can serve or forward any key: tables restored, not rebalancing or
+        recovering, every partition's owner known; the body shows the group's assignment."""
 
         async def get(self, request: Request) -> Response:
-            status = readiness(app)
-            return _json(self, 200 if status == "ready" else 503, orjson.dumps({"status": status}))
+            view = view_of("orders")
+            status = view.ready
+            body = {"status": status, "worker": own_url, "workerId": settings.worker_id,
+                    "active": sorted(view.active), "owners": {str(p): u for p, u in sorted(view.owners.items())}}
+            return _json(self, 200 if status == "ready" else 503, orjson.dumps(body))
 
     @app.page("/metrics")
     class Metrics(View):
@@ -130,7 +174,7 @@ def install_views(worker: Worker) -> None:  # noqa: C901 - one small view per en
             return self.bytes(body, headers={"Content-Type": content_type})
 
     table_view("/orders/{key}", "orders")
-    table_view("/kyc/{key}", "kyc", lambda key: key.lower() if "@" in key else key)
+    table_view("/kyc/{key}", "kyc", user_key)
 
     @app.page("/events/{source}/{key}")
     class ConfiguredSourceState(View):
@@ -159,9 +203,14 @@ def install_views(worker: Worker) -> None:  # noqa: C901 - one small view per en
                 email = None
             if not isinstance(email, str) or "@" not in email:
                 return _error(self, 400, "bad_request", 'body must be {"email": "<address>"}')
-            stored = worker.tables["kyc"].get(email.strip().lower())
-            verified = stored is not None and orjson.loads(stored).get("kyc") == "verified"
-            return _json(self, 200, b"true" if verified else b"false")
+            key = user_key(email)
+
+            async def local(partition: int) -> Response:
+                stored = read_in_partition(worker.tables["kyc"], partition, key)
+                verified = stored is not None and orjson.loads(stored).get("kyc") == "verified"
+                return _json(self, 200, b"true" if verified else b"false")
+
+            return await router.answer(request, "kyc", key, local)
 
     async def _read(view: View, request: Request, topic: str, pick: Any) -> Response:
         try:

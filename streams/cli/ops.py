@@ -14,7 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from schemas.settings import Settings
 from streams.cli.console import console
-from streams.ops.admin import Admin, ensure_worker_stopped
+from streams.ops.admin import OTHER_STORES, Admin, ensure_worker_stopped
 from streams.ops.promote import promote
 from streams.ops.reset import plan_reset, reset_worker
 from streams.ops.verify import verify
@@ -75,6 +75,7 @@ async def _replay(settings: Settings, since: str | None, until: str | None, to: 
                           f"tombstones {report.tombstones or 'none'}, alerts added {report.alerts_added}; "
                           f"worker resumes at {report.offsets}"
                           + (f"; removed {report.store_removed}" if report.store_removed else ""))
+            console.print(OTHER_STORES.format(epoch=report.epoch))
             if prune and generation.manifest.generation is not None:
                 pruned = await prune_generations(settings, below=generation.manifest.generation)
                 console.print(f"pruned generations {pruned.generations or 'none'} ({len(pruned.topics)} topics)"
@@ -131,11 +132,13 @@ def register(app: typer.Typer) -> None:
         settings = Settings()
         plan = asyncio.run(plan_reset(settings, changelogs=changelogs))
         console.print(f"consumer group {plan.group} (committed offsets {plan.committed or 'none'}) will be deleted")
-        console.print(f"local table stores: {plan.store or 'none found'}")
+        console.print(f"local table stores on this machine: {plan.store or 'none found'}; other workers' stores "
+                      "are discarded at their next start")
         if changelogs:
             console.print(f"changelog topics: {', '.join(plan.changelogs) or 'none found'}")
         if not yes and not typer.confirm("Reset the worker's state?", default=False):
             console.print("nothing done (pass --yes to skip this question)")
             raise typer.Exit(1)
-        asyncio.run(reset_worker(settings, changelogs=changelogs))
+        done = asyncio.run(reset_worker(settings, changelogs=changelogs))
         console.print("reset done: the next `hooklog worker` folds the raw log from its beginning")
+        console.print(OTHER_STORES.format(epoch=done.epoch))

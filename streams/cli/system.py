@@ -8,16 +8,16 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from schemas.errors import HooklogError
 from schemas.settings import Settings
 from streams.cli.console import console
 from streams.dev import localkafka
-from streams.dev.probes import wait_http
+from streams.dev.supervisor import Child, Supervisor
 
 DEMO_SECRET = "demo-koywe-secret"
 DEMO_API_TOKEN = "demo-api-token"  # `up --demo` only, when HOOKLOG_API_TOKENS is unset
@@ -55,7 +55,8 @@ def _print_states(states: list[dict]) -> None:
 
 def simulate(
     ingest_url: str = typer.Option("http://127.0.0.1:8080", help="running ingest"),
-    worker_url: str = typer.Option("http://127.0.0.1:6066", help="running worker's query API"),
+    worker_url: list[str] = typer.Option(["http://127.0.0.1:6066"], help="running workers' query API; repeat it "
+                                         "for several workers (order i is read from the i-th, round robin)"),
     orders: int = typer.Option(1, min=1, help="orders per lifecycle kind"),
     duplicates: float = typer.Option(0.3, min=0.0, max=1.0, help="share of deliveries sent twice"),
 ) -> None:
@@ -75,12 +76,40 @@ def simulate(
         raise typer.Exit(1)
 
 
+#: The worker's identity, read by the worker itself (streams/worker; not Settings fields here yet):
+#: `up` and docker-compose.yml set them per worker, by name.
+WORKER_ID_ENV, WORKER_URL_ENV = "HOOKLOG_WORKER_ID", "HOOKLOG_WORKER_URL"
+
+
+def _worker_children(settings: Settings, env: dict[str, str], workers: int) -> list[Child]:
+    """Worker i (1-based): port worker_port+i-1, data dir <data_dir>/w<i>, id w<i>, its own URL."""
+    host = "127.0.0.1" if settings.worker_host in ("0.0.0.0", "::", "") else settings.worker_host  # noqa: S104
+    children = []
+    for i in range(1, workers + 1):
+        port = settings.worker_port + i - 1
+        url = f"http://{host}:{port}"
+        child_env = {**env, WORKER_ID_ENV: f"w{i}", WORKER_URL_ENV: url,
+                     "HOOKLOG_WORKER_PORT": str(port), "HOOKLOG_DATA_DIR": str(settings.data_dir / f"w{i}")}
+        children.append(Child(f"worker w{i}", [sys.executable, "-m", "streams.cli", "worker"], child_env,
+                              f"{url}/readyz"))
+    return children
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def up(
+    workers: int = typer.Option(1, "--workers", min=1, max=64, help="local workers, on ports HOOKLOG_WORKER_PORT, +1, … "
+                                "with data dirs <HOOKLOG_DATA_DIR>/w1, w2, …"),
     demo: bool = typer.Option(False, help="send a simulated order flow once everything is up"),
     exit_after_demo: bool = typer.Option(False, help="shut down after the demo instead of serving"),
 ) -> None:
-    """Broker (if needed) + ingest + worker in the foreground until Ctrl-C, then a clean shutdown."""
+    """Broker (if needed) + ingest + N workers in the foreground until Ctrl-C; a child that dies is started again."""
+    signal.signal(signal.SIGTERM, _interrupt)  # from the first moment: the finally below stops every child
     env = dict(os.environ)
+    if demo:  # the table stands out, not a log line per delivery; HOOKLOG_LOG_LEVEL=info shows them
+        env.setdefault("HOOKLOG_LOG_LEVEL", "warning")
     if demo and not env.get("HOOKLOG_KOYWE_SECRETS"):
         env["HOOKLOG_KOYWE_SECRETS"] = DEMO_SECRET
     if demo and not env.get("HOOKLOG_API_TOKENS"):
@@ -88,36 +117,36 @@ def up(
         console.print(f"query API token for this demo: {DEMO_API_TOKEN} (set HOOKLOG_API_TOKENS to choose one)")
     elif not env.get("HOOKLOG_API_TOKENS"):
         console.print("[yellow]HOOKLOG_API_TOKENS is unset: the worker's query API stays closed (503)[/yellow]")
-    env["KAFKA_BOOTSTRAP_SERVERS"] = localkafka.ensure_broker()
-    settings = Settings()
-    procs = [subprocess.Popen([sys.executable, "-m", "streams.cli", role], env=env, cwd=Path.cwd())
-             for role in ("ingest", "worker")]
     code = 0
+    supervisor: Supervisor | None = None
     try:
-        wait_http(f"http://{settings.ingest_host}:{settings.ingest_port}/healthz", 60, procs[0])
-        wait_http(f"http://{settings.worker_host}:{settings.worker_port}/readyz", 120, procs[1])
-        console.print(f"ingest on :{settings.ingest_port}, worker on :{settings.worker_port}; Ctrl-C stops")
+        env["KAFKA_BOOTSTRAP_SERVERS"] = localkafka.ensure_broker()
+        settings = Settings()
+        ingest_url = f"http://{settings.ingest_host}:{settings.ingest_port}"
+        ingest_child = Child("ingest", [sys.executable, "-m", "streams.cli", "ingest"], env, f"{ingest_url}/healthz")
+        worker_children = _worker_children(settings, env, workers)
+        supervisor = Supervisor([ingest_child, *worker_children], say=console.print)
+        supervisor.start_all()
+        supervisor.wait_ready(120)
+        console.print(f"ingest on {ingest_url}")
+        for child in worker_children:
+            console.print(f"{child.name} on {child.env[WORKER_URL_ENV]} (data {child.env['HOOKLOG_DATA_DIR']})")
+        console.print("Ctrl-C stops everything")
         if demo:
-            code = subprocess.call([sys.executable, "-m", "streams.cli", "simulate",
-                                    "--ingest-url", f"http://{settings.ingest_host}:{settings.ingest_port}",
-                                    "--worker-url", f"http://{settings.worker_host}:{settings.worker_port}"], env=env)
-        signal.signal(signal.SIGTERM, signal.default_int_handler)
-        while not exit_after_demo and all(proc.poll() is None for proc in procs):
+            urls = [arg for child in worker_children for arg in ("--worker-url", child.env[WORKER_URL_ENV])]
+            code = subprocess.call([sys.executable, "-m", "streams.cli", "simulate", "--ingest-url", ingest_url, *urls],
+                                   env=env)
+        while not exit_after_demo:
+            supervisor.tick()
             time.sleep(0.5)
-        if any(proc.poll() not in (None, 0) for proc in procs):
-            console.print("[red]a child process died; shutting down[/red]")
-            code = code or 1
     except KeyboardInterrupt:
         pass
+    except HooklogError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        code = 1
     finally:
-        for proc in procs:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        for proc in procs:
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        if supervisor is not None:
+            supervisor.stop()
     raise typer.Exit(code)
 
 

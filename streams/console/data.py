@@ -1,38 +1,44 @@
 """Every read the console makes, in one place: states, the order index, and bounded topic reads.
 
 A key's state is read only from this worker's *active* partition that holds it (never a standby
-copy), and only once the worker is ready. When the key's partition is owned by another worker,
-or the worker is starting/rebalancing/recovering, the answer is `Unavailable` (the page says
-"not available on this worker (retry)" with a 503), never "missing": the multi-worker routing
-(issue 11) will turn that case into a forward to the owner, here and nowhere else. Alerts and
-dead letters are read from their topics, the same on every worker.
+copy), once the worker is ready; a key another worker owns is fetched from the owner's query API
+as JSON (the browser stays on this worker, so its session cookie keeps working). When neither
+can answer now (starting, rebalancing, recovering, owner unknown or unreachable) the answer is
+`Unavailable` (a 503 page, "retry"), never "missing". Alerts and
+dead letters are read from their topics, the same on every worker. The stuck-orders list and the
+order counts are every worker's part, merged (streams/console/fanout.py, merge.py): all
+partitions or a 503, never a part presented as the whole.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from urllib.parse import quote
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import orjson
 from pydantic import BaseModel
 
+from ingest.partitioning import partition_for
 from projections.registry import PROJECTIONS
 from schemas.alerts import Alert
 from schemas.deadletter import DeadLetterMeta, decode_dead_letter
 from schemas.envelope import decode_envelope
 from schemas.errors import BrokerUnavailableError, EnvelopeError, HooklogError
+from schemas.koywe_users import user_key
 from schemas.kuenta import KUENTA_EVENTS, KuentaState
 from schemas.orders import OrderState
 from schemas.users import UserState
+from streams.api.routing import Local, Refuse, route
 from streams.console import rawlog
-from streams.console.index import Page
-from streams.console.owner import owner_partition
+from streams.console.merge import Cursor, Gap, Merged, WorkerRow
 from streams.console.timeline import RawEvent, body_text, raw_event
 from streams.kafka import seam
+from streams.ops.verify import api_path
 
 if TYPE_CHECKING:
+    from streams.console.fanout import FanOut
     from streams.worker.handle import Worker
-    from streams.console.indexer import IndexKeeper
 
 RAW_MARGIN = timedelta(minutes=5)  # raw records' Kafka timestamps vs the envelope's receivedAt
 RAW_CAP = 20_000  # raw records scanned on a key's partition for one page
@@ -63,62 +69,72 @@ class DeadLetter(NamedTuple):
 
 
 class ConsoleData:
-    def __init__(self, worker: Worker, keeper: IndexKeeper, readiness: Any) -> None:
-        self.worker, self.keeper, self._readiness = worker, keeper, readiness
+    def __init__(self, worker: Worker, fanout: FanOut, readiness: Any) -> None:
+        self.worker, self.fanout, self._readiness = worker, fanout, readiness
         self.settings = worker.settings
         self.raw_topic = worker.topics["raw"].get_topic_name()
 
     # -- states: local, active partitions only -------------------------------------------------
-    def owned_partitions(self) -> frozenset[int]:
-        return seam.active_partitions(self.worker.app, self.raw_topic)
-
-    def _owned_partition(self, key: str) -> int:
-        status = self._readiness(self.worker.app)
-        if status != "ready":
-            raise Unavailable(f"this worker is {status}")
-        partition = owner_partition(key, self.settings.partitions)
-        if partition not in seam.active_partitions(self.worker.app, self.raw_topic):
-            raise Unavailable(f"{key!r} lives in partition {partition}, which another worker owns")
-        return partition
-
-    def _state(self, table: str, key: str, model: type[BaseModel]) -> Any:
-        stored = seam.read_in_partition(self.worker.tables[table], self._owned_partition(key), key)
+    async def _state(self, table: str, key: str, model: type[BaseModel]) -> Any:
+        """The key's state from this worker's active partition, or as its owner's API gives it
+        (the same routing decision as the query API: streams/api/routing.py); Unavailable when
+        neither can answer now, None only when the owner has no such key."""
+        router = self.worker.router
+        decision = route(router.view_of(table), partition_for(key, self.settings.partitions), forwarded=False)
+        if isinstance(decision, Refuse):
+            raise Unavailable(decision.detail, decision.retry_after_s)
+        if isinstance(decision, Local):
+            stored = seam.read_in_partition(self.worker.tables[table], decision.partition, key)
+        else:
+            stored = await self._from_owner(router, decision.url, table, key)
         return None if stored is None else model.model_validate_json(stored)
 
-    def order(self, order_id: str) -> OrderState | None:
-        return self._state("orders", order_id, OrderState)
+    async def _from_owner(self, router: Any, url: str, table: str, key: str) -> bytes | None:
+        """The owner's `GET` of the key, with this worker's first API token (the console's user
+        holds a cookie of this worker, not a token); 404 is None, anything else Unavailable."""
+        tokens = self.settings.api_token_list
+        headers = {"Authorization": f"Bearer {tokens[0].get_secret_value()}"} if tokens else {}
+        path = api_path(table, quote(key, safe="@:"))
+        answer = await router.forwarder.send("GET", url, path, b"", headers)
+        if isinstance(answer, Refuse):
+            raise Unavailable(answer.detail, answer.retry_after_s)
+        if answer.status == 404:
+            return None
+        if answer.status != 200:
+            raise Unavailable(f"the key's owner {url} answered {answer.status}: {answer.body!r:.200}",
+                              int(answer.headers.get("Retry-After", "2")))
+        return answer.body
 
-    def user(self, user_id: str) -> UserState | None:
-        return self._state("kyc", user_id.strip().lower() if "@" in user_id else user_id, UserState)
+    async def order(self, order_id: str) -> OrderState | None:
+        return await self._state("orders", order_id, OrderState)
 
-    def kuenta(self, family: str, ident: str) -> KuentaState | None:
+    async def user(self, user_id: str) -> UserState | None:
+        return await self._state("kyc", user_key(user_id), UserState)
+
+    async def kuenta(self, family: str, ident: str) -> KuentaState | None:
         if family not in KUENTA_EVENTS:
             raise ValueError("family must be credit, payment, document or validation")
-        return self._state(f"kuenta.{family}", ident, KuentaState)
+        return await self._state(f"kuenta.{family}", ident, KuentaState)
 
-    # -- the order index -------------------------------------------------------------------------
-    def _index_ready(self) -> None:
-        status = self._readiness(self.worker.app)
-        if status != "ready":
-            raise Unavailable(f"this worker is {status}")
-        missing = self.keeper.missing()
-        if missing:
-            raise Unavailable(f"the order index is being built for partitions {sorted(missing)}", 3)
+    # -- the order index of every partition: each worker's part, merged ------------------------
+    async def stuck_orders(self, state: str, before: datetime, after: Cursor | None, size: int) -> Merged:
+        """One page of every partition's orders in `state` updated before `before`, newest first."""
+        got = await self.fanout.orders(state, int(before.timestamp() * 1000), after, size)
+        if isinstance(got, Gap):
+            raise Unavailable(got.reason, got.retry_after_s)
+        return got
 
-    def older_than(self, state: str, before: datetime, page: int, size: int) -> Page:
-        self._index_ready()
-        return self.keeper.index.older_than(state, int(before.timestamp() * 1000), (page - 1) * size, size)
-
-    def order_counts(self) -> dict[str, int]:
-        self._index_ready()
-        return self.keeper.index.counts()
+    async def fleet(self) -> tuple[dict[str, int] | None, str | None, list[WorkerRow]]:
+        """(order counts of every partition, or why not now) and each worker of the assignment."""
+        counts, rows = await self.fanout.counts(self._readiness(self.worker.app))
+        return (None, counts.reason, rows) if isinstance(counts, Gap) else (counts, None, rows)
 
     # -- topics: the same on every worker ------------------------------------------------------
     async def raw_events(self, table: str, key: str, since: datetime | None) -> RawSlice:
         """This aggregate's raw records (every delivery) on its partition, from `since` − margin."""
         source, names = EVENTS[table]
         start = since - RAW_MARGIN if since is not None else None
-        partition = owner_partition(key, self.settings.partitions)
+        partition = partition_for(key, self.settings.partitions)
         got = await self._read(rawlog.read_key(self.settings.kafka_bootstrap_servers, self.raw_topic, partition,
                                                key.encode(), start, RAW_CAP))
         decoded = (raw_event(r.value, r.offset) for r in got.records)

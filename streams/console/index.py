@@ -87,8 +87,9 @@ class SortedBuckets:
 
 
 class Page(NamedTuple):
-    total: int
+    total: int  # every order of the state below the bound (whatever the offset or cursor)
     entries: list[Entry]
+    more: bool = False  # rows beyond `entries` below the bound (and the cursor)
 
 
 class OrderIndex:
@@ -135,13 +136,19 @@ class OrderIndex:
     def partitions(self) -> Counter[int]:
         return Counter(e.partition for e in self._by_id.values())
 
-    def older_than(self, state: str, before_ms: int, offset: int = 0, limit: int = 50) -> Page:
-        """Orders in `state` last updated before `before_ms`, newest first, one page."""
+    def older_than(self, state: str, before_ms: int, offset: int = 0, limit: int = 50,
+                   after: tuple[int, str] | None = None) -> Page:
+        """Orders in `state` last updated before `before_ms`, newest first, one page: from
+        `offset`, or the rows strictly older than the cursor `after` = (updatedAt ms, order id)
+        of the previous page's last row (stable while rows are added above it)."""
         entries = self._by_state.get(state)
         if entries is None:
             return Page(0, [])
         total = entries.count_below(Entry(before_ms, "", "", -1))
-        if offset >= total:
+        start = total if after is None else min(total, entries.count_below(Entry(after[0], after[1], "", -1)))
+        start -= offset
+        if start <= 0:
             return Page(total, [])
-        walk = entries.descending_from(total - offset)
-        return Page(total, [e for _, e in zip(range(limit), walk, strict=False)])
+        walk = entries.descending_from(start)
+        found = [e for _, e in zip(range(limit), walk, strict=False)]
+        return Page(total, found, start > len(found))

@@ -10,17 +10,17 @@
 """
 
 from __future__ import annotations
+from schemas.times import parse_time
 
 import asyncio
 from collections.abc import Iterable
-from datetime import datetime
 from typing import Any
 
 import orjson
 
 from ingest.logs import get_logger
+from ingest.partitioning import partition_for
 from streams.console.index import OrderIndex
-from streams.console.owner import owner_partition
 from streams.kafka import seam
 
 log = get_logger("worker.console")
@@ -28,7 +28,7 @@ SCAN_CHUNK = 5_000
 
 
 def _updated_ms(text: str) -> int:
-    return int(datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp() * 1000)
+    return int(parse_time(text).timestamp() * 1000)
 
 
 def order_entry(value: bytes) -> tuple[str, int]:
@@ -100,7 +100,7 @@ class IndexKeeper:
         try:
             rows = seam.partition_items(self.table, partition)
         except NotImplementedError:  # e.g. memory:// (development): filter every row by its owner
-            rows = ((k, v) for k, v in list(self.table.items()) if owner_partition(k, self.partitions) == partition)
+            rows = ((k, v) for k, v in list(self.table.items()) if partition_for(k, self.partitions) == partition)
         while True:
             if partition not in seam.active_partitions(self.app, self.raw_topic):
                 return  # revoked while scanning: its rows are dropped by _revoked

@@ -1,4 +1,5 @@
-"""Wiring the console into a worker's web app: routes, the fold-rate sampler, the order index."""
+"""Wiring the console into a worker's web app: routes, the fold-rate sampler, the order index and
+the internal views other workers' consoles merge (streams/console/internal.py)."""
 
 
 from __future__ import annotations
@@ -9,8 +10,10 @@ from aiohttp import web
 
 from streams.console.auth import Auth
 from streams.console.data import ConsoleData
+from streams.console.fanout import FanOut
 from streams.console.health import FoldRate, metric_total
 from streams.console.indexer import IndexKeeper
+from streams.console.internal import LocalIndex, install_internal
 from streams.console.pages import Pages
 from streams.console.render import stylesheet
 
@@ -30,7 +33,11 @@ def install_console(worker: Worker) -> IndexKeeper:
     keeper = IndexKeeper(app, worker.tables["orders"], raw_topic, settings.partitions, readiness)
     auth = Auth(settings)
     rate = FoldRate()
-    pages = Pages(ConsoleData(worker, keeper, readiness), auth, settings, rate, readiness)
+    local = LocalIndex(app, keeper, readiness, str(app.conf.canonical_url))
+    tokens = settings.api_token_list  # the other workers' internal views want an API token, as key pages do
+    fanout = FanOut(lambda: worker.router.view_of("orders"), worker.router.forwarder, local,
+                    tokens[0].get_secret_value() if tokens else None)
+    pages = Pages(ConsoleData(worker, fanout, readiness), auth, settings, rate, readiness)
 
     @app.timer(SAMPLE_EVERY_S)
     async def sample_fold_rate() -> None:
@@ -58,4 +65,5 @@ def install_console(worker: Worker) -> IndexKeeper:
     router.add_get(f"{PREFIX}/alerts", need(pages.alerts))
     router.add_get(f"{PREFIX}/dlq", need(pages.dlq))
     router.add_post(f"{PREFIX}/dlq/redrive", need(pages.redrive))
+    install_internal(router, local)  # behind the API's bearer token (streams/api/access.py)
     return keeper

@@ -15,6 +15,7 @@ from streams.console import links
 from streams.console.auth import Auth
 from streams.console.data import ConsoleData, Unavailable, pretty
 from streams.console.health import FoldRate, broker_check, ingest_check, metric_total
+from streams.console.merge import format_cursor, parse_cursor
 from streams.console.params import parse_duration, parse_page, parse_since
 from streams.console.render import page, redirect
 from streams.console.timeline import first_received, timeline
@@ -39,7 +40,7 @@ class Pages:
                     alert_url=links.alert_url, pretty=pretty, **context)
 
     def _unavailable(self, request: web.Request, exc: Unavailable) -> web.Response:
-        return page("error.html", 503, {"Retry-After": str(exc.retry_after_s)}, title="Not available on this worker",
+        return page("error.html", 503, {"Retry-After": str(exc.retry_after_s)}, title="Not available right now",
                     message=f"{exc.reason} (retry in {exc.retry_after_s} s)", user=request.get("console.session"),
                     csrf=self.auth.csrf(request))
 
@@ -57,13 +58,13 @@ class Pages:
     # -- pages -------------------------------------------------------------------------------
     async def home(self, request: web.Request) -> web.StreamResponse:
         ingest, broker = await asyncio.gather(ingest_check(self.settings), broker_check(self.settings))
-        counts, counts_problem = await self._optional(self.data.order_counts)
+        counts, counts_problem, workers = await self.data.fleet()
         alerts, alerts_problem = await self._optional(self.data.alerts(_now() - timedelta(days=1)))
         dead, dead_problem = await self._optional(self.data.dead_letter_count())
         status = self._readiness(self.data.worker.app)
         registry = self.data.worker.metrics.registry
         return self._page(request, "home.html", ingest=ingest, broker=broker, worker_status=status,
-                          partitions=sorted(self.data.owned_partitions()), rate=self.rate.per_second(),
+                          workers=workers, rate=self.rate.per_second(),
                           lag=metric_total(registry, "hooklog_worker_consumer_lag"),
                           folded=metric_total(registry, "hooklog_worker_events_folded"),
                           counts=counts, counts_problem=counts_problem, states=list(OrderStatus),
@@ -82,7 +83,7 @@ class Pages:
         problems = []
         for lookup, url in lookups:
             try:
-                if lookup() is not None:
+                if await lookup() is not None:
                     return redirect(url)
             except Unavailable as exc:
                 problems.append(exc.reason)
@@ -110,7 +111,7 @@ class Pages:
                           missing: str) -> web.Response:
         """One aggregate's page: 503 when this worker cannot answer, 404 only when the owner has none."""
         try:
-            state = lookup()
+            state = await lookup()
         except ValueError as exc:
             return self._error(request, 404, "Not found", str(exc))
         except Unavailable as exc:
@@ -136,15 +137,17 @@ class Pages:
                 raise ValueError(f"state must be one of {', '.join(OrderStatus)}")
             older = request.query.get("older_than", "1h")
             before = _now() - timedelta(seconds=parse_duration(older))
-            number, size = parse_page(request.query.get("page"), request.query.get("size"))
+            _, size = parse_page(None, request.query.get("size"))
+            after = parse_cursor(request.query.get("after"))
         except ValueError as exc:
             return self._error(request, 400, "Bad query", str(exc))
         try:
-            found = self.data.older_than(state, before, number, size)
+            found = await self.data.stuck_orders(state, before, after, size)
         except Unavailable as exc:
             return self._unavailable(request, exc)
         return self._page(request, "orders.html", state=state, older_than=older, before=before, found=found,
-                          number=number, size=size, states=list(OrderStatus), now=_now())
+                          after=after, next_cursor=found.next and format_cursor(found.next), size=size,
+                          states=list(OrderStatus), now=_now())
 
     async def alerts(self, request: web.Request) -> web.StreamResponse:
         wanted = request.query.get("type") or None

@@ -1,6 +1,7 @@
 """Query parameters of the console's pages: durations, pages, times. Pure; ValueError says what is wrong."""
 
 from __future__ import annotations
+from schemas.times import parse_time
 
 import re
 from datetime import UTC, datetime
@@ -37,7 +38,6 @@ def parse_since(text: str | None, now: datetime, default_s: int) -> datetime:
     except ValueError:
         pass
     try:
-        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+        return parse_time(text.strip())
     except ValueError:
         raise ValueError(f"since={text!r} is neither an ISO 8601 time nor a duration like 1h") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -181,11 +181,20 @@ def server_properties(spec: BrokerSpec) -> str:
     return header + "".join(f"{k}={v}\n" for k, v in props.items())
 
 
+def new_cluster_id() -> str:
+    """URL-safe base64 of 16 random bytes, as Kafka's own `Uuid.randomUuid()`: never one that
+    starts with '-', which StorageTool's argument parser would read as an option (1 in 64)."""
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+        if not cluster_id.startswith("-"):
+            return cluster_id
+
+
 def _format_once(spec: BrokerSpec) -> None:
     """Format KRaft storage the first time only; meta.properties marks a formatted data dir."""
     if (spec.data_dir / "kraft-data" / "meta.properties").exists():
         return
-    cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+    cluster_id = new_cluster_id()
     cmd = [_java(), "-Xmx256m", f"-Dlog4j2.configurationFile={BROKER_DIR / 'tools-log4j2.properties'}",
            "-cp", str(LIBS / "*"), "kafka.tools.StorageTool", "format", "-t", cluster_id,
            "-c", str(spec.props_file), "-g"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 import subprocess
 import time
 import urllib.request
@@ -9,14 +10,16 @@ import urllib.request
 from schemas.errors import HooklogError
 
 
-def wait_http(url: str, timeout_s: float, proc: subprocess.Popen[bytes] | None = None) -> None:
-    """Return once `url` answers 200; HooklogError if `proc` exits first or time runs out."""
+def wait_http(url: str, timeout_s: float, proc: subprocess.Popen[bytes] | None = None,
+              context: ssl.SSLContext | None = None) -> None:
+    """Return once `url` answers 200; HooklogError if `proc` exits first or time runs out.
+    An https `url` is verified with `context` (None: the system's trust store)."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
             raise HooklogError(f"{proc.args!r} exited with {proc.returncode} before {url} answered")
         try:
-            with urllib.request.urlopen(url, timeout=1) as response:
+            with urllib.request.urlopen(url, timeout=1, context=context) as response:
                 if response.status == 200:
                     return
         except OSError:

@@ -93,10 +93,12 @@ async def wait_for_state(session: aiohttp.ClientSession, worker_url: str, order_
     return last
 
 
-async def simulate(ingest_url: str, worker_url: str, secret: str, *, orders_per_kind: int = 1,
+async def simulate(ingest_url: str, worker_url: str | Sequence[str], secret: str, *, orders_per_kind: int = 1,
                    seed: int = 7, duplicates: float = 0.3, token: str | None = None) -> list[dict[str, Any]]:
     """Send scrambled signed lifecycles, wait until each order is final, return their states
-    (read with the worker API's bearer `token`)."""
+    (read with the worker API's bearer `token`; with several worker URLs, order i from the i-th
+    round robin: any worker answers any key)."""
+    worker_urls = [worker_url] if isinstance(worker_url, str) else list(worker_url)
     rng = random.Random(seed)
     start = datetime.now(UTC) - timedelta(minutes=5)
     plans = [(kind, lifecycle(kind, secret, start=start)) for kind in LIFECYCLES for _ in range(orders_per_kind)]
@@ -107,8 +109,8 @@ async def simulate(ingest_url: str, worker_url: str, secret: str, *, orders_per_
                 if status != 200:
                     raise RuntimeError(f"ingest answered {status} {answer} for {delivery.event_name}")
         results = []
-        for kind, deliveries in plans:
-            state = await wait_for_state(session, worker_url, deliveries[0].order_id, FINAL_STATE[kind],
-                                         token=token, events=len(deliveries))
+        for i, (kind, deliveries) in enumerate(plans):
+            state = await wait_for_state(session, worker_urls[i % len(worker_urls)], deliveries[0].order_id,
+                                         FINAL_STATE[kind], token=token, events=len(deliveries))
             results.append({"kind": kind, "orderId": deliveries[0].order_id, **(state or {"state": None})})
         return results

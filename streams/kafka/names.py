@@ -3,7 +3,8 @@
 Topics are `<prefix>.<name>.v1` (`Settings.topic`, shared with ingest). The worker is the Faust
 app `<prefix>-worker`: that is also its consumer group, its tables' changelogs are
 `<prefix>-worker-<table>-changelog` (Faust's rule, `Table.changelog_topic`) and its RocksDB
-stores live in `<data_dir>/<prefix>-worker`. Replay generations add `.g<N>` to each topic name and
+stores live in `<data_dir>/<prefix>-worker`, built in the store epoch `<prefix>-worker-epoch`
+names. Replay generations add `.g<N>` to each topic name and
 keep their manifests in `<data_dir>/replay`.
 """
 
@@ -28,6 +29,11 @@ def worker_group(settings: Settings) -> str:
 def changelog_topic(settings: Settings, table: str) -> str:
     """The changelog topic Faust restores `table` from (Faust's rule: streams/kafka/seam)."""
     return changelog_topic_name(app_id(settings), table)
+
+
+def epoch_topic(settings: Settings) -> str:
+    """The one-record compacted topic naming the current store epoch (streams/kafka/epoch.py)."""
+    return f"{app_id(settings)}-epoch"
 
 
 def store_dir(settings: Settings) -> Path:

@@ -13,6 +13,7 @@ from datetime import datetime
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
 from schemas.errors import BrokerUnavailableError
+from streams.kafka.aiokafka_seam import stop_consumer
 from streams.kafka.metadata import topic_partitions
 
 
@@ -56,4 +57,4 @@ async def read_range(
                     yield kept
             pending = [tp for tp in pending if await consumer.position(tp) < end[tp]]
     finally:
-        await consumer.stop()
+        await stop_consumer(consumer)

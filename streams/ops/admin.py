@@ -4,7 +4,9 @@ The worker (Faust app `<prefix>-worker`, streams/kafka/names.py) keeps: committe
 raw topic in consumer group `<prefix>-worker`; its tables in RocksDB under
 `<data_dir>/<prefix>-worker`; each table's changelog topic `<prefix>-worker-<table>-changelog`
 (restored from on start); and what it published on the projection, alert and DLQ topics. Reset
-and promote refuse while the group has a member: a running worker would overwrite them.
+and promote refuse while the group has a member, on any machine: a running worker would
+overwrite them. They can delete only this machine's stores, so they also start a new store
+epoch (streams/kafka/epoch.py): every other worker discards its stores at its next start.
 """
 
 from __future__ import annotations
@@ -43,12 +45,26 @@ class Admin:
         await self.client.close()
 
 
+def member_text(member: tuple) -> str:
+    """`client-id@host` of a DescribeGroups member (v0-v3: id, client, host, …; v4+ adds the
+    instance id after the member id: client and host are always 4th and 3rd from the end)."""
+    return f"{member[-4]}@{member[-3].lstrip('/')}"
+
+
 async def ensure_worker_stopped(admin: AIOKafkaAdminClient, settings: Settings) -> None:
+    """Refuse while any member of the worker group is alive, on any machine: the broker's view of
+    the group, not a local process check."""
     group = worker_group(settings)
     (response,) = await admin.describe_consumer_groups([group])
     for _error, _group, state, _ptype, _protocol, members, *_ in response.groups:
         if members:
             raise WorkerRunningError(
-                f"consumer group {group} has {len(members)} member(s) (state {state}): stop `hooklog worker` "
-                "first. After a kill -9 the broker drops the dead member once its session times out "
-                "(Faust's BROKER_SESSION_TIMEOUT, 60 s by default); then run this again.")
+                f"consumer group {group} has {len(members)} live member(s) (state {state}): "
+                f"{', '.join(sorted(member_text(m) for m in members))}: stop `hooklog worker` first, every one of "
+                "this prefix on every machine. After a kill -9 the broker drops a dead member once its "
+                "session times out (the worker's session timeout); then run this again.")
+
+
+#: What reset and promote print: the stores of other machines are not theirs to delete.
+OTHER_STORES = ("every worker's local table stores, on every machine, are discarded when that worker next "
+                "starts: the new store epoch {epoch} tells them; nothing to delete by hand")

@@ -1,8 +1,9 @@
 """`hooklog replay --promote`: make a replay generation what the stopped worker and downstream see.
 
 Writes the replay's states through to the canonical projection topics and to the changelogs, sets
-the worker group's offsets to the replay's end and drops the local stores, so the next start
-restores exactly the replayed states and continues where the replay stopped.
+the worker group's offsets to the replay's end, drops this machine's stores and starts a new store
+epoch (every other worker drops its stores at its next start), so the next start restores exactly
+the replayed states and continues where the replay stopped.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
 from schemas.errors import HooklogError
 from schemas.settings import Settings
+from streams.kafka.epoch import write_epoch
 from streams.kafka.names import changelog_topic, store_dir, worker_group
 from streams.kafka.seam import changelog_key
 from streams.ops.admin import Admin, WorkerRunningError, ensure_worker_stopped
@@ -42,6 +44,7 @@ class PromoteReport:
     alerts_added: int = 0
     offsets: dict[int, int] = field(default_factory=dict)
     store_removed: Path | None = None
+    epoch: str | None = None  # the store epoch the promote started
 
 
 def _same(live: bytes | None, replay: bytes) -> bool:
@@ -106,6 +109,8 @@ async def promote(settings: Settings, generation: Generation, on_progress: Progr
     finally:
         await producer.stop()
     await _commit_offsets(settings, replayed)
+    async with Admin(settings) as admin:  # every worker's stores (any machine) predate this state
+        report.epoch = await write_epoch(settings, admin, "promote")
     if store_dir(settings).exists():
         shutil.rmtree(store_dir(settings))
         report.store_removed = store_dir(settings)

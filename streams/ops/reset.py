@@ -3,9 +3,7 @@ changelogs) so its next start re-folds the whole log (streams/ops/admin.py: what
 
 from __future__ import annotations
 
-import asyncio
 import shutil
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,6 +11,8 @@ from aiokafka.errors import for_code
 
 from schemas.errors import HooklogError
 from schemas.settings import Settings
+from streams.kafka.deletion import delete_topics
+from streams.kafka.epoch import write_epoch
 from streams.kafka.names import changelog_topic, store_dir, worker_group
 from streams.kafka.seam import delete_consumer_group
 from streams.ops.admin import Admin, WorkerRunningError, ensure_worker_stopped
@@ -34,6 +34,7 @@ class ResetPlan:
     committed: dict[int, int]
     store: Path | None
     changelogs: list[str]
+    epoch: str | None = None  # the store epoch the reset started (every worker's stores are older)
 
 
 async def plan_reset(settings: Settings, *, changelogs: bool) -> ResetPlan:
@@ -46,7 +47,8 @@ async def plan_reset(settings: Settings, *, changelogs: bool) -> ResetPlan:
 
 
 async def reset_worker(settings: Settings, *, changelogs: bool = False, timeout_s: float = 60.0) -> ResetPlan:
-    """Delete the group (its committed offsets), the local stores and, if asked, the changelogs."""
+    """Delete the group (its committed offsets), this machine's stores and, if asked, the changelogs;
+    then start a new store epoch, so every other worker's stores are discarded at its next start."""
     plan = await plan_reset(settings, changelogs=changelogs)
     async with Admin(settings) as admin:
         await ensure_worker_stopped(admin, settings)
@@ -55,13 +57,9 @@ async def reset_worker(settings: Settings, *, changelogs: bool = False, timeout_
             raise WorkerRunningError(f"{plan.group} got a member meanwhile: stop the worker and run reset again")
         if code not in (0, GROUP_ID_NOT_FOUND):
             raise ResetError(f"deleting consumer group {plan.group} failed: {for_code(code).__name__}")
-        if plan.changelogs:
-            await admin.delete_topics(plan.changelogs)
-            deadline = time.monotonic() + timeout_s
-            while set(plan.changelogs) & set(await admin.list_topics()):
-                if time.monotonic() > deadline:
-                    raise ResetError(f"{plan.changelogs} still listed after {timeout_s:.0f}s: run reset again")
-                await asyncio.sleep(0.5)
+        if plan.changelogs and (left := await delete_topics(admin, plan.changelogs, timeout_s, poll_s=0.5)):
+            raise ResetError(f"{sorted(left)} still listed after {timeout_s:.0f}s: run reset again")
+        plan.epoch = await write_epoch(settings, admin, "reset")
     if plan.store is not None:
         shutil.rmtree(plan.store)
     return plan

@@ -1,5 +1,5 @@
-"""Fold a slice of the raw log in this process: plan the offsets, read aiokafka batches, apply
-the pure folds (`projections.replay.apply_envelope`) to each partition's states."""
+"""Fold a slice of the raw log in this process: plan the offsets, read aiokafka batches, fold
+them with the worker's fold step (`projections.replay.fold_into`) into each partition's states."""
 
 from __future__ import annotations
 
@@ -14,9 +14,8 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
-from projections.replay import Rebuilt, apply_envelope
-from schemas.envelope import decode_envelope
-from schemas.errors import BrokerUnavailableError, EnvelopeError
+from projections.replay import Rebuilt, fold_into
+from schemas.errors import BrokerUnavailableError
 from streams.kafka.metadata import topic_partitions
 from streams.replay.model import Bound, Checkpoint, Progress, Replayed, ReplayError
 
@@ -109,11 +108,15 @@ async def fold_batches(consumer: AIOKafkaConsumer, replayed: Replayed, on_progre
     """Fold `replayed`'s partitions from their positions to their ends, batch by batch."""
     topic, end, positions = replayed.topic, replayed.end, replayed.positions
     pending = {TopicPartition(topic, p) for p in end if positions[p] < end[p]}
+    if on_progress:
+        on_progress(replayed.events, replayed.total)
+    if not pending:  # no re-assignment just before the consumer stops (streams/kafka/aiokafka_seam.py)
+        if checkpoint is not None:
+            await checkpoint(replayed)
+        return
     consumer.assign(list(pending))  # only these: an assigned partition is fetched even if unread
     for tp in pending:
         consumer.seek(tp, positions[tp.partition])
-    if on_progress:
-        on_progress(replayed.events, replayed.total)
     last_flush = last_data = time.monotonic()
     while pending:
         batches = await consumer.getmany(*pending, timeout_ms=1000)
@@ -123,7 +126,7 @@ async def fold_batches(consumer: AIOKafkaConsumer, replayed: Replayed, on_progre
                               f"were announced (positions {positions}); is the broker healthy?")
         for tp, records in batches.items():
             p = tp.partition
-            _fold_records(replayed, p, records)
+            fold_records(replayed, p, records)
             positions[p] = min(await consumer.position(tp), end[p])
             if positions[p] >= end[p]:
                 pending.discard(tp)
@@ -137,19 +140,13 @@ async def fold_batches(consumer: AIOKafkaConsumer, replayed: Replayed, on_progre
         await checkpoint(replayed)
 
 
-def _fold_records(replayed: Replayed, partition: int, records: list[Any]) -> None:
-    """The per-event loop, kept to the fold itself: no logging, no per-record bookkeeping."""
+def fold_records(replayed: Replayed, partition: int, records: list[Any]) -> None:
+    """Fold one partition's records (aiokafka's, or any `projections.replay.RawRecord`) up to
+    its end into its shard, with the worker's fold step (`projections.replay.fold_into`).
+    No logging, no per-record bookkeeping here: this is the per-event loop."""
     stop = replayed.end[partition]
     if records and records[-1].offset >= stop:
         records = [r for r in records if r.offset < stop]
-    shard, dirty = replayed.shards[partition], replayed.dirty[partition] if replayed.dirty else None
-    decode, apply = decode_envelope, apply_envelope
-    for record in records:
-        try:
-            envelope = decode(record.value)
-        except EnvelopeError as exc:
-            replayed.undecodable.append((partition, record.offset, str(exc)))
-            continue
-        apply(shard, envelope)
-        if dirty is not None:
-            dirty.add(envelope.key)  # decode_fact guarantees aggregate id == record key
+    touched = replayed.dirty[partition] if replayed.dirty else None
+    for offset, reason in fold_into(replayed.shards[partition], records, touched):
+        replayed.undecodable.append((partition, offset, reason))

@@ -11,10 +11,8 @@ the older ones are superseded: `prune_generations` deletes their topics and mani
 
 from __future__ import annotations
 
-import asyncio
 import fcntl
 import re
-import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,6 +24,7 @@ from aiokafka.errors import KafkaError
 from projections.replay import Rebuilt
 from schemas.errors import BrokerUnavailableError
 from schemas.settings import Settings
+from streams.kafka.deletion import delete_topics
 from streams.kafka.names import replay_dir
 from streams.replay.fold import FETCH_BYTES, consumer_for, plan, started
 from streams.replay.model import Bound, Change, Manifest, Progress, Replayed, ReplayError, bound_text
@@ -96,12 +95,8 @@ async def prune_generations(settings: Settings, below: int, timeout_s: float = 6
     if pruned.topics:
         admin = await _admin(settings)
         try:
-            await admin.delete_topics(pruned.topics)
-            deadline = time.monotonic() + timeout_s  # deletion is asynchronous on the broker
-            while set(pruned.topics) & set(await admin.list_topics()):
-                if time.monotonic() > deadline:
-                    raise ReplayError(f"{pruned.topics} still listed after {timeout_s:.0f}s: run it again")
-                await asyncio.sleep(0.2)
+            if left := await delete_topics(admin, pruned.topics, timeout_s):
+                raise ReplayError(f"{sorted(left)} still listed after {timeout_s:.0f}s: run it again")
         except (KafkaError, OSError) as exc:
             raise ReplayError(f"deleting {pruned.topics} failed ({exc!r}); run it again") from exc
         finally:

@@ -24,6 +24,11 @@ class LazyTable(MutableMapping[str, Any]):
             self._items[key] = (raw, obj)
         return obj
 
+    def get(self, key: str, default: Any = None) -> Any:
+        """`self[key]`, or `default`, without the KeyError a Mapping's `get` raises and catches
+        (a fold's load asks for keys not seen yet once per new aggregate)."""
+        return self[key] if key in self._items else default
+
     def __setitem__(self, key: str, value: Any) -> None:
         self._items[key] = (None, value)
 

@@ -10,7 +10,7 @@ import os
 import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from itertools import islice
 from pathlib import Path
 from typing import Any, Literal, NamedTuple, TypeVar
@@ -21,7 +21,8 @@ from pydantic import BaseModel
 from projections.registry import PROJECTIONS
 from projections.replay import Rebuilt
 from schemas.alerts import Alert
-from schemas.errors import HooklogError
+from schemas.errors import HooklogError, TimeFormatError
+from schemas.times import parse_time
 from streams.replay.lazy_table import LazyTable, json_of
 
 STATE_TYPES: dict[str, type[BaseModel]] = {p.name: p.state_type for p in PROJECTIONS}
@@ -53,11 +54,10 @@ def parse_bound(text: str | None) -> Bound:
     if re.fullmatch(r"\d+:\d+(,\d+:\d+)*", text):
         return {int(p): int(o) for p, o in (pair.split(":") for pair in text.split(","))}
     try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
+        return parse_time(text)
+    except TimeFormatError:
         raise ReplayError(f"{text!r} is neither an ISO 8601 time (2026-03-20T10:00:00Z) nor "
                           "partition:offset pairs (0:120,1:98)") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def bound_text(bound: Bound) -> str | None:

@@ -30,6 +30,7 @@ from multiprocessing.process import BaseProcess
 from typing import Any
 
 from projections.replay import DeadLetter, Rebuilt
+from streams.kafka.aiokafka_seam import stop_consumer
 from streams.replay.fold import consumer_for, fewer_collections, fold_batches, started
 from streams.replay.model import Change, Checkpoint, Progress, Replayed, ReplayError
 
@@ -140,7 +141,7 @@ async def _fold_job(job: Job, conn: Connection) -> None:
         with fewer_collections():
             await fold_batches(consumer, replayed, progress, ship, job.every_s)
     finally:
-        await consumer.stop()
+        await stop_consumer(consumer)
 
 
 def _absorb(replayed: Replayed, shipment: Shipment) -> None:

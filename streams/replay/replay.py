@@ -2,9 +2,9 @@
 
 Why not the worker's path: Faust pays its per-event machinery and the worker round-trips every
 state through JSON (its tables hold bytes). Replay reads aiokafka batches straight into
-`projections.replay.apply_envelope` (the same `decode_fact`, `projection_for` and folds as
-`streams.worker.processing.process_record`), keeps states as objects and serialises each state once per
-flush. No consumer group, no commit, no write to the worker's topics: replay never disturbs it.
+`projections.replay.fold_into` (the worker's fold step, `projections.driver.fold_record`),
+keeps states as objects and serialises each state once per flush. No consumer group, no
+commit, no write to the worker's topics: replay never disturbs it.
 
 Ingest keys raw records by aggregate id, so partitions fold independently: a large replay folds
 groups of partitions in worker processes (`streams.replay.pool`), each running
@@ -17,6 +17,7 @@ from __future__ import annotations
 import time
 
 from schemas.settings import Settings
+from streams.kafka.aiokafka_seam import stop_consumer
 from streams.replay.fold import FETCH_BYTES, consumer_for, fewer_collections, fold_batches, plan, started
 from streams.replay.model import Bound, Checkpoint, Progress, Replayed
 from streams.replay.pool import fold_in_processes, partition_groups
@@ -57,7 +58,7 @@ async def replay_topic(
             with fewer_collections():
                 await fold_batches(consumer, replayed, on_progress, checkpoint, checkpoint_every_s)
     finally:
-        await consumer.stop()
+        await stop_consumer(consumer)
     if len(groups) > 1:
         await fold_in_processes(bootstrap, replayed, groups, on_progress=on_progress, checkpoint=checkpoint,
                                 every_s=checkpoint_every_s, fetch_bytes=fetch_bytes)

@@ -15,6 +15,7 @@ import faust
 
 from ingest.logs import get_logger
 from projections.registry import PROJECTIONS
+from ingest.tls import server_tls
 from schemas.envelope import utcnow
 from schemas.settings import Settings
 from streams.api.views import install_views
@@ -32,6 +33,7 @@ from streams.worker.batch import StateCache, TableBatch
 from streams.worker.handle import Worker
 from streams.worker.metrics import Folded, WorkerMetrics
 from streams.worker.processing import process_record
+from streams.worker.tls import install_tls
 from streams.worker.waiters import FoldWaiters
 
 log = get_logger("worker")
@@ -55,6 +57,7 @@ def build_worker(settings: Settings) -> Worker:
     levers = faust_levers(settings)
     datadir = store_dir(settings)
     datadir.mkdir(parents=True, exist_ok=True)
+    tls = server_tls(settings)  # HTTPS with HOOKLOG_TLS_CERT_FILE/_KEY_FILE (streams/worker/tls.py)
     app = faust.App(
         app_id(settings),
         broker=[f"kafka://{server}" for server in settings.kafka_bootstrap_servers.split(",")],
@@ -69,6 +72,16 @@ def build_worker(settings: Settings) -> Worker:
         web_bind=settings.worker_host,
         web_host=settings.worker_host,
         web_port=settings.worker_port,
+        web_ssl_context=tls.context if tls else None,
+        # Many workers (docs/operations.md): each advertises its own URL in the group's assignment
+        # metadata (what other workers forward its keys to); a dead member is noticed within the
+        # session timeout (Faust's default, 60 s, held a crashed worker's keys for a minute);
+        # standby copies make a takeover a short catch-up; a worker id makes the member static.
+        canonical_url=settings.advertised_url,
+        broker_session_timeout=settings.session_timeout_s,
+        broker_heartbeat_interval=settings.session_timeout_s / 3,
+        consumer_group_instance_id=settings.worker_id,
+        table_standby_replicas=settings.standby_replicas,
         web_tables_enabled=False,
         autodiscover=False,
         TableManager=HooklogTableManager,  # its Recovery seeks before it resumes (streams/kafka/seam)
@@ -140,4 +153,5 @@ def build_worker(settings: Settings) -> Worker:
 
     worker = Worker(app, settings, tables, topics, metrics, waiters)
     install_views(worker)
+    install_tls(worker, tls)
     return worker

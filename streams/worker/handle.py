@@ -27,3 +27,5 @@ class Worker:
     metrics: WorkerMetrics = field(default_factory=WorkerMetrics)
     waiters: FoldWaiters = field(default_factory=FoldWaiters)
     console: Any = None  # the console's order-index keeper (streams/console), set by install_views
+    router: Any = None  # routes a key's query to its owner (streams/api/forward.py), set by install_views
+    tls: Any = None  # the web server's CertificateReloader (ingest/tls.py), None for plain HTTP

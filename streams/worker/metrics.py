@@ -4,6 +4,8 @@
 and logs one `folded_batch` line; each dead letter gets its own `dead_lettered` line, and each
 folded record a `folded` line (delivery id, source, aggregate id) at debug level only: per-event
 info lines cost ~8 % of the worker's CPU (bench/PROPOSED_CHANGES.md, P2).
+Routing (streams/api/forward.py): forwarded requests by outcome, 503 answers by reason, and the
+partitions this worker owns as active (read at scrape time; never raises).
 Consumer lag is computed at scrape time from numbers the consumer already holds in memory
 (the high watermark of its last fetch minus the committed offset), so a scrape costs no request.
 """
@@ -91,9 +93,27 @@ def _lags(consumer: Any, topic: str) -> dict[Any, int]:
             continue
         highwater = consumer.highwater(tp)
         committed = committed_position(consumer, tp)
+        if committed is None and highwater == 0:  # an empty partition: nothing to fold, nothing behind
+            committed = 0
         if highwater is not None and committed is not None:
             lags[tp] = max(0, highwater - committed)
     return lags
+
+
+class OwnedPartitions(Collector):
+    """`hooklog_worker_owned_partitions`: raw-topic partitions this worker holds as active."""
+
+    def __init__(self, owned: Any) -> None:
+        self._owned = owned
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        family = GaugeMetricFamily("hooklog_worker_owned_partitions",
+                                   "Raw-topic partitions this worker holds as active (standbys excluded)")
+        try:
+            family.add_metric([], len(self._owned()))
+        except Exception:  # noqa: BLE001 - a Faust attribute missing (starting, or an upgrade): no sample
+            log.warning("owned_partitions_unreadable")
+        yield family
 
 
 @dataclass
@@ -114,9 +134,19 @@ class WorkerMetrics:
                                        buckets=BATCH_BUCKETS, registry=r)
         self.api_refusals = Counter("hooklog_worker_api_refusals", "Query API requests refused, by status",
                                     ["status"], registry=r)
+        self.forwarded = Counter("hooklog_worker_forwarded_requests",
+                                 "Queries forwarded to the key's owner, by outcome (answered, unreachable, timeout)",
+                                 ["outcome"], registry=r)
+        self.unavailable = Counter("hooklog_worker_unavailable_answers",
+                                   "503 answers of routed queries, by reason (rebalancing, recovering, ...)",
+                                   ["reason"], registry=r)
 
     def watch_lag(self, app: Any, topic: str) -> None:
         self.registry.register(ConsumerLag(app, topic))
+
+    def watch_owned(self, owned: Any) -> None:
+        """`owned()` -> the active partitions (streams/api/faust_view.py), read at each scrape."""
+        self.registry.register(OwnedPartitions(owned))
 
     def observe_batch(self, folded: Sequence[Folded], started: float) -> None:
         """Count and log one batch of records; never raises (a metrics bug must not stop the fold)."""

@@ -1,24 +1,24 @@
-"""One raw record in, the records to publish out: load state, call the pure fold, save state.
+"""The worker's shell around the fold step: load a state from its table's JSON, call
+`projections.driver.fold_record` (the one replay calls too), save the new JSON, and say what to
+publish.
 
 Kept free of Faust so the worker's fold agent, the tests and bench's Quix baseline share it;
-tables are any mutable mapping of aggregate id -> state JSON bytes. Replay does not call it: it
-folds into state objects with `projections.replay.apply_envelope` (the same `decode_fact`,
-`projection_for` and folds), and tests/streams/replay checks the two agree byte for byte.
+tables are any mutable mapping of aggregate id -> state JSON bytes.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, MutableMapping
 from datetime import datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import orjson
 
-from projections.registry import projection_for
+from projections.driver import Dead, fold_record
+from projections.registry import Projection
 from schemas.deadletter import DeadLetterMeta, encode_dead_letter
-from schemas.decoding import decode_fact
-from schemas.envelope import Envelope, decode_envelope
-from schemas.errors import DecodeError, EnvelopeError
+from schemas.envelope import Envelope
 from streams.worker.batch import StateCache
 
 Tables = Mapping[str, MutableMapping[str, bytes]]
@@ -44,6 +44,12 @@ class Outcome(NamedTuple):
     alert_types: tuple[str, ...] = ()
 
 
+#: `Output(...)`/`Outcome(...)` without the NamedTuples' Python-level `__new__` (together about
+#: a microsecond per event on the worker's hot path).
+_output = functools.partial(tuple.__new__, Output)
+_outcome = functools.partial(tuple.__new__, Outcome)
+
+
 def _dead(reason: str, raw: bytes, envelope: Envelope | None, now: datetime,
           partition: int | None, offset: int | None) -> Outcome:
     meta = DeadLetterMeta(
@@ -60,32 +66,36 @@ def process_record(
     raw: bytes, tables: Tables, clock: Callable[[], datetime],
     partition: int | None = None, offset: int | None = None, states: StateCache | None = None,
 ) -> Outcome:
-    """Decode, fold, save. Every event republishes its state and re-derives its alerts, so a
+    """Load, fold, save. Every event republishes its state and re-derives its alerts, so a
     redelivery after a crash completes whatever the crash interrupted (same keys, same ids).
     `states` spares re-parsing a state the caller parsed or produced before."""
-    envelope: Envelope | None = None
-    try:
-        envelope = decode_envelope(raw)
-        fact = decode_fact(envelope)
-        projection = projection_for(fact)
-    except (EnvelopeError, DecodeError) as exc:
-        return _dead(str(exc), raw, envelope, clock(), partition, offset)
-    table = tables[projection.name]
-    key = fact.aggregateId
-    stored = table.get(key)
-    parse = projection.state_type.model_validate_json
-    if states is not None:
-        state = states.load(projection.name, key, stored, parse)
+    stored: bytes | None = None
+
+    def load(projection: Projection, key: str) -> Any:
+        nonlocal stored
+        stored = tables[projection.name].get(key)
+        if stored is None:
+            return None
+        parse = projection.state_type.model_validate_json
+        return states.load(projection.name, key, stored, parse) if states is not None else parse(stored)
+
+    result = fold_record(raw, load)
+    if isinstance(result, Dead):
+        return _dead(result.reason, raw, result.envelope, clock(), partition, offset)
+    fact, projection, state, changed, alerts = result
+    name, key = projection.name, fact.aggregateId
+    if changed:
+        state_json = state.model_dump_json().encode()
+        if states is not None:
+            states.keep(name, key, state_json, state)
     else:
-        state = parse(stored) if stored is not None else None
-    new_state, alerts = projection.fold(state, fact)
-    state_json = new_state.model_dump_json().encode() if new_state is not state else stored
-    assert state_json is not None
-    if states is not None and new_state is not state:
-        states.keep(projection.name, key, state_json, new_state)
+        assert stored is not None  # the fold returned the state it was given: one was stored
+        state_json = stored
     # Saved even when unchanged: after a kill -9, RocksDB can hold a state whose changelog record
     # was never sent; saving it again on the redelivery puts it back in the changelog.
-    table[key] = state_json
-    outputs = [Output(projection.name, key.encode(), state_json)]
-    outputs.extend(Output("alerts", a.id.encode(), orjson.dumps(a.model_dump(mode="json"))) for a in alerts)
-    return Outcome(outputs, fact.eventName, False, fact.source, fact.deliveryId, key, tuple(a.type for a in alerts))
+    tables[name][key] = state_json
+    outputs = [_output((name, key.encode(), state_json))]
+    if alerts:
+        outputs.extend(_output(("alerts", a.id.encode(), orjson.dumps(a.model_dump(mode="json")))) for a in alerts)
+    return _outcome((outputs, fact.eventName, False, fact.source, fact.deliveryId, key,
+                     tuple([a.type for a in alerts]) if alerts else ()))

@@ -15,9 +15,12 @@ from aiokafka.admin import AIOKafkaAdminClient
 from faust.worker import Worker as FaustWorker
 
 from ingest.logs import configure_logging, get_logger, secrets_of
+from ingest.tls import plain_http_warning
 from ingest.topics import ensure_topics
 from schemas.errors import BrokerUnavailableError
 from schemas.settings import Settings
+from streams.kafka.aiokafka_seam import stop_consumer
+from streams.kafka.epoch import NO_EPOCH, read_epoch
 from streams.kafka.metadata import partitions_in
 from streams.kafka.names import changelog_topic, store_dir
 from streams.kafka.seam import LeanMonitor
@@ -28,9 +31,11 @@ GC_YOUNG_THRESHOLD = 20_000
 
 
 async def store_identity(settings: Settings) -> str | None:
-    """What the local stores must match: the cluster id, plus whether every table's changelog
-    holds data (a changelog deleted or emptied — `hooklog reset --changelogs`, a wiped broker —
-    makes the stores' persisted offsets lie)."""
+    """What the local stores must match, `<cluster id>:<changelogs|no-changelogs>:<store epoch>`:
+    the cluster, whether every table's changelog holds data (a changelog deleted or emptied —
+    `hooklog reset --changelogs`, a wiped broker — makes the stores' persisted offsets lie), and
+    the epoch of the group's state (a reset or promote run anywhere starts a new one,
+    streams/kafka/epoch.py)."""
     from projections.registry import PROJECTIONS
 
     changelogs = [changelog_topic(settings, p.name) for p in PROJECTIONS]
@@ -43,28 +48,46 @@ async def store_identity(settings: Settings) -> str | None:
         partitions = partitions_in(await admin.describe_topics(), changelogs)
         tps = [TopicPartition(t, p) for t, ps in partitions.items() for p in ps]
         filled = bool(tps) and sum((await consumer.end_offsets(tps)).values()) > 0
-        return f"{cluster}:{'changelogs' if filled else 'no-changelogs'}"
     finally:
-        await consumer.stop()
+        await stop_consumer(consumer)
         await admin.close()
+    return f"{cluster}:{'changelogs' if filled else 'no-changelogs'}:{await read_epoch(settings)}"
 
 
-def discard_stores_of_another_cluster(settings: Settings, current: str | None) -> bool:
-    """The local table stores are a cache of changelogs on one cluster. Pointed at another cluster,
-    or after the changelogs were deleted, their offsets would be "higher than the changelog" and
-    Faust would refuse to start: drop them, the changelogs (or the log) rebuild the tables."""
+def _fields(identity: str | None) -> tuple[str | None, str | None, str]:
+    """(cluster, changelogs state, epoch) of an identity; markers written before epochs have none."""
+    if identity is None:
+        return None, None, NO_EPOCH
+    cluster, _, rest = identity.strip().partition(":")
+    filled, _, epoch = rest.partition(":")
+    return cluster, filled or None, epoch or NO_EPOCH
+
+
+def discard_stores_of_another_cluster(settings: Settings, current: str | None) -> str | None:
+    """The local table stores are a cache of changelogs on one cluster, in one store epoch.
+    Pointed at another cluster, after the changelogs were deleted, or after a reset or promote
+    (here or on another machine) rebuilt the state, their offsets and contents would lie: drop
+    them, the changelogs (or the log) rebuild the tables. Returns why they were dropped (None: kept)."""
     datadir = store_dir(settings)
     marker = datadir / "kafka-cluster-id"
-    cluster = current.partition(":")[0] if current else None
-    held = marker.read_text().strip().partition(":")[0] if marker.exists() else None
+    cluster, filled, epoch = _fields(current)
+    held_cluster, _, held_epoch = _fields(marker.read_text() if marker.exists() else None)
     stores = datadir.exists() and any(p.name != marker.name for p in datadir.iterdir())
-    stale = current is not None and stores and (held != cluster or current.endswith(":no-changelogs"))
-    if stale:
+    reason = None
+    if current is not None and stores:
+        if held_cluster != cluster:
+            reason = f"they were built on cluster {held_cluster}, this is {cluster}"
+        elif filled == "no-changelogs":
+            reason = "the tables' changelogs are empty or gone"
+        elif held_epoch != epoch:
+            reason = (f"they were built in store epoch {held_epoch}, the group's state is in epoch {epoch} "
+                      "(a reset or replay --promote rebuilt it)")
+    if reason:
         shutil.rmtree(datadir)
     if current is not None:
         datadir.mkdir(parents=True, exist_ok=True)
         marker.write_text(current)
-    return stale
+    return reason
 
 
 def wait_for_topics(settings: Settings, patience_s: float = 120.0) -> None:
@@ -91,13 +114,15 @@ def new_event_loop(kind: Literal["uvloop", "asyncio"]) -> asyncio.AbstractEventL
 
 
 def run_worker(settings: Settings, loglevel: str = "warning") -> None:
-    # JSON logs (ingest/logs.py) instead of Faust's coloured ones: override_logging=False below.
-    configure_logging("worker", settings.log_level, secrets=secrets_of(settings))
+    # hooklog's logs (ingest/logs.py) instead of Faust's coloured ones: override_logging=False below.
+    configure_logging("worker", settings.log_level, secrets=secrets_of(settings), log_format=settings.log_format)
     if not settings.api_token_list:
         get_logger("worker").warning("HOOKLOG_API_TOKENS is unset: the query API answers 503 until it is set")
     wait_for_topics(settings)
-    if discard_stores_of_another_cluster(settings, asyncio.run(store_identity(settings))):
-        get_logger("worker").warning("local table stores did not match the cluster or its changelogs: discarded, rebuilding")
+    reason = discard_stores_of_another_cluster(settings, asyncio.run(store_identity(settings)))
+    if reason:
+        get_logger("worker").warning("local table stores discarded, rebuilding them from the changelogs",
+                                     store=str(store_dir(settings)), reason=reason)
     loop = new_event_loop(settings.worker_event_loop)
     worker = build_worker(settings)
     # Everything built so far lives as long as the process: keep it out of the collector's scans,
@@ -107,8 +132,14 @@ def run_worker(settings: Settings, loglevel: str = "warning") -> None:
     gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
     faust_worker = FaustWorker(worker.app, loglevel=loglevel, quiet=True, override_logging=False, loop=loop)
     faust_worker.spinner = None  # it writes terminal escapes into the JSON log stream
+    warning = plain_http_warning(settings.worker_host, worker.tls)
+    if warning:
+        get_logger("worker").warning(warning)
+    scheme = "http" if worker.tls is None else "https"
     get_logger("worker").info("starting", raw_topic=settings.topic("raw"),
-                              api=f"http://{settings.worker_host}:{settings.worker_port}",
+                              api=f"{scheme}://{settings.worker_host}:{settings.worker_port}",
+                              advertised=settings.advertised_url,
                               event_loop=type(loop).__module__.split(".")[0],
-                              faust_levers=isinstance(worker.app.monitor, LeanMonitor))
+                              faust_levers=isinstance(worker.app.monitor, LeanMonitor),
+                              **({} if worker.tls is None else {"sha256": worker.tls.fingerprint}))
     faust_worker.execute_from_commandline()

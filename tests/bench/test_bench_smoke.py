@@ -11,9 +11,11 @@ from datetime import UTC, datetime
 
 import pytest
 
+from bench.fair import median
 from bench.fold import quix_available, run_fold
 from bench.ingest import run_ingest
 from bench.latency import run_latency
+from bench.machine import cpu_model
 from bench.memory import run_memory
 from bench.replay import run_replay
 from bench.report import BenchResult, markdown, rows
@@ -33,24 +35,60 @@ def check(result: BenchResult, name: str, figures: int) -> None:
     table = markdown([result], datetime.now(UTC))
     assert all(f.name.replace("|", "\\|") in table for f in result.figures)
     assert len(rows([result])) == sum(len(f.baselines) for f in result.figures)
+    assert result.machine["cpu"] == cpu_model() != "" and result.machine["cpu"] in table
+
+
+def check_rounds(result: BenchResult, rounds: int, arms: list[str]) -> None:
+    """Interleaved rounds: every arm once per round, each figure the median of its rounds, each
+    measured baseline's ratio the median of the per-round ratios."""
+    runs = result.detail["rounds"]
+    assert sorted(runs) == sorted(arms)
+    for name in arms:
+        assert [r["round"] for r in runs[name]] == list(range(rounds)), name
+    for figure in result.figures:
+        assert len(figure.rounds) == rounds and figure.value == median(figure.rounds)
+        for baseline in figure.baselines:
+            if baseline.value is None:
+                continue
+            assert len(baseline.rounds) == len(baseline.ratios) == rounds, baseline
+            assert baseline.ratios == [round(f / b, 4) for f, b in zip(figure.rounds, baseline.rounds)]
+            assert baseline.paired_ratio == round(median([f / b for f, b in zip(figure.rounds, baseline.rounds)]), 4)
+            assert figure.ratio(baseline) == baseline.paired_ratio
+
+
+def check_broker_cpu(cores: dict[str, float]) -> None:
+    """The broker's CPU is counted however the shared broker was started (found via /proc)."""
+    assert "broker" in cores and cores["broker"] >= 0, cores
 
 
 def test_ingest(kafka_bootstrap: str) -> None:
-    result = run_ingest(duration_s=1, concurrency=8, bodies=200, loadgen="aiohttp", profile=False)
-    check(result, "ingest", 1)
+    result = run_ingest(duration_s=1, concurrency=8, bodies=200, rounds=2, loadgen="aiohttp", profile=False)
+    check(result, "ingest", 2)
+    check_rounds(result, 2, ["ingest", "nullserver", "raw_producer"])
     assert [b.value is not None for b in result.figures[0].baselines] == [True, True]
+    assert result.detail["broker"]["pid"] is not None, result.detail["broker"]
+    for runs in result.detail["rounds"].values():
+        for run in runs:
+            check_broker_cpu(run["cores"])
+            assert run["cpu_us_per_req"] > 0 and run["broker_cpu_us_per_req"] >= 0, run
 
 
 def test_fold(kafka_bootstrap: str) -> None:
-    result = run_fold(orders=40, profile=False, quix=quix_available())
+    quix = quix_available()
+    result = run_fold(orders=40, profile=False, quix=quix, rounds=2)
     check(result, "fold", 1)
-    assert result.params["events"] == result.detail["worker"]["outputs"]
+    check_rounds(result, 2, ["worker", "pure", "process_record", *(["quix"] if quix else [])])
+    assert all(run["outputs"] == result.params["events"] for run in result.detail["rounds"]["worker"])
+    check_broker_cpu(result.detail["worker"]["cores"])
 
 
 def test_replay(kafka_bootstrap: str) -> None:
-    result = run_replay(orders=200, profile=False)
+    result = run_replay(orders=200, profile=False, rounds=2)
     check(result, "replay", 1)
-    assert result.detail["replay"]["events"] == result.detail["raw"]["events"] == result.params["events"]
+    check_rounds(result, 2, ["replay", "raw", "one_process"])
+    for runs in result.detail["rounds"].values():
+        assert all(run["events"] == result.params["events"] for run in runs)
+        check_broker_cpu(runs[0]["cores"])
 
 
 def test_latency(kafka_bootstrap: str) -> None:

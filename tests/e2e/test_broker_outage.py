@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -11,9 +11,9 @@ import pytest
 
 from schemas.envelope import decode_envelope
 from schemas.settings import Settings
-from streams.dev.localkafka import BrokerSpec, ensure_broker, kill_broker, stop_broker
+from streams.dev.localkafka import BrokerSpec, ensure_broker, stop_broker
 from streams.dev.simulate import lifecycle
-from tests.kafka_fixtures import SECRET, System, free_port, read_topic
+from tests.kafka_fixtures import SECRET, System, read_topic
 
 pytestmark = pytest.mark.kafka
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from datetime import UTC, datetime
 
 import aiohttp
 import orjson
@@ -13,17 +12,17 @@ import pytest
 
 from schemas.envelope import decode_envelope
 from streams.dev.simulate import lifecycle, post, scramble, wait_for_state
+from tests.conftest import T0
 from tests.kafka_fixtures import SECRET, System, api_headers, read_topic
 
 pytestmark = pytest.mark.kafka
 
-START = datetime(2026, 3, 20, 10, 0, tzinfo=UTC)
 
 
 async def test_lifecycles_scrambled_and_repeated_end_in_their_final_state(run_system: Callable[..., System]) -> None:
     system = run_system()
     rng = random.Random(11)
-    plans = {kind: lifecycle(kind, SECRET, start=START) for kind in ("onramp", "offramp", "offramp-corrected", "peru-wire")}
+    plans = {kind: lifecycle(kind, SECRET, start=T0) for kind in ("onramp", "offramp", "offramp-corrected", "peru-wire")}
     accepted: list[str] = []
     async with aiohttp.ClientSession(headers=api_headers()) as session:
         for deliveries in plans.values():
@@ -63,7 +62,7 @@ async def test_an_undecodable_event_goes_to_the_dlq_and_the_order_is_untouched(r
     from ingest.signatures import signed_koywe_body
 
     system = run_system()
-    deliveries = lifecycle("onramp", SECRET, start=START)
+    deliveries = lifecycle("onramp", SECRET, start=T0)
     order_id = deliveries[0].order_id
     unknown = signed_koywe_body(orjson.dumps({"eventName": "payment_teleported", "orderId": order_id}), SECRET)
     async with aiohttp.ClientSession(headers=api_headers()) as session:
@@ -81,7 +80,7 @@ async def test_an_undecodable_event_goes_to_the_dlq_and_the_order_is_untouched(r
 async def test_a_client_reads_its_own_write_by_waiting_for_its_delivery(run_system: Callable[..., System]) -> None:
     """`?delivery=<id>&wait=<s>` answers once the acked delivery is folded: no polling."""
     system = run_system()
-    deliveries = lifecycle("onramp", SECRET, start=START)
+    deliveries = lifecycle("onramp", SECRET, start=T0)
     order_id = deliveries[0].order_id
     url = f"{system.worker_url}/orders/{order_id}"
     async with aiohttp.ClientSession(headers=api_headers()) as session:

@@ -6,7 +6,6 @@ and aggregate id of every stored and folded event."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -20,7 +19,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from ingest.signatures import sign_hmac_hex, signed_koywe_body
 from schemas.settings import Settings
 from streams.dev.simulate import lifecycle, wait_for_state
-from tests.kafka_fixtures import System, read_topic
+from tests.kafka_fixtures import System, caught_up, read_topic
 
 pytestmark = pytest.mark.kafka
 
@@ -98,7 +97,7 @@ async def test_secrets_from_a_directory_never_reach_logs_answers_metrics_or_topi
             assert await call("POST", f"{worker}/auth/koywe", json={"email": "a@b.c"}, headers=api) == 401
             for path in ("/healthz", "/metrics", "/", "/nope"):
                 await call("GET", worker + path)
-            await asyncio.sleep(1.5)  # a commit interval: the worker logs and publishes what it folded
+            await caught_up(session, system)  # the worker has logged, published and committed what it folded
     finally:
         codes = {role: system.stop(role) for role in list(system.procs)}
     assert codes == {"ingest": 0, "worker": 0}

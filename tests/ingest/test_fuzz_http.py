@@ -74,7 +74,8 @@ def kuenta_body(n: int) -> bytes:
 
 
 def make_requests(rng: random.Random) -> list[Req]:  # noqa: C901 - one branch per kind of request
-    ok, bad, sig = frozenset({200}), frozenset({400}), frozenset({401})
+    # every bad signature comes from 127.0.0.1: beyond the default failed-signature limit, a 429
+    ok, bad, sig = frozenset({200}), frozenset({400}), frozenset({401, 429})
     valid: list[Req] = []
     out: list[Req] = []
     kinds = ["valid", "valid", "valid", "kuenta", "replay", "wrong_secret", "tampered", "unsigned", "bad_signature",
@@ -112,7 +113,7 @@ def make_requests(rng: random.Random) -> list[Req]:  # noqa: C901 - one branch p
             body = signed_koywe_body(payload, SECRET)
             req = Req(kind, bad, body[: rng.randrange(0, len(body))])
         elif kind == "garbage":
-            req = Req(kind, frozenset({400, 401}), rng.randbytes(rng.randint(1, 400)))
+            req = Req(kind, frozenset({400, 401, 429}), rng.randbytes(rng.randint(1, 400)))
         elif kind == "not_object":
             req = Req(kind, bad, rng.choice([b"[]", b'"x"', b"1", b"null", b"true", b"[{}]", b"1e999"]))
         elif kind == "deep":
@@ -170,6 +171,8 @@ async def send(session: aiohttp.ClientSession, base: str, req: Req, tally: Tally
         tally.acked[answer["id"]] = req.body
     if status not in req.expect:
         tally.unexpected.append((req.kind, status, raw[:200]))
+    elif status == 429 and (answer.get("error") != "failed_signatures_limited" or "Retry-After" not in response.headers):
+        tally.unexpected.append((req.kind, status, b"429 without its reason or Retry-After: " + raw[:200]))
     elif status != 200 and set(answer) != {"error", "detail"}:
         tally.unexpected.append((req.kind, status, b"not a JSON error: " + raw[:200]))
 

@@ -74,7 +74,7 @@ def test_content_types(header: str | None, ok: bool) -> None:
     assert content_type_ok(header) is ok
 
 
-def explode(body: bytes, headers: Mapping[str, str]) -> None:
+def explode(body: bytes, doc: dict[str, Any], headers: Mapping[str, str]) -> None:
     raise RuntimeError("secret-in-traceback: /etc/hooklog/key")
 
 

@@ -112,3 +112,31 @@ def test_line_logger_before_configure_logging_is_get_loggers_logger(
     LineLogger("ingest").info("stored", event_id="e-1")
     (entry,) = lines(stream)  # through the standard library's handler
     assert entry["event_id"] == "e-1" and entry["logger"] == "hooklog.ingest"
+
+
+@pytest.mark.parametrize("micro", [0, 1, 500_000, 999_999])
+def test_line_timestamps_are_structlogs_iso_utc_text(micro: int) -> None:
+    """The cheaper stamper writes what `TimeStamper(fmt="iso", utc=True)` writes: isoformat
+    with `Z`, microseconds left out when they are zero."""
+    from datetime import UTC, datetime
+
+    from ingest.logs import _UtcStamp
+
+    moment = datetime(2026, 11, 25, 13, 57, 39, micro, tzinfo=UTC)
+    ns = (int(moment.replace(microsecond=0).timestamp()) * 1_000_000 + micro) * 1000 + 999
+    stamp = _UtcStamp()
+    assert stamp.text(ns) == moment.isoformat().replace("+00:00", "Z")
+    assert stamp.text(ns + 1_000_000_000).startswith("2026-11-25T13:57:40")  # next second: new prefix
+
+
+def test_line_logger_keeps_bound_context_and_levels(stream: io.StringIO) -> None:
+    """The inline path merges structlog's context variables and maps levels as structlog does."""
+    structlog.contextvars.bind_contextvars(request_id="r-1")
+    try:
+        LineLogger("ingest").warning("careful", event_id="e-1")
+        get_logger("ingest").warning("careful", event_id="e-1")
+    finally:
+        structlog.contextvars.clear_contextvars()
+    fast, slow = lines(stream)
+    assert fast.pop("ts") and slow.pop("ts")
+    assert list(fast.items()) == list(slow.items()) and fast["request_id"] == "r-1" and fast["level"] == "warning"

@@ -20,7 +20,7 @@ from schemas.envelope import decode_envelope
 from schemas.errors import ConfigError
 from schemas.settings import Settings
 from streams.dev.probes import wait_http
-from tests.kafka_fixtures import REPO, SECRET, read_topic, settings_env
+from tests.kafka_fixtures import REPO, SECRET, listening_inodes, read_topic, settings_env
 
 JSON = {"Content-Type": "application/json"}
 
@@ -33,16 +33,6 @@ def ingest_children(parent: int) -> list[int]:
         if b"resource_tracker" not in cmdline:
             found.append(int(pid))
     return found
-
-
-def listening_inodes(port: int) -> set[str]:
-    """Inodes of the sockets listening on 127.0.0.1:`port` (/proc/net/tcp, state 0A)."""
-    inodes = set()
-    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
-        fields = line.split()
-        if fields[1] == f"0100007F:{port:04X}" and fields[3] == "0A":
-            inodes.add(fields[9])
-    return inodes
 
 
 def socket_inodes(pid: int) -> set[str]:

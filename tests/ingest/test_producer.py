@@ -7,7 +7,8 @@ import random
 import pytest
 from aiokafka.partitioner import DefaultPartitioner
 
-from ingest.producer import RawProducer, key_partitioner
+from ingest.partitioning import key_partitioner
+from ingest.producer import RawProducer
 
 pytestmark = pytest.mark.unit
 

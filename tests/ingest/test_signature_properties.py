@@ -191,3 +191,33 @@ def test_standard_webhooks_hostile_input_only_signature_error(
     body: bytes, headers: dict[str, str], configured: list[str], now: float
 ) -> None:
     _only_signature_error(verify_standard_webhooks, body, headers, configured, now=now)
+
+
+@FAST
+@given(payloads, secrets, st.sampled_from(["first", "last"]), st.integers(0, 2), st.sampled_from([b"", b" ", b"\n  "]))
+def test_koywe_fast_cut_is_the_scanners_cut(payload: dict, secret: str, position: str, style: int, pad: bytes) -> None:
+    """The shortcut for Koywe's own layout (`_signature_last`) cuts exactly what the member
+    scanner cuts, and declines (-1) whatever it cannot prove: escapes, other layouts."""
+    from ingest.signatures import _signature_last, _signature_member
+
+    body = signed_koywe_body(compact(payload, style), secret, position)  # type: ignore[arg-type]
+    body = body[:-1] + pad + b"}" if pad and position == "last" else body
+    sig = orjson.loads(body)["signature"]
+    start = _signature_last(body, sig)
+    if start >= 0:
+        assert (start, len(body) - 1) == _signature_member(body)
+    if position == "last" and not pad and b"\\" not in body and body.count(b'"signature"') == 1 and payload:
+        assert start >= 0  # the layout Koywe sends does take the shortcut
+
+
+@pytest.mark.parametrize("body", [
+    b'{"sign\\u0061ture":"x","a":1,"signature":"' + b"0" * 64 + b'"}',  # a second one, escaped: scanner refuses
+    b'{"a":{"signature":"' + b"0" * 64 + b'"},"signature":"' + b"0" * 64 + b'"}',  # nested one too
+    b'{"a":"\\",\\"signature\\":\\"' + b"0" * 64 + b'","signature":"' + b"0" * 64 + b'"}',  # one in a string
+])
+def test_koywe_fast_cut_declines_what_it_cannot_prove(body: bytes) -> None:
+    from ingest.signatures import _signature_last
+
+    assert _signature_last(body, "0" * 64) == -1  # so the scanner decides, and refuses
+    with pytest.raises(SignatureError):
+        verify_koywe(body, ["s"])

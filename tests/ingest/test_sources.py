@@ -30,7 +30,7 @@ def test_kuenta_signs_bytes_not_json_so_ingest_refuses_unparsable_bodies_itself(
     settings = Settings(kuenta_secrets="k")
     source = build_sources(settings)["kuenta"]
     garbage = b"{not json"
-    source.verify(garbage, {"X-Signature": sign_hmac_hex(garbage, "k")})  # the signature is valid …
+    source.verify(garbage, {}, {"X-Signature": sign_hmac_hex(garbage, "k")})  # the signature is valid …
     with pytest.raises(DecodeError, match="not valid JSON"):
         load_object(garbage)  # … and the body is still refused
 

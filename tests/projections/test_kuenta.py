@@ -12,6 +12,7 @@ from projections.kuenta import fold_kuenta
 from schemas.alerts import Alert
 from schemas.history import Fact
 from schemas.kuenta import KuentaState, decode_kuenta_fact
+from tests.conftest import fold_facts
 from tests.kuenta_factories import DOC_EXAMPLE, kuenta_envelope_of, kuenta_fact
 
 pytestmark = pytest.mark.unit
@@ -45,12 +46,7 @@ ALERTS = {
 
 
 def fold_all(facts: Sequence[Fact]) -> tuple[KuentaState, list[Alert]]:
-    state, alerts = None, []
-    for fact in facts:
-        state, new = fold_kuenta(state, fact)
-        alerts.extend(new)
-    assert state is not None
-    return state, alerts
+    return fold_facts(fold_kuenta, facts)
 
 
 def facts_of(lifecycle: Sequence[tuple[str, float]], aggregate_id: str = "agg-1") -> list[Fact]:
@@ -308,3 +304,16 @@ def test_a_fact_of_another_aggregate_is_a_programming_error() -> None:
 def test_a_koywe_fact_is_refused(koywe_fact: Callable[..., Fact]) -> None:
     with pytest.raises(TypeError):
         fold_kuenta(None, koywe_fact("payment_created"))
+
+
+def test_every_kuenta_event_class_is_one_family() -> None:
+    """The fold takes the family from the event's class; each class's names are that family's."""
+    from typing import get_args
+
+    from projections.kuenta import FAMILIES
+    from schemas.kuenta import KUENTA_EVENTS, AnyKuentaEvent
+
+    union, _discriminator = get_args(AnyKuentaEvent)
+    assert set(FAMILIES) == set(get_args(union))
+    for cls, family in FAMILIES.items():
+        assert frozenset(get_args(cls.model_fields["event"].annotation)) == KUENTA_EVENTS[family.name]

@@ -10,34 +10,26 @@ import pytest
 
 from projections.kyc import fold_user
 from schemas.history import Fact
+from schemas.decoding import decode_fact
 from schemas.users import UserState
+from tests.conftest import fold_facts, koywe_user_envelope
 
 pytestmark = pytest.mark.unit
 USER = "ana@example.com"
 
 
 @pytest.fixture
-def user_fact(koywe_envelope: Callable[..., object]) -> Callable[..., Fact]:
+def user_fact() -> Callable[..., Fact]:
     """Factory: a decoded per-user Koywe event for USER at T0+seconds."""
-    from schemas.decoding import decode_fact
-    from schemas.envelope import new_envelope
-    from tests.conftest import T0, koywe_body
 
     def make(event_name: str, seconds: float = 0, user: str = USER, **extra: object) -> Fact:
-        body = koywe_body(event_name, "unused", seconds, email=user, **extra).replace(b'"orderId":"unused",', b"")
-        return decode_fact(new_envelope(source="koywe", key=user.lower(), event_name=event_name, body=body,
-                                        received_at=T0))
+        return decode_fact(koywe_user_envelope(event_name, seconds, user, **extra))
 
     return make
 
 
 def fold_all(facts: Sequence[Fact]) -> tuple[UserState, list]:
-    state, alerts = None, []
-    for fact in facts:
-        state, new = fold_user(state, fact)
-        alerts.extend(new)
-    assert state is not None
-    return state, alerts
+    return fold_facts(fold_user, facts)
 
 
 def test_the_documented_happy_path(user_fact: Callable[..., Fact]) -> None:
@@ -122,3 +114,8 @@ def test_a_deposit_without_order_is_money_to_reconcile(user_fact: Callable[..., 
     assert alert.details["amount"] == Decimal("1500.5") and alert.details["payload"]["depositId"] == "dep-9"
     again, _ = fold_user(state, user_fact(event_name, 1, amount=1500.5, currency="PEN", depositId="dep-9"))
     assert len(again.deposits) == 1
+
+
+def test_an_order_fact_is_refused(koywe_fact: Callable[..., Fact]) -> None:
+    with pytest.raises(TypeError, match="fold_user takes Koywe user events, not PaymentCreated"):
+        fold_user(None, koywe_fact("payment_created"))

@@ -11,6 +11,7 @@ import pytest
 from projections.orders import fold_order
 from schemas.history import Fact
 from schemas.orders import OrderState
+from tests.conftest import fold_facts
 
 pytestmark = pytest.mark.unit
 
@@ -42,12 +43,7 @@ def extra_for(name: str) -> dict:
 
 
 def fold_all(facts: Sequence[Fact]) -> tuple[OrderState, list]:
-    state, alerts = None, []
-    for fact in facts:
-        state, new = fold_order(state, fact)
-        alerts.extend(new)
-    assert state is not None
-    return state, alerts
+    return fold_facts(fold_order, facts)
 
 
 @pytest.mark.parametrize(("event_name", "expected"), sorted(DOC_STATES.items()))
@@ -173,3 +169,28 @@ def test_compliance_rejection_and_failed_crypto_tx_raise_alerts(koywe_fact: Call
     assert [a.type for a in alerts] == ["order_rejected_by_compliance"]
     _, alerts = fold_all([koywe_fact("crypto_tx_failed", "o-b", seconds=1)])
     assert [a.type for a in alerts] == ["order_crypto_tx_failed"]
+
+
+def test_every_order_event_class_has_exactly_one_rule() -> None:
+    """The fold dispatches on the event's class: a class without a rule would be refused."""
+    from typing import get_args
+
+    from projections.orders import RULES
+    from schemas.koywe import KoyweOrderEvent
+
+    union, _discriminator = get_args(KoyweOrderEvent)
+    assert set(RULES) == set(get_args(union))
+    names = {get_args(cls.model_fields["eventName"].annotation)[0]: rule for cls, rule in RULES.items()}
+    assert {name: rule.status.value for name, rule in names.items()} == DOC_STATES
+
+
+
+def test_another_providers_fact_is_refused() -> None:
+    from schemas.decoding import decode_fact
+    from schemas.envelope import new_envelope
+    from tests.conftest import T0
+
+    user_fact = decode_fact(new_envelope(source="koywe", key="a@b.c", event_name="verification_started",
+                                         body=b'{"eventName":"verification_started","email":"a@b.c"}', received_at=T0))
+    with pytest.raises(TypeError, match="fold_order takes Koywe order events, not KoyweKycEvent"):
+        fold_order(None, user_fact)

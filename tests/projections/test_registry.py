@@ -19,7 +19,7 @@ from schemas.history import Fact
 from schemas.koywe import ORDER_EVENT_NAMES
 from schemas.koywe_users import USER_EVENTS
 from schemas.kuenta import KUENTA_EVENT_NAMES
-from tests.conftest import T0, koywe_body
+from tests.conftest import T0, koywe_user_envelope
 from tests.kuenta_factories import kuenta_fact
 
 pytestmark = pytest.mark.unit
@@ -71,9 +71,7 @@ def test_order_states(koywe_fact: Callable[..., Fact]) -> None:
 
 def test_user_states() -> None:
     def user(name: str, seconds: float, **extra: object) -> Fact:
-        body = koywe_body(name, "unused", seconds, email="Ana@Example.com", **extra)
-        return decode_fact(new_envelope(source="koywe", key="ana@example.com", event_name=name,
-                                        body=body.replace(b'"orderId":"unused",', b""), received_at=T0))
+        return decode_fact(koywe_user_envelope(name, seconds, "Ana@Example.com", **extra))
 
     fold_every([user("verification_started", 0), user("verification_completed", 1, status="reviewNeeded"),
                 user("document_number_sucessfully_updated", 2), user("NEW_DEPOSIT_REGISTERED", 3, amount=5)])

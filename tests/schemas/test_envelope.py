@@ -54,3 +54,31 @@ def test_utc_is_written_z_and_whole_seconds_without_a_fraction() -> None:
     assert b'"received_at":"2026-03-20T10:00:00Z"' in meta
     assert b'"occurred_at":"2026-03-20T09:00:00.001500-03:00"' in meta
     assert b"body" not in meta
+
+
+def test_new_envelope_ids_are_uuid4() -> None:
+    import uuid
+
+    from schemas.envelope import uuid4_hex
+
+    ids = {uuid4_hex() for _ in range(500)}
+    assert len(ids) == 500
+    for text in ids:
+        parsed = uuid.UUID(hex=text)
+        assert parsed.hex == text and parsed.version == 4 and parsed.variant == uuid.RFC_4122
+
+
+def test_new_envelope_is_what_validation_builds() -> None:
+    """The unvalidated construction for exact types equals the validated one; other types are
+    still validated (and refused)."""
+    from pydantic import ValidationError
+
+    from schemas.envelope import new_envelope
+
+    at = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+    made = new_envelope(source="koywe", key="o-1", event_name="payment_created", body=b"{}", received_at=at,
+                        headers={"content-type": "application/json"}, occurred_at=at)
+    checked = Envelope.model_validate({**made.__dict__})
+    assert made == checked and encode_envelope(made) == encode_envelope(checked)
+    with pytest.raises(ValidationError):
+        new_envelope(source="koywe", key=1, event_name="x", body=b"{}", received_at=at)  # type: ignore[arg-type]

@@ -39,3 +39,32 @@ def test_a_fact_built_without_validation_equals_the_validated_one(
     assert fast.model_fields_set == slow.model_fields_set
     assert fast.model_dump_json() == slow.model_dump_json()
     assert [type(value) for value in dict(fast).values()] == [type(value) for value in dict(slow).values()]
+
+
+def test_every_projection_state_has_the_shared_layout() -> None:
+    """ProjectionState's docstring: what names the aggregate and its status, then `updatedAt` and
+    `history`, then the state's own members."""
+    from datetime import datetime
+
+    from schemas.generic import GenericState
+    from schemas.history import HistoryEntry, ProjectionState
+    from schemas.kuenta import KuentaState
+    from schemas.orders import OrderState
+    from schemas.users import UserState
+
+    assert set(ProjectionState.__subclasses__()) == {OrderState, UserState, KuentaState, GenericState}
+    for state in ProjectionState.__subclasses__():
+        fields = [(name, field.annotation) for name, field in state.model_fields.items()]
+        at = fields.index(("updatedAt", datetime))
+        assert at >= 2 and fields[at + 1] == ("history", tuple[HistoryEntry, ...]), state
+        assert state.model_config.get("frozen") is True
+
+
+def test_a_history_entry_keeps_the_facts_event_ref(koywe_envelope: Callable[..., Envelope]) -> None:
+    from projections.history import entry_for
+    from schemas.history import EventRef
+
+    fact = decode_fact(koywe_envelope("payment_created", "ord-1", 0))
+    entry = entry_for(fact, "WAITING", final=False)
+    assert {name: getattr(entry, name) for name in EventRef.model_fields} == {
+        name: getattr(fact, name) for name in EventRef.model_fields}

@@ -7,7 +7,9 @@ import pytest
 
 from schemas.decoding import route_koywe
 from schemas.errors import DecodeError, UnknownEventError
-from schemas.koywe_users import decode_user_event
+from schemas.koywe_users import (
+    USER_EVENT_TYPES, KoyweDepositEvent, KoyweDocumentEvent, KoyweKycEvent, decode_user_event,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -55,3 +57,16 @@ def test_unknown_members_are_kept_and_the_signature_is_not() -> None:
     event = decode_user_event(orjson.dumps({"eventName": "deposit_without_order", "email": "a@b.c", "amount": "10.5",
                                             "currency": "CLP", "bank": "BCI", "signature": "ab" * 32}))
     assert event.model_extra == {"email": "a@b.c", "bank": "BCI"} and str(event.amount) == "10.5"
+
+
+@pytest.mark.parametrize(
+    ("name", "extra", "kind"),
+    [("verification_started", {}, KoyweKycEvent), ("verification_completed", {"status": "verified"}, KoyweKycEvent),
+     ("UPDATE_DOCUMENT_NUMBER", {"status": "document_number_failed_to_update"}, KoyweDocumentEvent),
+     ("document_number_sucessfully_updated", {}, KoyweDocumentEvent),
+     ("NEW_DEPOSIT_REGISTERED", {"amount": 1}, KoyweDepositEvent), ("deposit_without_order", {}, KoyweDepositEvent)],
+)
+def test_each_kind_decodes_to_its_own_class(name: str, extra: dict, kind: type) -> None:
+    """The folds dispatch on the class, so class and `kind` must agree."""
+    event = decode_user_event(orjson.dumps({"eventName": name, "email": "a@b.c", **extra}))
+    assert type(event) is kind and USER_EVENT_TYPES[event.kind] is kind

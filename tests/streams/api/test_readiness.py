@@ -1,10 +1,9 @@
-"""The worker's /readyz verdict from Faust's recovery and rebalance flags (no broker needed)."""
+"""The worker's /readyz verdict from a real `faust.App`'s recovery and rebalance state (no broker
+needed: the app is built, not started, and moved through the states Faust itself sets)."""
 
 from __future__ import annotations
 
-import asyncio
-from types import SimpleNamespace
-
+import faust
 import pytest
 
 from streams.api.readiness import readiness
@@ -12,16 +11,21 @@ from streams.api.readiness import readiness
 pytestmark = pytest.mark.unit
 
 
-def app(*, recovered: bool, rebalancing: bool = False, in_recovery: bool = False) -> SimpleNamespace:
-    completed = asyncio.Event()
-    if recovered:
-        completed.set()
-    recovery = SimpleNamespace(completed=completed, in_recovery=in_recovery)
-    return SimpleNamespace(tables=SimpleNamespace(recovery=recovery), rebalancing=rebalancing)
+async def test_ready_only_after_the_first_recovery_and_outside_rebalances() -> None:
+    app = faust.App("hooklog-readiness-test", broker="kafka://127.0.0.1:9", store="memory://",
+                    autodiscover=False, web_enabled=False)
+    recovery = app.tables.recovery
+    assert readiness(app) == "starting"  # no recovery has completed yet
 
+    recovery.completed.set()  # what Recovery does once the first recovery is done
+    assert readiness(app) == "ready"
 
-def test_ready_only_after_the_first_recovery_and_outside_rebalances() -> None:
-    assert readiness(app(recovered=False)) == "starting"
-    assert readiness(app(recovered=True, rebalancing=True)) == "rebalancing"
-    assert readiness(app(recovered=True, in_recovery=True)) == "recovering"
-    assert readiness(app(recovered=True)) == "ready"
+    app.on_rebalance_start()
+    assert readiness(app) == "rebalancing"
+    app.on_rebalance_end()
+    assert readiness(app) == "ready"
+
+    recovery.in_recovery = True  # what Recovery sets while it restores tables after a rebalance
+    assert readiness(app) == "recovering"
+    recovery.in_recovery = False
+    assert readiness(app) == "ready"

@@ -38,6 +38,15 @@ def test_queries_match_a_linear_scan_through_puts_moves_and_partition_drops(monk
                 page = index.older_than(state, before, max(offset, 0), limit)
                 assert page.total == len(want)
                 assert [(e.updated_ms, e.order_id) for e in page.entries] == want[max(offset, 0):max(offset, 0) + limit]
+                assert page.more == (max(offset, 0) + limit < len(want))
+            walked, cursor = [], None  # cursor paging: each page strictly older than the last row
+            while True:
+                page = index.older_than(state, before, limit=7, after=cursor)
+                walked += [(e.updated_ms, e.order_id) for e in page.entries]
+                if not page.more:
+                    break
+                cursor = walked[-1]
+            assert walked == want
     assert index.counts() == {s: n for s in "ABC" if (n := sum(1 for v in model.values() if v[0] == s))}
 
 

@@ -5,18 +5,19 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from pathlib import Path
 
-import aiohttp
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 
 from schemas.settings import Settings
-from streams.dev.simulate import lifecycle, post
+from streams.dev.simulate import lifecycle
 from streams.kafka.names import changelog_topic, store_dir, worker_group
 from streams.ops.admin import WorkerRunningError
 from streams.ops.reset import reset_worker
 from streams.ops.verify import verify
-from tests.kafka_fixtures import SECRET, START, System, hooklog, read_topic
+from tests.conftest import T0
+from tests.kafka_fixtures import SECRET, System, hooklog, read_topic
 
 pytestmark = pytest.mark.kafka
 
@@ -34,10 +35,8 @@ async def group_and_topics(settings: Settings) -> tuple[dict[int, int], set[str]
 async def test_reset_makes_the_worker_fold_the_whole_log_again(own_topics: None, run_system: Callable[..., System]) -> None:
     system = run_system()
     settings = system.settings
-    deliveries = [d for kind in ("onramp", "peru-wire") for d in lifecycle(kind, SECRET, start=START)]
-    async with aiohttp.ClientSession() as session:
-        for delivery in deliveries:
-            assert (await post(session, f"{system.ingest_url}/webhooks/koywe", delivery.body))[0] == 200
+    deliveries = [d for kind in ("onramp", "peru-wire") for d in lifecycle(kind, SECRET, start=T0)]
+    await system.send(deliveries)
     assert (await verify(settings, wait_s=60)).differences == []
 
     with pytest.raises(WorkerRunningError, match="stop `hooklog worker` first"):
@@ -70,3 +69,35 @@ async def test_reset_makes_the_worker_fold_the_whole_log_again(own_topics: None,
     report = await verify(settings, wait_s=30)
     assert report.differences == []
     assert changelog in (await group_and_topics(settings))[1]
+
+
+async def test_a_reset_elsewhere_makes_a_worker_with_an_old_store_discard_it(
+        own_topics: None, run_system: Callable[..., System], tmp_path: Path) -> None:
+    """Two machines' data dirs: A folded the log; the reset and the rebuild of the changelogs happen
+    on B; A's worker then starts on a store older than the group's state and must drop it."""
+    system = run_system()  # ingest, and machine A's worker
+    settings = system.settings
+    await system.send(lifecycle("onramp", SECRET, start=T0))
+    assert (await verify(settings, wait_s=60)).differences == []
+    system.stop("worker")
+    stale = store_dir(settings) / "stale-sentinel"  # stands for A's tables of the old state
+    stale.write_text("built before the reset")
+
+    machine_b = System(settings.model_copy(update={"data_dir": tmp_path / "machine-b"}), tmp_path / "b")
+    machine_b.logs.mkdir()
+    done = hooklog(machine_b.settings, "reset", "--changelogs", "--yes")
+    assert done.returncode == 0, done.stderr
+    assert "every worker's local table stores, on every machine, are discarded" in done.stderr
+    await system.send(lifecycle("peru-wire", SECRET, start=T0))  # the log moves on while A is away
+    machine_b.start("worker")
+    try:
+        assert (await verify(machine_b.settings, wait_s=60, changelogs=True)).differences == []
+    finally:
+        machine_b.stop("worker")
+
+    system.start("worker")  # machine A again
+    assert not stale.exists(), "A's worker kept a store from before the reset"
+    log = system.log_text("worker")
+    assert "local table stores discarded" in log and "store epoch" in log, log[-3000:]
+    report = await verify(settings, wait_s=60, api_url=system.worker_url, changelogs=True)
+    assert report.differences == [] and report.compared[f"{system.worker_url} orders"] == 2

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Callable
 
-import aiohttp
 import orjson
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from streams.dev.simulate import lifecycle, post
+from ingest.topics import ensure_topics
+from schemas.envelope import Envelope, encode_envelope
+from schemas.settings import Settings
+from streams.dev.simulate import lifecycle
 from streams.ops.verify import ABSENT, PRESENT, Difference, compare_states, diff_values, missing_ids, verify
-from tests.kafka_fixtures import SECRET, START, System, hooklog
+from tests.conftest import T0
+from tests.kafka_fixtures import REPO, SECRET, System, hooklog, settings_env
 
 
 def entry(event_id: str, status: str) -> dict[str, object]:
@@ -57,10 +62,8 @@ def test_states_are_compared_semantically_per_aggregate() -> None:
 async def test_verify_is_clean_on_a_healthy_system_and_reports_tampering(own_topics: None, run_system: Callable[..., System]) -> None:
     system = run_system()
     settings = system.settings
-    plans = [lifecycle(kind, SECRET, start=START) for kind in ("onramp", "peru-wire", "offramp-corrected")]
-    async with aiohttp.ClientSession() as session:
-        for delivery in [d for plan in plans for d in plan]:
-            assert (await post(session, f"{system.ingest_url}/webhooks/koywe", delivery.body))[0] == 200
+    plans = [lifecycle(kind, SECRET, start=T0) for kind in ("onramp", "peru-wire", "offramp-corrected")]
+    await system.send([d for plan in plans for d in plan])
     report = await verify(settings, wait_s=60, api_url=system.worker_url)
     assert report.differences == [] and report.lag is not None  # commits trail by up to a second
     assert report.compared[settings.topic("orders")] == 3 and report.compared[f"{system.worker_url} orders"] == 3
@@ -83,10 +86,39 @@ async def test_verify_is_clean_on_a_healthy_system_and_reports_tampering(own_top
 
     # a stopped worker is a stale projection: reported, with the lag, once the wait is over
     system.stop("worker")
-    late = lifecycle("onramp", SECRET, start=START)
-    async with aiohttp.ClientSession() as session:
-        for delivery in late:
-            assert (await post(session, f"{system.ingest_url}/webhooks/koywe", delivery.body))[0] == 200
+    late = lifecycle("onramp", SECRET, start=T0)
+    await system.send(late)
     stale = await verify(settings, wait_s=2)
     assert {d.aggregate for d in stale.differences} == {victim, late[0].order_id} and stale.rounds >= 2
     assert stale.lag == len(late)
+
+
+@pytest.mark.kafka
+async def test_a_persistent_difference_is_reported_and_verify_exits_1_within_its_wait(
+        own_topics: None, make_settings: Callable[..., Settings], koywe_envelope: Callable[..., Envelope]) -> None:
+    """Many catch-up passes over a log that never changes: verify used to hang in the replay
+    consumer's stop() (streams/kafka/aiokafka_seam.py) instead of reporting."""
+    settings = make_settings()
+    await ensure_topics(settings)
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, acks="all")
+    await producer.start()
+    try:
+        for order in ("o-1", "o-2"):
+            await producer.send_and_wait(settings.topic("raw"), encode_envelope(koywe_envelope("payment_created", order)),
+                                         key=order.encode())
+        replayed = (await verify(settings, wait_s=0)).replayed.state_json()["orders"]
+        await producer.send_and_wait(settings.topic("orders"), replayed["o-1"], key=b"o-1")
+        wrong = {**orjson.loads(replayed["o-2"]), "state": "DELIVERED"}  # folded, then overwritten
+        await producer.send_and_wait(settings.topic("orders"), orjson.dumps(wrong), key=b"o-2")
+    finally:
+        await producer.stop()
+    wait_s = 8
+    try:  # the timeout detects a hang; it is no speed target
+        done = subprocess.run([sys.executable, "-m", "streams.cli", "verify", "--wait", str(wait_s)],
+                              env=settings_env(settings), cwd=REPO, capture_output=True, text=True,
+                              timeout=wait_s + 120)
+    except subprocess.TimeoutExpired as exc:
+        raise AssertionError(f"verify --wait {wait_s} hung: {exc.stderr!r}") from exc
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert done.stdout.splitlines() == ['orders\to-2\tstate\tlive="DELIVERED"\treplay="WAITING"'], done.stdout
+    assert "1 difference(s) in 1 aggregate(s)" in " ".join(done.stderr.split())

@@ -18,7 +18,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from ingest.topics import ensure_topics
 from projections.registry import PROJECTIONS
-from projections.replay import Rebuilt, apply_envelope, rebuild
+from projections.replay import Raw, Rebuilt, fold_into, rebuild
 from schemas.envelope import Envelope, decode_envelope, encode_envelope, new_envelope
 from schemas.orders import OrderState
 from schemas.settings import Settings
@@ -31,7 +31,8 @@ from streams.replay.model import Manifest, ReplayError, Replayed, parse_bound, s
 from streams.replay.pool import partition_groups
 from streams.replay.replay import replay_topic
 from streams.worker.processing import process_record
-from tests.kafka_fixtures import SECRET, START, System, api_headers, hooklog, read_topic
+from tests.conftest import T0
+from tests.kafka_fixtures import SECRET, System, api_headers, hooklog, read_topic
 
 def envelopes(orders: int, seed: int = 5, received: datetime | None = None) -> list[Envelope]:
     """Scrambled, repeated Koywe lifecycles of `orders` orders, plus one event no fold takes."""
@@ -39,7 +40,7 @@ def envelopes(orders: int, seed: int = 5, received: datetime | None = None) -> l
     kinds = ["onramp", "offramp", "offramp-corrected", "peru-wire"]
     out: list[Envelope] = []
     for i in range(orders):
-        for d in scramble(lifecycle(kinds[i % 4], SECRET, start=START + timedelta(minutes=i)), rng, duplicates=0.4):
+        for d in scramble(lifecycle(kinds[i % 4], SECRET, start=T0 + timedelta(minutes=i)), rng, duplicates=0.4):
             out.append(new_envelope(source="koywe", key=d.order_id, event_name=d.event_name, body=d.body,
                                     received_at=received or datetime.now(UTC)))
     unknown = orjson.dumps({"eventName": "payment_teleported", "orderId": "ord-x", "timeStamp": "2026-03-20T10:00:00Z"})
@@ -76,35 +77,31 @@ def expected_json(rebuilt: Rebuilt) -> dict[str, dict[str, bytes]]:
 def test_bounds_are_a_time_or_offsets_per_partition() -> None:
     assert parse_bound(None) is None and parse_bound(" ") is None
     assert parse_bound("0:120,1:98") == {0: 120, 1: 98}
-    assert parse_bound("2026-03-20T10:00:00Z") == START
-    assert parse_bound("2026-03-20T10:00:00") == START  # no zone: UTC
+    assert parse_bound("2026-03-20T10:00:00Z") == T0
+    assert parse_bound("2026-03-20T10:00:00") == T0  # no zone: UTC
     with pytest.raises(ReplayError, match="neither an ISO 8601 time"):
         parse_bound("yesterday")
 
 
 @pytest.mark.unit
 def test_changes_hold_each_touched_state_once_and_each_alert_once() -> None:
-    shard = Rebuilt()
-    replayed = Replayed("t.raw.v1", {0: 0}, {0: 9}, {0: 0}, {0: shard}, dirty={0: set()})
+    shard, touched = Rebuilt(), set[str]()
+    replayed = Replayed("t.raw.v1", {0: 0}, {0: 9}, {0: 0}, {0: shard}, dirty={0: touched})
     batch = [e for e in envelopes(4) if e.key != "ord-x"]
-    for envelope in batch:
-        apply_envelope(shard, envelope)
-        replayed.dirty[0].add(envelope.key)  # type: ignore[index]
+    assert fold_into(shard, [Raw(i, encode_envelope(e)) for i, e in enumerate(batch)], touched) == []
     first = replayed.take_changes()
     states = [c for c in first if c.name == "orders"]
     assert sorted(c.key for c in states) == sorted({e.key for e in batch})
     assert {c.key for c in first if c.name == "alerts"} == set(shard.alerts) and shard.alerts
     assert replayed.take_changes() == []  # nothing touched since
-    apply_envelope(shard, batch[0])  # a redelivery: its state is written again, no alert twice
-    replayed.dirty[0].add(batch[0].key)  # type: ignore[index]
+    # a redelivery: its state is written again, no alert twice
+    assert fold_into(shard, [Raw(len(batch), encode_envelope(batch[0]))], touched) == []
     assert [(c.name, c.key) for c in replayed.take_changes()] == [("orders", batch[0].key)]
 
 
 @pytest.mark.unit
 def test_a_lazy_table_parses_and_dumps_only_on_demand_and_keeps_order() -> None:
-    shard = Rebuilt()
-    for envelope in envelopes(3):
-        apply_envelope(shard, envelope)
+    shard = rebuild(map(encode_envelope, envelopes(3)))
     objects = shard.states["orders"]
     table = LazyTable(OrderState.model_validate_json, state_bytes)
     for key, state in objects.items():
@@ -133,12 +130,12 @@ async def test_replay_equals_the_live_fold_and_the_pure_rebuild(own_topics: None
     progress: list[tuple[int, int]] = []
     replayed = await replay_topic(settings, on_progress=lambda done, total: progress.append((done, total)))
 
-    assert replayed.state_json() == expected_json(rebuild(items))
+    assert replayed.state_json() == expected_json(rebuild(map(encode_envelope, items)))
     live: dict[str, dict[str, bytes]] = {p.name: {} for p in PROJECTIONS}
     for envelope in items:  # what the worker would have stored, record by record
-        process_record(encode_envelope(envelope), live, lambda: START)
+        process_record(encode_envelope(envelope), live, lambda: T0)
     assert replayed.state_json() == live
-    assert set(replayed.alert_json()) == set(rebuild(items).alerts) and replayed.alert_json()
+    assert set(replayed.alert_json()) == set(rebuild(map(encode_envelope, items)).alerts) and replayed.alert_json()
     assert replayed.events == len(items) + 1 and replayed.dead == 2 and len(replayed.undecodable) == 1
     assert progress[-1] == (len(items) + 1, len(items) + 1) and replayed.complete
 
@@ -154,9 +151,9 @@ async def test_from_and_until_select_a_slice_of_the_log(own_topics: None, make_s
 
     assert (await replay_topic(settings, since=now - timedelta(hours=2, minutes=30))).events == len(mid) + len(new)
     until_mid = await replay_topic(settings, until=now - timedelta(hours=2, minutes=30))
-    assert until_mid.state_json() == expected_json(rebuild(old))
+    assert until_mid.state_json() == expected_json(rebuild(map(encode_envelope, old)))
     window = await replay_topic(settings, since=now - timedelta(hours=2, minutes=30), until=now - timedelta(hours=1, minutes=30))
-    assert window.state_json() == expected_json(rebuild(mid))
+    assert window.state_json() == expected_json(rebuild(map(encode_envelope, mid)))
     by_offset = await replay_topic(settings, since={0: 2}, until={0: 5, 1: 3})
     assert by_offset.start == {0: 2, 1: 0} and by_offset.end == {0: 5, 1: 3} and by_offset.events == 6
     with pytest.raises(ReplayError, match="do not exist"):
@@ -273,13 +270,12 @@ async def test_the_cli_writes_a_snapshot_and_explains_bad_bounds(own_topics: Non
 async def test_promote_replaces_what_the_worker_and_downstream_see(own_topics: None, run_system: Callable[..., System]) -> None:
     system = run_system()
     settings = system.settings
-    plans = [lifecycle(kind, SECRET, start=START) for kind in ("onramp", "peru-wire", "offramp")]
-    async with aiohttp.ClientSession() as session:
-        for delivery in [d for plan in plans for d in plan]:
-            assert (await post(session, f"{system.ingest_url}/webhooks/koywe", delivery.body))[0] == 200
+    plans = [lifecycle(kind, SECRET, start=T0) for kind in ("onramp", "peru-wire", "offramp")]
+    await system.send([d for plan in plans for d in plan])
     assert (await verify(settings, wait_s=60)).differences == []
     refused = hooklog(settings, "replay", "--promote")
     assert refused.returncode == 2 and "stop `hooklog worker`" in refused.stderr
+    assert "1 live member(s)" in refused.stderr and "every machine" in refused.stderr  # the broker's view of the group
     system.stop("worker")
 
     # a bad deploy published a wrong state and a stray aggregate, on the topic and in the table
@@ -301,6 +297,7 @@ async def test_promote_replaces_what_the_worker_and_downstream_see(own_topics: N
     promoted = hooklog(settings, "replay", "--promote")
     assert promoted.returncode == 0, promoted.stderr
     assert "promoted generation 1" in promoted.stderr
+    assert "the new store epoch" in promoted.stderr  # other machines' stores are dropped at their next start
     assert (await verify(settings, wait_s=0)).differences == []
     ends = {r.partition: r.offset + 1 for r in await read_topic(settings.kafka_bootstrap_servers, settings.topic("raw"))}
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
@@ -310,7 +307,7 @@ async def test_promote_replaces_what_the_worker_and_downstream_see(own_topics: N
     assert {tp.partition: m.offset for tp, m in committed.items() if tp.partition in ends} == ends
 
     system.start("worker")  # restores the promoted tables from the changelog and resumes at the replay's end
-    later = lifecycle("offramp-corrected", SECRET, start=START)
+    later = lifecycle("offramp-corrected", SECRET, start=T0)
     async with aiohttp.ClientSession(headers=api_headers()) as session:
         for delivery in later:
             assert (await post(session, f"{system.ingest_url}/webhooks/koywe", delivery.body))[0] == 200

@@ -72,3 +72,32 @@ def test_a_worker_not_started_yet_shows_no_lag_and_an_intact_seam() -> None:
     metrics = WorkerMetrics()
     metrics.watch_lag(app, "raw")
     assert 'hooklog_worker_seam_broken{item="consumer_lag"} 0.0' in metrics.exposition()[0].decode()
+
+
+class _ConsumerWithoutInternals:
+    """A consumer of some other Faust version: `assignment()` works, the offsets it kept are gone."""
+
+    def assignment(self) -> set:
+        from faust.types import TP
+
+        return {TP("raw", 0)}
+
+    def highwater(self, tp: object) -> int:
+        return 10
+
+
+def test_routing_metrics_and_no_500_when_faust_changes() -> None:
+    metrics = WorkerMetrics()
+    metrics.watch_owned(lambda: frozenset({0, 3}))
+    metrics.forwarded.labels("answered").inc()
+    metrics.unavailable.labels("rebalancing").inc(2)
+    text = generate_latest(metrics.registry).decode()
+    assert "hooklog_worker_owned_partitions 2.0" in text
+    assert 'hooklog_worker_forwarded_requests_total{outcome="answered"} 1.0' in text
+    assert 'hooklog_worker_unavailable_answers_total{reason="rebalancing"} 2.0' in text
+
+    broken = WorkerMetrics()
+    broken.watch_owned(lambda: (_ for _ in ()).throw(AttributeError("assignor")))
+    broken.watch_lag(type("App", (), {"_consumer": _ConsumerWithoutInternals()})(), "raw")
+    body, _ = broken.exposition()  # what /metrics serves: no exception, the families without samples
+    assert b"# TYPE hooklog_worker_owned_partitions gauge" in body and b"hooklog_worker_consumer_lag" in body

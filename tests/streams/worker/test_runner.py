@@ -1,15 +1,17 @@
-"""The worker discards local table stores that do not match the cluster or its changelogs."""
+"""The worker discards local table stores that do not match the cluster or its changelogs, and
+refuses to start on a raw topic with another partition count than HOOKLOG_PARTITIONS."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from ingest.topics import ensure_topics
 from schemas.settings import Settings
 from streams.worker.runner import discard_stores_of_another_cluster
-
-pytestmark = pytest.mark.unit
+from tests.kafka_fixtures import hooklog
 
 
 def _store(tmp_path: Path) -> Path:
@@ -19,6 +21,7 @@ def _store(tmp_path: Path) -> Path:
     return store
 
 
+@pytest.mark.unit
 def test_stores_of_another_cluster_are_discarded_and_ours_kept(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path, topic_prefix="p")
     assert not discard_stores_of_another_cluster(settings, "A:no-changelogs")  # nothing local yet
@@ -29,8 +32,33 @@ def test_stores_of_another_cluster_are_discarded_and_ours_kept(tmp_path: Path) -
     assert not discard_stores_of_another_cluster(settings, None)  # broker unknown: touch nothing
 
 
+@pytest.mark.unit
 def test_stores_are_discarded_when_the_changelogs_are_gone(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path, topic_prefix="p")
     store = _store(tmp_path)
     assert discard_stores_of_another_cluster(settings, "A:no-changelogs")
     assert not store.exists()
+
+
+@pytest.mark.kafka
+@pytest.mark.parametrize("role", ["worker", "ingest"])
+async def test_refuses_to_start_when_the_raw_topic_has_another_partition_count(
+        role: str, own_topics: None, make_settings: Callable[..., Settings]) -> None:
+    await ensure_topics(make_settings(partitions=2))
+    done = hooklog(make_settings(partitions=3), role)  # returns: the process refused to start
+    assert done.returncode == 2, done.stderr[-2000:]
+    message = done.stderr
+    assert "has 2 partitions but HOOKLOG_PARTITIONS=3" in message, message[-2000:]
+    assert "set HOOKLOG_PARTITIONS=2" in message and "a new HOOKLOG_TOPIC_PREFIX" in message
+
+
+@pytest.mark.unit
+def test_stores_of_another_store_epoch_are_discarded(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, topic_prefix="p")
+    store = _store(tmp_path)
+    (tmp_path / "p-worker" / "kafka-cluster-id").write_text("A:changelogs")  # a marker from before epochs
+    assert not discard_stores_of_another_cluster(settings, "A:changelogs:0") and store.exists()
+    reason = discard_stores_of_another_cluster(settings, "A:changelogs:e2")  # a reset ran somewhere
+    assert reason is not None and "store epoch 0" in reason and "epoch e2" in reason and not store.exists()
+    store = _store(tmp_path)
+    assert not discard_stores_of_another_cluster(settings, "A:changelogs:e2") and store.exists()
