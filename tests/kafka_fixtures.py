@@ -316,3 +316,38 @@ def private_broker(private_spec: BrokerSpec) -> BrokerSpec:
     """A broker of the test's own, started, that it may stop, kill and restart."""
     ensure_broker(private_spec)
     return private_spec
+
+
+# Many workers (tests/e2e): waits on every worker's view of the group.
+
+
+async def get(session: aiohttp.ClientSession, url: str) -> tuple[int, bytes, dict[str, str]]:
+    async with session.get(url) as response:
+        return response.status, await response.read(), dict(response.headers)
+
+
+async def ready_views(session: aiohttp.ClientSession, urls: list[str]) -> list[dict[str, Any]] | None:
+    """Every worker's /readyz body once all answer 200 with one and the same assignment."""
+    views = []
+    for url in urls:
+        try:
+            status, body, _ = await get(session, f"{url}/readyz")
+        except aiohttp.ClientError:
+            return None
+        if status != 200:
+            return None
+        views.append(orjson.loads(body))
+    return views if all(v["owners"] == views[0]["owners"] for v in views) else None
+
+
+async def until(check: Callable[[], Any], timeout_s: float, what: str) -> Any:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if result := await check():
+            return result
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"{what}: not within {timeout_s:.0f} s")
+
+
+def owned_by(views: list[dict[str, Any]], url: str) -> set[int]:
+    return {int(p) for p, owner in views[0]["owners"].items() if owner == url}

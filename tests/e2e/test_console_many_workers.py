@@ -21,8 +21,7 @@ import pytest
 from ingest.partitioning import partition_for
 from schemas.orders import OrderStatus
 from streams.dev.simulate import koywe_payload, post, signed_body
-from tests.e2e.test_many_workers import owned_by, ready_views, until
-from tests.kafka_fixtures import API_TOKEN, SECRET, System, api_headers
+from tests.kafka_fixtures import API_TOKEN, SECRET, System, api_headers, owned_by, ready_views, until
 
 pytestmark = [pytest.mark.kafka, pytest.mark.timeout(600)]
 PARTITIONS, ORDERS, PAGE = 4, 40, 7

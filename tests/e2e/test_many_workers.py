@@ -18,7 +18,6 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import aiohttp
 import orjson
@@ -26,7 +25,7 @@ import pytest
 
 from ingest.partitioning import partition_for
 from streams.dev.simulate import FINAL_STATE, LIFECYCLES, Delivery, lifecycle, post, scramble, signed_body
-from tests.kafka_fixtures import SECRET, System, api_headers, hooklog
+from tests.kafka_fixtures import SECRET, System, api_headers, get, hooklog, owned_by, ready_views, until
 
 pytestmark = [pytest.mark.kafka, pytest.mark.timeout(900)]
 PARTITIONS, ORDERS = 6, 60
@@ -63,32 +62,7 @@ async def send(session: aiohttp.ClientSession, system: System, deliveries: list[
         assert status == 200, answer
 
 
-async def get(session: aiohttp.ClientSession, url: str) -> tuple[int, bytes, dict[str, str]]:
-    async with session.get(url) as response:
-        return response.status, await response.read(), dict(response.headers)
 
-
-async def ready_views(session: aiohttp.ClientSession, urls: list[str]) -> list[dict[str, Any]] | None:
-    """Every worker's /readyz body once all answer 200 with one and the same assignment."""
-    views = []
-    for url in urls:
-        try:
-            status, body, _ = await get(session, f"{url}/readyz")
-        except aiohttp.ClientError:
-            return None
-        if status != 200:
-            return None
-        views.append(orjson.loads(body))
-    return views if all(v["owners"] == views[0]["owners"] for v in views) else None
-
-
-async def until(check: Callable[[], Any], timeout_s: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if result := await check():
-            return result
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"{what}: not within {timeout_s:.0f} s")
 
 
 async def answers(session: aiohttp.ClientSession, url: str, ids: list[str]) -> dict[str, tuple[int, bytes]]:
@@ -144,9 +118,6 @@ async def load(session: aiohttp.ClientSession, system: System, orders: Orders, s
         await send(session, system, orders.add(1, rng))
         await asyncio.sleep(0.2)
 
-
-def owned_by(views: list[dict[str, Any]], url: str) -> set[int]:
-    return {int(p) for p, owner in views[0]["owners"].items() if owner == url}
 
 
 async def test_three_workers_answer_every_key_and_take_over_from_a_killed_one(
