@@ -1,6 +1,6 @@
 """Whether a worker is caught up enough to answer queries: what `/readyz` reports.
 
-Faust's flags are read in streams/api/faust_view.py; the group's assignment decides the rest
+Faust's flags are read in streams/kafka/seam/faust_assignor.py; the group's assignment decides the rest
 (streams/api/routing.py: a ready worker also knows every partition's owner).
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from streams.api.faust_view import faust_status
+from streams.kafka.seam import faust_status
 
 
 def readiness(app: Any) -> str:

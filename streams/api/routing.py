@@ -21,7 +21,7 @@ RETRY_AFTER_S = 1  # a rebalance or a takeover is a matter of seconds
 class WorkerView:
     """What one worker knows now: its Faust status, URL, active partitions, the group's owners."""
 
-    status: str  # ready | starting | rebalancing | recovering (streams/api/faust_view.py)
+    status: str  # ready | starting | rebalancing | recovering (streams/kafka/seam/faust_assignor.py)
     url: str
     active: frozenset[int]
     owners: Mapping[int, str]  # partition -> advertised URL of its active owner

@@ -26,12 +26,11 @@ from schemas.errors import BrokerUnavailableError, EnvelopeError
 from schemas.koywe_users import user_key
 from schemas.times import parse_time
 from streams.api.access import api_guard, bearer_ok
-from streams.api.faust_view import active_partitions, owner_urls
+from streams.kafka.seam import active_partitions, owner_urls, read_in_partition
 from streams.api.forward import Forwarder, Router
 from streams.api.readiness import readiness
 from streams.api.routing import WorkerView
 from streams.console.install import install_console
-from streams.kafka.seam import read_in_partition
 from streams.kafka.topic_reader import read_range
 from streams.worker.handle import Worker
 from streams.worker.waiters import DELIVERY_ID, MAX_WAIT_S, TooManyWaitersError, holds_delivery

@@ -13,7 +13,7 @@ from datetime import datetime
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
 from schemas.errors import BrokerUnavailableError
-from streams.kafka.aiokafka_seam import stop_consumer
+from streams.kafka.seam import stop_consumer
 from streams.kafka.metadata import topic_partitions
 
 

@@ -110,7 +110,7 @@ async def fold_batches(consumer: AIOKafkaConsumer, replayed: Replayed, on_progre
     pending = {TopicPartition(topic, p) for p in end if positions[p] < end[p]}
     if on_progress:
         on_progress(replayed.events, replayed.total)
-    if not pending:  # no re-assignment just before the consumer stops (streams/kafka/aiokafka_seam.py)
+    if not pending:  # no re-assignment just before the consumer stops (streams/kafka/seam/aiokafka_consumer.py)
         if checkpoint is not None:
             await checkpoint(replayed)
         return

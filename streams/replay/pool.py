@@ -30,7 +30,7 @@ from multiprocessing.process import BaseProcess
 from typing import Any
 
 from projections.replay import DeadLetter, Rebuilt
-from streams.kafka.aiokafka_seam import stop_consumer
+from streams.kafka.seam import stop_consumer
 from streams.replay.fold import consumer_for, fewer_collections, fold_batches, started
 from streams.replay.model import Change, Checkpoint, Progress, Replayed, ReplayError
 

@@ -145,7 +145,7 @@ class WorkerMetrics:
         self.registry.register(ConsumerLag(app, topic))
 
     def watch_owned(self, owned: Any) -> None:
-        """`owned()` -> the active partitions (streams/api/faust_view.py), read at each scrape."""
+        """`owned()` -> the active partitions (streams/kafka/seam/faust_assignor.py), read at each scrape."""
         self.registry.register(OwnedPartitions(owned))
 
     def observe_batch(self, folded: Sequence[Folded], started: float) -> None:

@@ -19,7 +19,7 @@ from ingest.tls import plain_http_warning
 from ingest.topics import ensure_topics
 from schemas.errors import BrokerUnavailableError
 from schemas.settings import Settings
-from streams.kafka.aiokafka_seam import stop_consumer
+from streams.kafka.seam import stop_consumer
 from streams.kafka.epoch import NO_EPOCH, read_epoch
 from streams.kafka.metadata import partitions_in
 from streams.kafka.names import changelog_topic, store_dir

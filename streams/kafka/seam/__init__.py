@@ -13,10 +13,15 @@ on, and tests/streams/kafka/test_seam.py fails loudly when an upgrade changes on
 - faust_levers: Faust's per-record machinery made cheaper (a direct delivery when it cannot
   block instead of `wait_first`, the Monitor's per-record hooks as no-ops), installed only on
   the pinned versions (`levers_enabled`);
-- aiokafka_admin: deleting a consumer group by a raw DeleteGroups request.
+- faust_assignor: every member's active partitions by advertised URL (routing), and Faust's
+  recovery/rebalance flags (readiness);
+- aiokafka_admin: deleting a consumer group by a raw DeleteGroups request;
+- aiokafka_consumer: stopping a consumer whose fetcher swallowed its own cancellation.
 """
 
 from streams.kafka.seam.aiokafka_admin import delete_consumer_group
+from streams.kafka.seam.aiokafka_consumer import fetch_task, stop_consumer
+from streams.kafka.seam.faust_assignor import faust_status, owner_urls
 from streams.kafka.seam.faust_levers import (
     FastDeliveryConsumer,
     FastDeliveryTransport,
@@ -50,4 +55,5 @@ __all__ = [
     "active_partitions", "as_current", "changelog_key", "changelog_topic_name", "committed_position",
     "delete_consumer_group", "digest", "flush_changelog_writes", "key_from_changelog", "partition_items",
     "read_in_partition", "send_unbuffered", "started_consumer", "versions_drift",
+    "faust_status", "fetch_task", "owner_urls", "stop_consumer",
 ]

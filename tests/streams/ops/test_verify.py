@@ -97,7 +97,7 @@ async def test_verify_is_clean_on_a_healthy_system_and_reports_tampering(own_top
 async def test_a_persistent_difference_is_reported_and_verify_exits_1_within_its_wait(
         own_topics: None, make_settings: Callable[..., Settings], koywe_envelope: Callable[..., Envelope]) -> None:
     """Many catch-up passes over a log that never changes: verify used to hang in the replay
-    consumer's stop() (streams/kafka/aiokafka_seam.py) instead of reporting."""
+    consumer's stop() (streams/kafka/seam/aiokafka_consumer.py) instead of reporting."""
     settings = make_settings()
     await ensure_topics(settings)
     producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, acks="all")

@@ -1,4 +1,4 @@
-"""What streams/kafka/aiokafka_seam.py relies on in aiokafka, and that its stop never hangs where
+"""What streams/kafka/seam/aiokafka_consumer.py relies on in aiokafka, and that its stop never hangs where
 a plain `consumer.stop()` does (an assignment change just before the stop)."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from aiokafka.consumer.fetcher import Fetcher
 
 from ingest.topics import ensure_topics
 from schemas.settings import Settings
-from streams.kafka.aiokafka_seam import fetch_task, stop_consumer
+from streams.kafka.seam import fetch_task, stop_consumer
 
 
 @pytest.mark.unit

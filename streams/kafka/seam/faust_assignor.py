@@ -1,16 +1,14 @@
-"""SEAM: what the query routing reads of faust-streaming beyond its documented API.
+"""What the query routing and readiness read of faust-streaming's group assignment.
 
-To be moved into the one seam module; tests/streams/api/test_faust_view.py has one test per
-item below that fails loudly when an upgrade changes it. (A key is read from one partition's
-store with `streams.console.seam.read_in_partition`, already in a seam module.)
+tests/streams/kafka/test_seam_faust_assignor.py has one test per item below that fails loudly
+when an upgrade changes it. (A key is read from one partition's store with
+`faust_tables.read_in_partition`.)
 
 1. `owner_urls`: the group's current *active* owner of each changelog partition, as each
    member's advertised URL (`conf.canonical_url`): `PartitionAssignor.tables_metadata()`, the
    `changelog_distribution` the group leader computes and every member receives with its
    assignment (`{url: {changelog_topic: [partitions]}}`, standbys not included).
-2. `active_partitions`: this worker's active (never standby) partitions of a topic:
-   `PartitionAssignor.assigned_actives()`.
-3. `faust_status`: `app.tables.recovery.completed` (set once the first recovery ended),
+2. `faust_status`: `app.tables.recovery.completed` (set once the first recovery ended),
    `.in_recovery` (a recovery runs now) and `app.rebalancing` (set when the consumer starts
    rejoining, cleared when the recovery that follows ends).
 """
@@ -32,14 +30,6 @@ def owner_urls(app: Any, changelog_topic: str) -> dict[int, str]:
             owners[int(partition)] = str(url)
     return owners
 
-
-def active_partitions(app: Any, topic: str) -> frozenset[int]:
-    """Partitions of `topic` this worker owns as active (standbys excluded); none if unknown."""
-    try:
-        actives = app.assignor.assigned_actives()
-    except Exception:  # noqa: BLE001 - no assignment yet (starting, or between generations)
-        return frozenset()
-    return frozenset(tp.partition for tp in actives if tp.topic == topic)
 
 
 def faust_status(app: Any) -> str:

@@ -1,4 +1,4 @@
-"""What the query routing relies on in faust-streaming's private parts (streams/api/faust_view.py),
+"""What the query routing relies on in faust-streaming's private parts (streams/kafka/seam/faust_assignor.py),
 one test per item: each fails loudly when an upgrade changes it. SEAM: move with the module."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from faust.assignor.partition_assignor import PartitionAssignor
 from faust.tables.recovery import Recovery
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
-from streams.api import faust_view
+from streams.kafka import seam
 
 pytestmark = pytest.mark.unit
 
@@ -25,8 +25,8 @@ def make_app() -> faust.App:
 def test_owner_urls_read_the_changelog_distribution_of_actives() -> None:
     app = make_app()
     app.assignor.changelog_distribution = {"http://me:1": {"c": [0, 2]}, "http://you:2": {"c": [1], "d": [3]}}
-    assert faust_view.owner_urls(app, "c") == {0: "http://me:1", 2: "http://me:1", 1: "http://you:2"}
-    assert faust_view.owner_urls(app, "other") == {}
+    assert seam.owner_urls(app, "c") == {0: "http://me:1", 2: "http://me:1", 1: "http://you:2"}
+    assert seam.owner_urls(app, "other") == {}
     # the leader builds it from each member's URL and *active* changelog partitions only
     source = inspect.getsource(PartitionAssignor._get_changelog_distribution)
     assert "_member_urls" in source and "assignment.actives" in source, "changelog_distribution changed"
@@ -37,20 +37,20 @@ def test_owner_urls_read_the_changelog_distribution_of_actives() -> None:
 def test_active_partitions_exclude_standbys() -> None:
     app = make_app()
     app.assignor._assignment = ClientAssignment(actives={"c": [0, 2], "raw": [0, 2]}, standbys={"c": [1]})
-    assert faust_view.active_partitions(app, "c") == frozenset({0, 2})
-    assert faust_view.active_partitions(app, "nothing") == frozenset()
+    assert seam.active_partitions(app, "c") == frozenset({0, 2})
+    assert seam.active_partitions(app, "nothing") == frozenset()
 
 
 def test_status_flags_are_where_faust_keeps_them() -> None:
     app = make_app()
-    assert faust_view.faust_status(app) == "starting"  # no recovery completed yet
+    assert seam.faust_status(app) == "starting"  # no recovery completed yet
     app.tables.recovery.completed.set()
-    assert faust_view.faust_status(app) == "ready"
+    assert seam.faust_status(app) == "ready"
     app.rebalancing = True
-    assert faust_view.faust_status(app) == "rebalancing"
+    assert seam.faust_status(app) == "rebalancing"
     app.rebalancing = False
     app.tables.recovery.in_recovery = True
-    assert faust_view.faust_status(app) == "recovering"
+    assert seam.faust_status(app) == "recovering"
     # `rebalancing` is set on revocation (first thing of every rejoin) and cleared only when the
     # recovery that follows the assignment ended
     assert "on_rebalance_start()" in inspect.getsource(faust_aiokafka.ConsumerRebalanceListener.on_partitions_revoked)

@@ -1,5 +1,5 @@
 """What hooklog relies on in aiokafka's private parts, in one place
-(tests/streams/kafka/test_aiokafka_seam.py fails loudly when an upgrade changes it).
+(tests/streams/kafka/test_seam_aiokafka_consumer.py fails loudly when an upgrade changes it).
 
 `stop_consumer`: aiokafka 0.14's fetcher can swallow its own cancellation, and then
 `AIOKafkaConsumer.stop()` never returns. When the assignment changes, the fetch routine
