@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import AsyncIterator
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
 from schemas.errors import BrokerUnavailableError
 from streams.kafka.metadata import topic_partitions
+from streams.kafka.topic_reader import reader
 
 FETCH_BYTES = 4 * 1024 * 1024
 
@@ -30,20 +30,8 @@ class Slice:
     capped: bool
 
 
-@asynccontextmanager
-async def _consumer(bootstrap: str, timeout_s: float) -> AsyncIterator[AIOKafkaConsumer]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None,
-                                auto_offset_reset="earliest", fetch_max_bytes=FETCH_BYTES,
-                                max_partition_fetch_bytes=FETCH_BYTES, request_timeout_ms=int(timeout_s * 1000))
-    try:
-        await consumer.start()
-    except Exception as exc:  # noqa: BLE001 - aiokafka raises several unrelated types here
-        await consumer.stop()
-        raise BrokerUnavailableError(f"cannot reach Kafka at {bootstrap}: {exc!r}") from exc
-    try:
-        yield consumer
-    finally:
-        await consumer.stop()
+def _consumer(bootstrap: str, timeout_s: float) -> AbstractAsyncContextManager[AIOKafkaConsumer]:
+    return reader(bootstrap, fetch_bytes=FETCH_BYTES, timeout_s=timeout_s)
 
 
 async def _partitions(bootstrap: str, topic: str, timeout_s: float) -> list[TopicPartition]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
@@ -17,20 +18,31 @@ from streams.kafka.seam import stop_consumer
 from streams.kafka.metadata import topic_partitions
 
 
+@asynccontextmanager
+async def reader(bootstrap: str, *, fetch_bytes: int, timeout_s: float, doing: str = "reach Kafka",
+                 ) -> AsyncIterator[AIOKafkaConsumer]:
+    """A started consumer with no group and no commits, for bounded reads (assign and seek it);
+    BrokerUnavailableError when it cannot start, and a stop that never hangs (the seam)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None,
+                                auto_offset_reset="earliest", fetch_max_bytes=fetch_bytes,
+                                max_partition_fetch_bytes=fetch_bytes, request_timeout_ms=int(timeout_s * 1000))
+    try:
+        await consumer.start()
+    except Exception as exc:  # noqa: BLE001 - aiokafka raises several unrelated types here
+        await consumer.stop()
+        raise BrokerUnavailableError.unreachable(bootstrap, exc, doing=doing) from exc
+    try:
+        yield consumer
+    finally:
+        await stop_consumer(consumer)
+
+
 async def read_range(
     bootstrap: str, topic: str, *, since: datetime | None = None, timeout_s: float = 30.0,
     batch_bytes: int = 8 * 1024 * 1024,
 ) -> AsyncIterator[list[ConsumerRecord]]:
     """Yield batches of records from `since` (or the beginning) to the end seen at the start."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None, auto_offset_reset="earliest",
-                                fetch_max_bytes=batch_bytes, max_partition_fetch_bytes=batch_bytes,
-                                request_timeout_ms=int(timeout_s * 1000))
-    try:
-        await consumer.start()
-    except Exception as exc:  # noqa: BLE001 - aiokafka raises several unrelated types here
-        await consumer.stop()
-        raise BrokerUnavailableError(f"cannot read {topic} from {bootstrap}: {exc!r}") from exc
-    try:
+    async with reader(bootstrap, fetch_bytes=batch_bytes, timeout_s=timeout_s, doing=f"read {topic}") as consumer:
         # partitions_for_topic only knows subscribed topics; ask the cluster for this one.
         tps = [TopicPartition(topic, p) for p in sorted(await topic_partitions(bootstrap, topic, timeout_s=timeout_s))]
         if not tps:
@@ -56,5 +68,3 @@ async def read_range(
                 if kept:
                     yield kept
             pending = [tp for tp in pending if await consumer.position(tp) < end[tp]]
-    finally:
-        await stop_consumer(consumer)
