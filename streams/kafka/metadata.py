@@ -31,8 +31,7 @@ async def topic_partitions(bootstrap: str, topic: str, *, timeout_s: float = 30.
         await asyncio.wait_for(admin.start(), timeout_s)
         described = await admin.describe_topics()
     except (KafkaError, OSError, asyncio.TimeoutError) as exc:
-        raise BrokerUnavailableError(f"cannot reach Kafka at {bootstrap} to describe {topic} ({exc!r}); "
-                                     "is the broker up (`hooklog kafka start`)?") from exc
+        raise BrokerUnavailableError.unreachable(bootstrap, exc, doing=f"describe {topic}") from exc
     finally:
         await admin.close()
     return partitions_in(described, [topic]).get(topic, frozenset())

@@ -37,8 +37,7 @@ class Admin:
             await asyncio.wait_for(self.client.start(), 30)
         except (KafkaError, OSError, asyncio.TimeoutError) as exc:
             await self.client.close()
-            raise BrokerUnavailableError(f"cannot reach Kafka at {self.settings.kafka_bootstrap_servers} ({exc!r}); "
-                                         "is the broker up (`hooklog kafka start`)?") from exc
+            raise BrokerUnavailableError.unreachable(self.settings.kafka_bootstrap_servers, exc) from exc
         return self.client
 
     async def __aexit__(self, *exc: object) -> None:

@@ -58,7 +58,7 @@ async def redrive(settings: Settings, *, dry_run: bool = False, idle_timeout_s: 
     except Exception as exc:  # noqa: BLE001 - aiokafka raises several unrelated types here
         await consumer.stop()
         await producer.stop()
-        raise BrokerUnavailableError(f"cannot reach Kafka at {settings.kafka_bootstrap_servers}: {exc!r}") from exc
+        raise BrokerUnavailableError.unreachable(settings.kafka_bootstrap_servers, exc) from exc
     try:
         while batches := await consumer.getmany(timeout_ms=int(idle_timeout_s * 1000), max_records=500):
             for records in batches.values():
@@ -84,7 +84,7 @@ async def redrive_values(settings: Settings, values: Iterable[bytes]) -> Redrive
         for value in values:
             await _redrive_one(value, settings, producer, report, dry_run=False)
     except (KafkaError, OSError) as exc:
-        raise BrokerUnavailableError(f"cannot reach Kafka at {settings.kafka_bootstrap_servers}: {exc!r}") from exc
+        raise BrokerUnavailableError.unreachable(settings.kafka_bootstrap_servers, exc) from exc
     finally:
         await producer.stop()
     return report

@@ -52,8 +52,7 @@ async def started(consumer: AIOKafkaConsumer, bootstrap: str) -> AIOKafkaConsume
         await asyncio.wait_for(consumer.start(), 30)
     except (KafkaError, OSError, asyncio.TimeoutError) as exc:
         await consumer.stop()
-        raise BrokerUnavailableError(f"cannot reach Kafka at {bootstrap} ({exc!r}); "
-                                     "is the broker up (`hooklog kafka start`)?") from exc
+        raise BrokerUnavailableError.unreachable(bootstrap, exc) from exc
     return consumer
 
 

@@ -50,7 +50,7 @@ async def _admin(settings: Settings) -> AIOKafkaAdminClient:
         await admin.start()
     except (KafkaError, OSError) as exc:
         await admin.close()
-        raise BrokerUnavailableError(f"cannot reach Kafka at {settings.kafka_bootstrap_servers}: {exc!r}") from exc
+        raise BrokerUnavailableError.unreachable(settings.kafka_bootstrap_servers, exc) from exc
     return admin
 
 
@@ -60,7 +60,7 @@ async def topic_generations(settings: Settings) -> dict[int, list[str]]:
     try:
         names = await admin.list_topics()
     except (KafkaError, OSError) as exc:
-        raise BrokerUnavailableError(f"cannot list topics on {settings.kafka_bootstrap_servers}: {exc!r}") from exc
+        raise BrokerUnavailableError.unreachable(settings.kafka_bootstrap_servers, exc, doing="list topics") from exc
     finally:
         await admin.close()
     pattern = re.compile(rf"^{re.escape(settings.topic_prefix)}\..+\.v1\.g(\d+)$")

@@ -37,5 +37,5 @@ async def test_a_topics_partitions_and_a_missing_topic(make_settings: Callable[.
 
 @pytest.mark.unit
 async def test_an_unreachable_broker_is_a_broker_unavailable_error() -> None:
-    with pytest.raises(BrokerUnavailableError, match="cannot reach Kafka at 127.0.0.1:9"):
+    with pytest.raises(BrokerUnavailableError, match="cannot describe .* at 127.0.0.1:9"):
         await topic_partitions("127.0.0.1:9", "t", timeout_s=2)
