@@ -25,6 +25,7 @@ from streams.kafka.seam import (
     as_current,
     flush_changelog_writes,
     install_fast_delivery,
+    install_transport,
     lever_settings,
     send_unbuffered,
     versions_drift,
@@ -92,8 +93,12 @@ def build_worker(settings: Settings) -> Worker:
         consumer_max_fetch_size=settings.worker_fetch_bytes,
         **lever_settings(levers),
     )
+    # Before the first `app.transport` (app.topic below): a consumer that rewinds never-committed
+    # partitions on Faust's seeks (streams/kafka/seam/faust_transport.py), fast delivery with levers.
     if levers:
-        install_fast_delivery(app)  # before the first `app.transport` (app.topic below)
+        install_fast_delivery(app)
+    else:
+        install_transport(app)
     names = ["raw", *(p.name for p in PROJECTIONS), "alerts", "dlq"]
     topics = {name: _raw_topic(app, settings.topic(name), settings.partitions) for name in names}
     tables = {

@@ -9,7 +9,8 @@ on, and tests/streams/kafka/test_seam.py fails loudly when an upgrade changes on
   `TableManager` setting), Faust's current event for RocksDB reads/writes, one partition's read
   and iteration, the active partitions, changelog names and JSON-encoded changelog keys;
 - faust_transport: sending after the buffered changelog writes, the consumer's in-memory
-  offsets for the lag reader (`SeamBrokenError` when they moved);
+  offsets for the lag reader (`SeamBrokenError` when they moved), and the consumer that rewinds
+  never-committed partitions when Faust seeks to the committed offsets (always installed);
 - faust_levers: Faust's per-record machinery made cheaper (a direct delivery when it cannot
   block instead of `wait_first`, the Monitor's per-record hooks as no-ops), installed only on
   the pinned versions (`levers_enabled`);
@@ -42,7 +43,12 @@ from streams.kafka.seam.faust_tables import (
     read_in_partition,
 )
 from streams.kafka.seam.faust_transport import (
+    HooklogTransport,
+    RewindingConsumer,
     committed_position,
+    install_transport,
+    never_committed,
+    seek_to_committed_or_beginning,
     flush_changelog_writes,
     send_unbuffered,
     started_consumer,
@@ -56,4 +62,5 @@ __all__ = [
     "delete_consumer_group", "digest", "flush_changelog_writes", "key_from_changelog", "partition_items",
     "read_in_partition", "send_unbuffered", "started_consumer", "versions_drift",
     "faust_status", "fetch_task", "owner_urls", "stop_consumer",
+    "HooklogTransport", "RewindingConsumer", "install_transport", "never_committed", "seek_to_committed_or_beginning",
 ]

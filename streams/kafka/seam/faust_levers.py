@@ -21,10 +21,9 @@ from typing import Any, AsyncIterator, cast
 
 from faust.sensors.monitor import Monitor
 from faust.transport.consumer import CONSUMER_FETCHING
-from faust.transport.drivers.aiokafka import Consumer as AIOKafkaConsumer
-from faust.transport.drivers.aiokafka import Transport as AIOKafkaTransport
 from mode import Service
 
+from streams.kafka.seam.faust_transport import HooklogTransport, RewindingConsumer, install_transport
 from streams.kafka.seam.pins import relies_on
 
 
@@ -70,7 +69,7 @@ def _deliverable_now(consumer: Any) -> Any:
            ("faust.transport.producer:ProducerBuffer.wait_until_ebb", "758dd5744044071b"),
            ("faust.transport.producer:ProducerBuffer.size", "b543a978fdece62e"),
            ("mode.utils.queues:FlowControlEvent.acquire", "ed0208e866e64d0b"))
-class FastDeliveryConsumer(AIOKafkaConsumer):
+class FastDeliveryConsumer(RewindingConsumer):
     """Faust's aiokafka consumer with `_drain_messages` copied from faust-streaming 0.15.3, the
     one change marked: a delivery that cannot block is awaited directly."""
 
@@ -144,11 +143,8 @@ class FastDeliveryConsumer(AIOKafkaConsumer):
             unset_flag(flag_consumer_fetching)
 
 
-@relies_on(("faust.app.base:App._new_transport", "42db531312dd776f"))
-class FastDeliveryTransport(AIOKafkaTransport):
-    """Faust's aiokafka transport, creating `FastDeliveryConsumer`s. Installed with the public
-    `app.transport = FastDeliveryTransport(app.conf.broker_consumer, app)` (what
-    `App._new_transport` builds, with this class)."""
+class FastDeliveryTransport(HooklogTransport):
+    """hooklog's transport, creating `FastDeliveryConsumer`s."""
 
     Consumer = FastDeliveryConsumer
 
@@ -180,7 +176,7 @@ class LeanMonitor(Monitor):
 
 def install_fast_delivery(app: Any) -> None:
     """Give `app` the fast-delivery transport; before anything asked for `app.transport`."""
-    app.transport = FastDeliveryTransport(app.conf.broker_consumer, app)
+    install_transport(app, FastDeliveryTransport)
 
 
 def lever_settings(enabled: bool) -> dict[str, Any]:

@@ -1,10 +1,13 @@
-"""faust-streaming's producer and consumer: sending after the buffered changelog writes, and
-the in-memory offsets the lag reader shows."""
+"""faust-streaming's producer and consumer: sending after the buffered changelog writes, the
+in-memory offsets the lag reader shows, and the consumer's rewind of never-committed partitions."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
+
+from faust.transport.drivers.aiokafka import Consumer as AIOKafkaConsumer
+from faust.transport.drivers.aiokafka import Transport as AIOKafkaTransport
 
 from streams.kafka.seam.pins import SeamBrokenError, relies_on
 
@@ -53,3 +56,61 @@ def committed_position(consumer: Any, tp: Any) -> int | None:
         raise SeamBrokenError(f"faust's Consumer lost {exc.name or 'an offset map'} "
                               "(streams/kafka/seam: committed_position)") from exc
     return committed
+
+
+def never_committed(committed: Mapping[Any, int | None], is_changelog: Callable[[Any], bool]) -> list[Any]:
+    """The stream partitions (not changelogs) whose committed offset is none, or 0: those aiokafka's
+    `seek_to_committed` leaves where the fetcher happens to be."""
+    return [tp for tp, offset in committed.items() if not offset and not is_changelog(tp)]
+
+
+@relies_on(("aiokafka.consumer.consumer:AIOKafkaConsumer.seek_to_committed", "f6cd85c8b70a4ccf"))
+async def seek_to_committed_or_beginning(consumer: Any, is_changelog: Callable[[Any], bool]) -> Mapping[Any, int]:
+    """aiokafka's `seek_to_committed`, and the stream partitions nothing was committed for yet to
+    their beginning (what "committed" means for them with `auto_offset_reset="earliest"`):
+    aiokafka seeks only where the committed offset is above 0. The committed offsets, as aiokafka
+    returns them."""
+    committed = await consumer.seek_to_committed()
+    rewind = never_committed(committed, is_changelog)
+    if rewind:
+        await consumer.seek_to_beginning(*rewind)
+    return committed
+
+
+@relies_on(("faust.transport.consumer:Consumer.perform_seek", "0e8c130ff4b0afd8"),
+           ("faust.transport.consumer:ThreadDelegateConsumer.seek_to_committed", "f1d483b861b0328b"),
+           ("faust.transport.drivers.aiokafka:AIOKafkaConsumerThread.seek_to_committed", "775ab0adc4b052ab"),
+           ("faust.transport.drivers.aiokafka:AIOKafkaConsumerThread._ensure_consumer", "ff4a4c693b7ec63f"),
+           ("faust.transport.consumer:Consumer._is_changelog_tp", "88867d75cfe9aecf"))
+class RewindingConsumer(AIOKafkaConsumer):
+    """Faust's aiokafka consumer, whose seek back to the committed offsets also rewinds the stream
+    partitions nothing was committed for yet (`seek_to_committed_or_beginning`).
+
+    Faust "seeks to committed" after every recovery and whenever records arrive while its flow
+    is stopped (`Consumer.perform_seek`), to re-read what a rebalance dropped from its queues.
+    On a partition never committed, aiokafka left the fetch position past the dropped records,
+    and Faust, which counts the first record it then sees as the start (read offset none),
+    committed beyond them: they were never folded. Seen with two workers when webhooks arrived
+    while the first one was rebalancing for the second one's join
+    (tests/e2e/test_console_many_workers.py: partition 2's offset 0 never folded, lag 0). The
+    folds are idempotent: re-reading from the beginning is harmless."""
+
+    async def seek_to_committed(self) -> Mapping[Any, int]:
+        if self.app.conf.consumer_auto_offset_reset != "earliest":
+            return await super().seek_to_committed()
+        thread = self._thread
+        return await thread.call_thread(seek_to_committed_or_beginning, thread._ensure_consumer(),  # noqa: SLF001
+                                        self._is_changelog_tp)
+
+
+class HooklogTransport(AIOKafkaTransport):
+    """Faust's aiokafka transport, creating `RewindingConsumer`s."""
+
+    Consumer = RewindingConsumer
+
+
+@relies_on(("faust.app.base:App._new_transport", "42db531312dd776f"))
+def install_transport(app: Any, transport: type[AIOKafkaTransport] = HooklogTransport) -> None:
+    """Give `app` hooklog's transport (what `App._new_transport` builds, with this class), through
+    the public `app.transport` setter; before anything asked for `app.transport`."""
+    app.transport = transport(app.conf.broker_consumer, app)

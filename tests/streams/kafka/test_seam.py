@@ -278,7 +278,9 @@ def test_the_worker_runs_stock_faust_by_default_and_the_levers_when_asked(tmp_pa
     assert type(app.monitor) is seam.LeanMonitor
     assert app.conf.stream_buffer_maxsize == 65_536 and app.conf.consumer_max_fetch_size == 16 * 1024 * 1024
     stock = build_worker(Settings(data_dir=tmp_path / "b", topic_prefix="p")).app
-    assert type(stock.consumer) is FaustAIOKafkaConsumer and type(stock.monitor) is Monitor
+    # stock Faust but for the consumer's rewind of never-committed partitions (test_seam_faust_transport.py)
+    assert type(stock.transport) is seam.HooklogTransport and type(stock.consumer) is seam.RewindingConsumer
+    assert seam.RewindingConsumer.__bases__ == (FaustAIOKafkaConsumer,) and type(stock.monitor) is Monitor
 
 
 @pytest.mark.unit
