@@ -5,7 +5,8 @@ from streams/console/index.py's OrderIndex holding N orders. Baseline, same run:
 answer by a linear scan over the same N (state, updatedAt) rows with heapq.nlargest, what a
 view without an index would do over the local table's values (already parsed: the real scan
 would also read RocksDB and parse JSON, so the baseline is a lower bound). Rounds interleave
-the two. Also: the cost of one fold-side update (`put`, a state move) and the index's memory.
+the two. Also: the cost of one fold-side update (`put`, a state move) and the index's memory
+(tracemalloc; the order ids count, as the worker's index owns them).
 No broker: the index is pure.
 """
 
@@ -44,7 +45,8 @@ def run_console_index(orders: int = 1_000_000, rounds: int = 5) -> BenchResult:
     index = OrderIndex()
     build = time.perf_counter()
     for order_id, state, updated, partition in rows:
-        index.put(order_id, state, updated, partition)
+        # a fresh id string per order, as the worker's fold hands it over (the index keeps it)
+        index.put(order_id.encode().decode(), state, updated, partition)
     build_s = time.perf_counter() - build
     index_mib = tracemalloc.get_traced_memory()[0] / 2**20
     tracemalloc.stop()

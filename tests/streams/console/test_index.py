@@ -63,3 +63,14 @@ def test_removing_what_is_not_there_raises() -> None:
     buckets.add(ix.Entry(1, "a", "S", 0))
     with pytest.raises(KeyError):
         buckets.remove(ix.Entry(2, "b", "S", 0))
+
+
+def test_an_entry_reads_back_what_was_put_whatever_its_time_or_partition() -> None:
+    index = OrderIndex()
+    index.put("old", "PENDING", -86_400_000, 65_535)  # before 1970, the highest partition
+    index.put("new", "PENDING", 1_800_000_000_000, 0)
+    assert index.older_than("PENDING", 2**62).entries == [ix.Entry(1_800_000_000_000, "new", "PENDING", 0),
+                                                         ix.Entry(-86_400_000, "old", "PENDING", 65_535)]
+    assert index.partitions() == {0: 1, 65_535: 1}
+    with pytest.raises(ValueError, match="partition"):
+        index.put("x", "PENDING", 1, 65_536)
