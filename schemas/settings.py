@@ -119,6 +119,12 @@ class Settings(BaseSettings):
     worker_stream_buffer_maxsize: int = Field(default=65_536, ge=1, le=1_048_576)
     worker_fetch_bytes: int = Field(default=16 * 1024 * 1024, ge=64 * 1024, le=256 * 1024 * 1024)
     worker_event_loop: Literal["uvloop", "asyncio"] = "uvloop"
+    # RocksDB memory (streams/kafka/seam/faust_rocksdb.py): one LRU block cache, and one budget of
+    # memtables before they are flushed to disk, shared by every table store of the worker (one
+    # RocksDB per table per partition, actives and standbys; Faust's default: a 2 GiB cache and
+    # up to 3 x 64 MiB memtables for each of them).
+    worker_rocksdb_cache_bytes: int = Field(default=64 * 1024 * 1024, ge=1024 * 1024, le=64 * 1024**3)
+    worker_rocksdb_write_buffer_bytes: int = Field(default=64 * 1024 * 1024, ge=4 * 1024 * 1024, le=64 * 1024**3)
     worker_faust_levers: bool = False  # opt-in: a fold stall after a rebalance with many workers is not ruled out (docs/performance.md)
 
     # Many workers (docs/operations.md "Running many workers"). Each worker advertises the URL the

@@ -22,7 +22,9 @@ from streams.api.views import install_views
 from streams.kafka.names import app_id, store_dir
 from streams.kafka.seam import (
     HooklogTableManager,
+    RocksDBBudget,
     as_current,
+    bounded_table_class,
     flush_changelog_writes,
     install_fast_delivery,
     install_transport,
@@ -86,6 +88,9 @@ def build_worker(settings: Settings) -> Worker:
         web_tables_enabled=False,
         autodiscover=False,
         TableManager=HooklogTableManager,  # its Recovery seeks before it resumes (streams/kafka/seam)
+        # every RocksDB store shares one cache and one memtable budget (streams/kafka/seam/faust_rocksdb.py)
+        Table=bounded_table_class(RocksDBBudget(settings.worker_rocksdb_cache_bytes,
+                                                settings.worker_rocksdb_write_buffer_bytes)),
         broker_commit_every=1000,
         broker_commit_interval=1.0,
         producer_linger=0.005,  # fewer, larger produce requests: ~16% less worker CPU/event (bench/PROPOSED_CHANGES.md)

@@ -16,6 +16,8 @@ on, and tests/streams/kafka/test_seam.py fails loudly when an upgrade changes on
   the pinned versions (`levers_enabled`);
 - faust_assignor: every member's active partitions by advertised URL (routing), and Faust's
   recovery/rebalance flags (readiness);
+- faust_rocksdb: every RocksDB store of a worker under one block cache and one write-buffer
+  budget (the `Table` class the worker's App uses);
 - aiokafka_admin: deleting a consumer group by a raw DeleteGroups request;
 - aiokafka_consumer: stopping a consumer whose fetcher swallowed its own cancellation.
 """
@@ -30,6 +32,7 @@ from streams.kafka.seam.faust_levers import (
     install_fast_delivery,
     lever_settings,
 )
+from streams.kafka.seam.faust_rocksdb import BudgetedRocksDBOptions, BudgetedTable, RocksDBBudget, bounded_table_class
 from streams.kafka.seam.faust_tables import (
     AtPartition,
     HooklogTableManager,
@@ -56,7 +59,7 @@ from streams.kafka.seam.faust_transport import (
 from streams.kafka.seam.pins import PINNED, RELIANCES, SeamBrokenError, digest, versions_drift
 
 __all__ = [
-    "PINNED", "RELIANCES", "AtPartition", "FastDeliveryConsumer", "FastDeliveryTransport", "LeanMonitor",
+    "PINNED", "RELIANCES", "BudgetedRocksDBOptions", "BudgetedTable", "RocksDBBudget", "bounded_table_class", "AtPartition", "FastDeliveryConsumer", "FastDeliveryTransport", "LeanMonitor",
     "install_fast_delivery", "lever_settings", "HooklogTableManager", "SeamBrokenError", "SeekBeforeResumeRecovery",
     "active_partitions", "as_current", "changelog_key", "changelog_topic_name", "committed_position",
     "delete_consumer_group", "digest", "flush_changelog_writes", "key_from_changelog", "partition_items",
