@@ -100,3 +100,22 @@ def test_memory(kafka_bootstrap: str) -> None:
     result = run_memory(orders=300, settle_s=0.2)
     check(result, "memory", 1)
     assert result.detail["curve_s_orders_rss_mib"][-1][1] >= 300
+
+
+def test_worker_stages(kafka_bootstrap: str) -> None:
+    from bench.worker_stages import run
+
+    result = run(events=40, rounds=2, reps=1)
+    assert list(result) == ["catch-up", "live"]
+    catch_up, live = result["catch-up"], result["live"]
+    assert catch_up["events"] == live["events"] == 40 and live["orders"] == 40 > catch_up["orders"]
+    for batch in result.values():
+        stages = batch["stages"]
+        assert stages["fold (projection.fold)"]["calls"] == 40
+        assert all(math.isfinite(s["us_per_event"]) and s["us_per_event"] >= 0
+                   for name, s in stages.items() if not name.startswith("kafka|"))
+        assert stages["kafka|one per event"]["send hand-over"] > 0 and stages["kafka|one per event"]["acks wall"] > 0
+        assert all(len(runs) == 2 for runs in batch["rounds"].values())
+    # one projection record per key: a catch-up batch sends fewer records, a live one the same
+    assert catch_up["stages"]["kafka|one per key"]["records"] < catch_up["stages"]["kafka|one per event"]["records"]
+    assert live["stages"]["kafka|one per key"]["records"] == live["stages"]["kafka|one per event"]["records"]
