@@ -78,7 +78,10 @@ def test_fold(kafka_bootstrap: str) -> None:
     result = run_fold(orders=40, profile=False, quix=quix, rounds=2)
     check(result, "fold", 1)
     check_rounds(result, 2, ["worker", "pure", "process_record", *(["quix"] if quix else [])])
-    assert all(run["outputs"] == result.params["events"] for run in result.detail["rounds"]["worker"])
+    # the worker's run ended on its commits; it published each order's state at least once and
+    # at most once per event (one projection record per key per batch)
+    assert all(result.params["orders"] <= run["outputs"] <= result.params["events"]
+               for run in result.detail["rounds"]["worker"])
     check_broker_cpu(result.detail["worker"]["cores"])
 
 
