@@ -119,7 +119,7 @@ class Settings(BaseSettings):
     worker_stream_buffer_maxsize: int = Field(default=65_536, ge=1, le=1_048_576)
     worker_fetch_bytes: int = Field(default=16 * 1024 * 1024, ge=64 * 1024, le=256 * 1024 * 1024)
     worker_event_loop: Literal["uvloop", "asyncio"] = "uvloop"
-    worker_faust_levers: bool = False  # opt-in: a fold stall after a rebalance with many workers is not ruled out (docs/performance.md)
+    worker_faust_levers: bool = True  # Faust's fast delivery + lean Monitor (streams/kafka/seam/faust_levers.py); false: stock Faust
 
     # Many workers (docs/operations.md "Running many workers"). Each worker advertises the URL the
     # others forward a key's queries to; unset: http://<worker_host>:<worker_port> (https:// with
