@@ -7,8 +7,12 @@ so the bench code cannot rot; the figures themselves are not judged here.
 from __future__ import annotations
 
 import math
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime
 
+import orjson
 import pytest
 
 from bench.fair import median
@@ -19,6 +23,7 @@ from bench.machine import cpu_model
 from bench.memory import run_memory
 from bench.replay import run_replay
 from bench.report import BenchResult, markdown, rows
+from tests.kafka_fixtures import REPO
 
 pytestmark = pytest.mark.kafka
 
@@ -106,9 +111,13 @@ def test_memory(kafka_bootstrap: str) -> None:
 
 
 def test_worker_stages(kafka_bootstrap: str) -> None:
-    from bench.worker_stages import run
-
-    result = run(events=40, rounds=2, reps=1)
+    # In a child process: the stages configure the worker's logging (its info lines are a stage),
+    # and structlog's cached loggers would keep that setup for the tests after this one.
+    script = "import orjson, sys; from bench.worker_stages import run; sys.stdout.buffer.write(orjson.dumps(run(events=40, rounds=2, reps=1)))"
+    env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap}
+    done = subprocess.run([sys.executable, "-c", script], cwd=REPO, env=env, capture_output=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr.decode()[-2000:]
+    result = orjson.loads(done.stdout.splitlines()[-1] if done.stdout.strip() else b"{}")
     assert list(result) == ["catch-up", "live"]
     catch_up, live = result["catch-up"], result["live"]
     assert catch_up["events"] == live["events"] == 40 and live["orders"] == 40 > catch_up["orders"]
