@@ -89,11 +89,18 @@ def ingest(duration: float = typer.Option(5.0, help="seconds of flat-out load pe
 def fold(orders: int = typer.Option(12_000, help="order lifecycles (~4.5 events each)"),
          rounds: int = typer.Option(3, help="interleaved rounds (each on a fresh prefix)"),
          quix: bool = typer.Option(True, help="run baseline (b) when bench/.venv has quixstreams"),
-         profile: bool = typer.Option(True, help="py-spy the worker and Quix (round 0)")) -> None:
+         profile: bool = typer.Option(True, help="py-spy the worker and Quix (round 0)"),
+         compare: list[str] = typer.Option([], help="NAME=DIR: also run `hooklog worker` from source tree DIR "
+                                                     "in the same rounds (e.g. `git archive` of the code before)"),
+         wave: int = typer.Option(1000, help="orders interleaved per block of the data (small: a catch-up's "
+                                             "several events per order in a batch)")) -> None:
     """Worker fold events/s vs (a) pure folds, (b) Quix Streams, (c) process_record loop."""
+    from pathlib import Path
+
     from bench.fold import run_fold
 
-    _one("fold", lambda: run_fold(orders=orders, quix=quix, profile=profile, rounds=rounds))
+    arms = {name: Path(src).resolve() for name, _, src in (c.partition("=") for c in compare)}
+    _one("fold", lambda: run_fold(orders=orders, quix=quix, profile=profile, rounds=rounds, compare=arms, wave=wave))
 
 
 @app.command()

@@ -30,12 +30,13 @@ def order_id(tag: str, index: int) -> str:
 
 
 def lifecycle_bodies(tag: str, orders: int, secret: str, *, kinds: tuple[str, ...] = KINDS,
-                     start: datetime | None = None, first: int = 0) -> Iterator[Body]:
-    """Signed bodies of `orders` whole lifecycles (kinds in turn), interleaved in blocks of WAVE
-    orders so consecutive events mostly touch different aggregates, as live traffic does."""
+                     start: datetime | None = None, first: int = 0, wave: int = WAVE) -> Iterator[Body]:
+    """Signed bodies of `orders` whole lifecycles (kinds in turn), interleaved in blocks of `wave`
+    orders so consecutive events mostly touch different aggregates, as live traffic does (a
+    small `wave` puts several events of an order in one batch, as a catch-up does)."""
     t0 = start or datetime.now(UTC) - timedelta(hours=1)
-    for block in range(first, first + orders, WAVE):
-        ids = range(block, min(block + WAVE, first + orders))
+    for block in range(first, first + orders, wave):
+        ids = range(block, min(block + wave, first + orders))
         plans = [(order_id(tag, i), LIFECYCLES[kinds[i % len(kinds)]]) for i in ids]
         for step in range(max(len(names) for _, names in plans)):
             for oid, names in plans:

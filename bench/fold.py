@@ -9,7 +9,11 @@ fresh raw topic; then, one after the other:
 - reference (c): `process_record` in a plain loop over dict tables (decode + fold + state
   JSON, no Kafka): the per-event cost every Kafka-fed fold pays.
 A Kafka-fed rate counts from the first output record to the last (startup and rebalance
-excluded): every event here publishes exactly one `orders` record.
+excluded). The worker publishes one `orders` record per order per batch (not per event), so
+its run ends when its group's committed offsets reach the raw topic's end, at the last output
+record seen before that; Quix publishes one per event and ends at the events-th record.
+`compare` runs another source tree's `hooklog worker` (e.g. the code before a change) in the
+same rounds, each on a fresh prefix too.
 All four run in interleaved rounds (bench/fair.py): medians, and medians of per-round ratios.
 Targets: worker >= 1.5 x (b) and >= 0.5 x (a).
 """
@@ -24,9 +28,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from aiokafka.admin import AIOKafkaAdminClient
+
 from bench.common import (REPO, Children, CpuMeter, OffsetWatcher, bench_run, broker_pid, create_topics, produce, rate,
                           rss_kib)
-from bench.dataset import lifecycle_bodies, raw_record
+from bench.dataset import WAVE, lifecycle_bodies, raw_record
 from bench.profiling import finish_pyspy, start_pyspy
 from bench.fair import Arm, interleave, median, values
 from bench.machine import find_broker
@@ -36,6 +42,7 @@ from projections.registry import PROJECTIONS, projection_for
 from schemas.decoding import decode_fact
 from schemas.envelope import decode_envelope, utcnow
 from schemas.settings import Settings
+from streams.kafka.names import worker_group
 from streams.worker.processing import process_record
 
 QUIX_PYTHON = REPO / "bench" / ".venv" / "bin" / "python"
@@ -117,9 +124,45 @@ class RssSampler:
         return self.peak_kib
 
 
+async def wait_committed(settings: Settings, output_topic: str, group: str, events: int, timeout_s: float,
+                         alive: subprocess.Popen[bytes], on_first: Any, poll_s: float = 0.05,
+                         commit_poll_s: float = 0.25) -> tuple[float, int, float, int]:
+    """Poll `output_topic`'s end offsets until `group` has committed all `events` raw records;
+    (t_first, n_first, t_last, n_last) of the output records, as `OffsetWatcher.wait_for`."""
+    raw = settings.topic("raw")
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    await admin.start()
+    try:
+        async with OffsetWatcher(settings.kafka_bootstrap_servers, [output_topic], settings.partitions) as w:
+            base, deadline, check = await w.total(), time.monotonic() + timeout_s, 0.0
+            first: tuple[float, int] | None = None
+            last = (0.0, 0)
+            while True:
+                now, n = time.perf_counter(), await w.total() - base
+                if n > last[1]:
+                    last = (now, n)
+                if first is None and n > 0:
+                    first = (now, n)
+                    on_first()
+                if first is not None and time.monotonic() >= check:
+                    offsets = await admin.list_consumer_group_offsets(group)
+                    if sum(m.offset for tp, m in offsets.items() if tp.topic == raw and m.offset > 0) >= events:
+                        return first[0], first[1], last[0], last[1]
+                    check = time.monotonic() + commit_poll_s
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"{group} not done after {timeout_s:.0f}s ({n} output records)")
+                if alive.poll() is not None:
+                    raise RuntimeError(f"{alive.args} exited with {alive.returncode} after {n} output records")
+                await asyncio.sleep(poll_s)
+    finally:
+        await admin.close()
+
+
 def measure_kafka_fold(proc: subprocess.Popen[bytes], settings: Settings, output_topic: str, events: int, *,
-                       name: str, workdir: Path, profile_s: float, broker: int | None = None) -> dict[str, Any]:
-    """Wait until `output_topic` holds one record per event; rate from first to last output."""
+                       name: str, workdir: Path, profile_s: float, broker: int | None = None,
+                       group: str | None = None) -> dict[str, Any]:
+    """Wait until `output_topic` holds one record per event, or (`group`) until that group
+    committed every event; rate from the first output to the last."""
     spy: list[subprocess.Popen[bytes] | None] = []
     sampler = RssSampler(proc.pid)
     meter = CpuMeter({name: proc.pid, "broker": broker or broker_pid()})
@@ -130,20 +173,25 @@ def measure_kafka_fold(proc: subprocess.Popen[bytes], settings: Settings, output
             spy.append(start_pyspy(proc.pid, profile_s, workdir / f"{name}.collapsed"))
 
     async def wait() -> tuple[float, int, float, int]:
+        if group is not None:
+            return await wait_committed(settings, output_topic, group, events, 180 + events / 500, proc, first_output)
         async with OffsetWatcher(settings.kafka_bootstrap_servers, [output_topic], settings.partitions) as w:
             return await w.wait_for(events, timeout_s=180 + events / 500, alive=proc, on_first=first_output)
 
     started = time.perf_counter()
     t_first, n_first, t_done, n_done = asyncio.run(wait())
+    t_stop = time.perf_counter()
     cores = meter.stop()
     peak = sampler.stop()
     prof = finish_pyspy(spy[0] if spy else None, workdir / f"{name}.collapsed", name,
                         f"{name} folding {events} events", profile_s)
     if n_done - n_first < max(1, events // 10):  # (tiny runs) all done within a poll or two:
         t_first, n_first = started, 0  # count from the start, startup included
-    folded = max(1, n_done - n_first)
-    cpu_us = cores.get(name, 0.0) * (t_done - t_first) / folded * 1e6  # robust to a busy machine
-    return {"events_per_s": rate(n_done - n_first, t_done - t_first), "startup_s": t_first - started,
+    # Events folded after the first poll: its output records stood for (at most) that many.
+    folded = max(1, (events if group is not None else n_done) - n_first)
+    # CPU over the meter's whole window (with `group`, up to a commit poll past the last output)
+    cpu_us = cores.get(name, 0.0) * ((t_stop if group is not None else t_done) - t_first) / folded * 1e6
+    return {"events_per_s": rate(folded, t_done - t_first), "startup_s": t_first - started,
             "cpu_us_per_event": round(cpu_us, 1),
             "fold_s": t_done - t_first, "outputs": n_done, "peak_rss_mib": peak / 1024, "profile": prof,
             "cores": cores}
@@ -170,7 +218,8 @@ def run_quix(children: Children, settings: Settings, events: int, workdir: Path,
 
 
 def run_fold(*, orders: int = 12_000, profile: bool = True, quix: bool = True, profile_s: float = 8.0,
-             worker_env: dict[str, str] | None = None, rounds: int = 3) -> BenchResult:
+             worker_env: dict[str, str] | None = None, rounds: int = 3,
+             compare: dict[str, Path] | None = None, wave: int = WAVE) -> BenchResult:
     """Lay down `orders` lifecycles (~4.5 events each), then time the worker, (a), (b) and (c) in
     `rounds` interleaved rounds (bench/fair.py). A Kafka-fed arm needs fresh state, so each round
     has a topic prefix of its own (`<prefix>r<i>`) with the same records laid down on it; the
@@ -181,34 +230,38 @@ def run_fold(*, orders: int = 12_000, profile: bool = True, quix: bool = True, p
     with_quix = quix and quix_available()
     with bench_run() as (settings, children, workdir):
         secret = settings.koywe_secret_list[0].get_secret_value()
-        records = [raw_record(b) for b in lifecycle_bodies(settings.topic_prefix, orders, secret)]
+        records = [raw_record(b) for b in lifecycle_bodies(settings.topic_prefix, orders, secret, wave=wave)]
         events = len(records)
         breakdown = process_record_breakdown(records)
-        laid: dict[int, Settings] = {}
+        laid: dict[tuple[int, str], Settings] = {}
 
-        def round_settings(i: int) -> Settings:
-            """Round i's prefix and datadir, its raw topic laid down on first use (outside any timing)."""
-            if i not in laid:
-                laid[i] = settings.model_copy(update={"topic_prefix": f"{settings.topic_prefix}r{i}",
-                                                      "data_dir": workdir / f"data-r{i}"})
-                asyncio.run(ensure_topics(laid[i], timeout_s=30))
-                asyncio.run(produce(settings.kafka_bootstrap_servers, laid[i].topic("raw"), records))
-            return laid[i]
+        def round_settings(i: int, arm: str = "") -> Settings:
+            """Round i's prefix and datadir (one per arm that folds into its own state), its raw
+            topic laid down on first use (outside any timing)."""
+            if (i, arm) not in laid:
+                laid[(i, arm)] = settings.model_copy(update={"topic_prefix": f"{settings.topic_prefix}r{i}{arm}",
+                                                             "data_dir": workdir / f"data-r{i}{arm}"})
+                asyncio.run(ensure_topics(laid[(i, arm)], timeout_s=30))
+                asyncio.run(produce(settings.kafka_bootstrap_servers, laid[(i, arm)].topic("raw"), records))
+            return laid[(i, arm)]
 
-        def worker_arm(i: int) -> dict[str, Any]:
-            arm = round_settings(i)
-            worker = children.role(arm, "worker", extra_env=worker_env, name=f"worker-r{i}")
-            try:
-                return measure_kafka_fold(worker, arm, arm.topic("orders"), events, name="worker",
-                                          workdir=workdir, profile_s=profile_s if profile and i == 0 else 0.0,
-                                          broker=broker)
-            except (TimeoutError, RuntimeError) as exc:
-                raise RuntimeError(f"{exc}\n--- worker log ---\n{children.log_tail(f'worker-r{i}')}") from None
-            finally:
-                children.stop(worker)
+        def worker_arm(source: str, tree: Path) -> Arm:
+            def arm(i: int) -> dict[str, Any]:
+                own = round_settings(i, "" if source == "worker" else source)
+                proc = children.role(own, "worker", extra_env=worker_env, name=f"{source}-r{i}", cwd=tree)
+                try:
+                    return measure_kafka_fold(proc, own, own.topic("orders"), events, name="worker",
+                                              workdir=workdir, broker=broker, group=worker_group(own),
+                                              profile_s=profile_s if profile and i == 0 and source == "worker" else 0.0)
+                except (TimeoutError, RuntimeError) as exc:
+                    raise RuntimeError(f"{exc}\n--- worker log ---\n{children.log_tail(f'{source}-r{i}')}") from None
+                finally:
+                    children.stop(proc)
+            return arm
 
         arms: dict[str, Arm] = {
-            "worker": worker_arm,
+            "worker": worker_arm("worker", REPO),
+            **{name: worker_arm(name, tree) for name, tree in (compare or {}).items()},
             "pure": lambda i: {"events_per_s": pure_fold_rate(records)},
             "process_record": lambda i: {"events_per_s": process_record_rate(records)},
         }
@@ -216,24 +269,29 @@ def run_fold(*, orders: int = 12_000, profile: bool = True, quix: bool = True, p
             arms["quix"] = lambda i: run_quix(children, round_settings(i), events, workdir,
                                               profile_s if profile and i == 0 else 0.0, broker)
         runs = interleave(arms, rounds)
-    return _fold_result(runs, orders=orders, events=events, rounds=rounds, quix=quix, with_quix=with_quix,
+    return _fold_result(runs, compare or {}, wave=wave, orders=orders, events=events, rounds=rounds, quix=quix,
+                        with_quix=with_quix,
                         settings=settings, worker_env=worker_env, breakdown=breakdown, broker=(broker, broker_how),
                         elapsed_s=time.perf_counter() - started)
 
 
-def _fold_result(runs: dict[str, list[dict[str, Any]]], *, orders: int, events: int, rounds: int, quix: bool,
+def _fold_result(runs: dict[str, list[dict[str, Any]]], compare: dict[str, Path], *, wave: int, orders: int,
+                 events: int, rounds: int, quix: bool,
                  with_quix: bool, settings: Settings, worker_env: dict[str, str] | None, breakdown: dict[str, float],
                  broker: tuple[int | None, str], elapsed_s: float) -> BenchResult:
     rate_of = {name: values(rs, "events_per_s") for name, rs in runs.items()}
     worker = rate_of["worker"]
-    cpu = {name: median([r["cpu_us_per_event"] for r in runs[name]]) for name in ("worker", "quix") if name in runs}
+    cpu = {name: median([r["cpu_us_per_event"] for r in runs[name]]) for name in ("worker", "quix", *compare)
+           if name in runs}
     quix_base = (paired_baseline("(b) Quix Streams, same fold + RocksDB state", worker, rate_of["quix"]) if with_quix
                  else Baseline("(b) Quix Streams, same fold + RocksDB state", None,
                                "not run: `python -m bench setup-quix`" if quix else "skipped"))
     figure = Figure(
         bench="fold", name="worker fold events/s", value=median(worker), unit="ev/s", rounds=worker,
         baselines=[paired_baseline("(a) pure folds, plain loop", worker, rate_of["pure"]), quix_base,
-                   paired_baseline("(c) process_record loop, no Kafka", worker, rate_of["process_record"])],
+                   paired_baseline("(c) process_record loop, no Kafka", worker, rate_of["process_record"]),
+                   *(paired_baseline(f"worker from {tree}", worker, rate_of[name],
+                                     f"CPU per event {cpu[name]:.0f} µs") for name, tree in compare.items())],
         target="≥ 1.5 × (b), ≥ 0.5 × (a)",
         note=(f"{events} events ({orders} orders), {rounds} rounds; CPU per event (median): worker "
               f"{cpu['worker']:.0f} µs" + (f", Quix {cpu['quix']:.0f} µs" if "quix" in cpu else "")
@@ -248,7 +306,8 @@ def _fold_result(runs: dict[str, list[dict[str, Any]]], *, orders: int, events: 
     return BenchResult(
         name="fold", figures=[figure],
         params={"orders": orders, "events": events, "partitions": settings.partitions, "rounds": rounds,
-                "table_store": settings.table_store, "worker_env": worker_env or {}},
+                "table_store": settings.table_store, "worker_env": worker_env or {},
+                "compare": {name: str(tree) for name, tree in compare.items()}, "wave": wave},
         detail={"rounds": runs, "worker": runs["worker"][0], "quix": runs["quix"][0] if with_quix else None,
                 "pure_fold_per_s": median(rate_of["pure"]), "process_record_per_s": median(rate_of["process_record"]),
                 "process_record_us_per_event": breakdown, "broker": {"pid": broker[0], "found_by": broker[1]}},

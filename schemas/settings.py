@@ -125,7 +125,7 @@ class Settings(BaseSettings):
     # up to 3 x 64 MiB memtables for each of them).
     worker_rocksdb_cache_bytes: int = Field(default=64 * 1024 * 1024, ge=1024 * 1024, le=64 * 1024**3)
     worker_rocksdb_write_buffer_bytes: int = Field(default=64 * 1024 * 1024, ge=4 * 1024 * 1024, le=64 * 1024**3)
-    worker_faust_levers: bool = False  # opt-in: a fold stall after a rebalance with many workers is not ruled out (docs/performance.md)
+    worker_faust_levers: bool = True  # Faust's fast delivery + lean Monitor (streams/kafka/seam/faust_levers.py); false: stock Faust
 
     # Many workers (docs/operations.md "Running many workers"). Each worker advertises the URL the
     # others forward a key's queries to; unset: http://<worker_host>:<worker_port> (https:// with

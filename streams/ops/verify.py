@@ -150,21 +150,46 @@ def api_path(projection: str, key: str) -> str | None:
     return None
 
 
-async def read_api(settings: Settings, api_url: str, projection: str, keys: set[str]) -> dict[str, bytes | None]:
-    """GET every aggregate from the worker (404 = absent), 16 at a time, with the first API token."""
+#: How long `read_api` keeps asking a key that answers 503 (rebalancing, recovering, owner
+#: unreachable: the worker says "not now"), honouring its Retry-After, capped per wait.
+API_RETRY_S, MAX_RETRY_AFTER_S = 60.0, 5.0
+
+
+def retry_after_s(value: str | None, default: float = 1.0) -> float:
+    """A Retry-After in seconds (the worker sends whole seconds), capped; `default` when absent or a date."""
+    try:
+        return min(max(float(value), 0.1), MAX_RETRY_AFTER_S) if value is not None else default
+    except ValueError:
+        return default
+
+
+async def read_api(settings: Settings, api_url: str, projection: str, keys: set[str],
+                   retry_s: float = API_RETRY_S) -> dict[str, bytes | None]:
+    """GET every aggregate from the worker (404 = absent), 16 at a time, with the first API token.
+    A 503 is the worker saying "not now" (a rebalance, a restore): asked again after its
+    Retry-After for up to `retry_s`; still 503 after that, or any other status, is an error."""
     found: dict[str, bytes | None] = {}
     gate = asyncio.Semaphore(16)
     tokens = settings.api_token_list
     headers = {"Authorization": f"Bearer {tokens[0].get_secret_value()}"} if tokens else {}
+    deadline = time.monotonic() + retry_s
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30), headers=headers) as session:
         async def get(key: str) -> None:
             path = api_path(projection, key)
             if path is None:
                 return
-            async with gate, session.get(api_url.rstrip("/") + path) as response:
-                if response.status not in (200, 404):
-                    raise VerifyError(f"{api_url}{path} answered {response.status}: is the worker healthy?")
-                found[key] = await response.read() if response.status == 200 else None
+            while True:
+                async with gate, session.get(api_url.rstrip("/") + path) as response:
+                    body = await response.read()
+                    if response.status in (200, 404):
+                        found[key] = body if response.status == 200 else None
+                        return
+                    if response.status != 503 or time.monotonic() >= deadline:
+                        raise VerifyError(f"{api_url}{path} answered {response.status} {body[:200]!r}"
+                                          + (f" for {retry_s:g} s" if response.status == 503 else "")
+                                          + ": is the worker healthy?")
+                    delay = retry_after_s(response.headers.get("Retry-After"))
+                await asyncio.sleep(delay)
         try:
             await asyncio.gather(*(get(k) for k in keys))
         except aiohttp.ClientError as exc:

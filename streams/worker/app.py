@@ -32,7 +32,7 @@ from streams.kafka.seam import (
     send_unbuffered,
     versions_drift,
 )
-from streams.worker.batch import StateCache, TableBatch
+from streams.worker.batch import StateCache, TableBatch, latest_per_key
 from streams.worker.handle import Worker
 from streams.worker.metrics import Folded, WorkerMetrics
 from streams.worker.processing import process_record
@@ -119,6 +119,7 @@ def build_worker(settings: Settings) -> Worker:
     waiters = FoldWaiters()
     names = {name: topic.get_topic_name() for name, topic in topics.items()}
     co_partitioned = {p.name for p in PROJECTIONS}
+    projection_topics = {names[name] for name in co_partitioned}
 
     def write(table: MutableMapping[str, bytes], key: str, value: bytes, event: faust.EventT | None) -> None:
         with as_current(event):
@@ -151,6 +152,9 @@ def build_worker(settings: Settings) -> Worker:
             # two would otherwise republish older states over newer ones).
             batch.flush(write)
             await flush_changelog_writes(app)
+            # A projection topic is compacted (the latest state per key): like the changelog, it
+            # gets each key's last state of the batch, at its last position (docs/architecture.md).
+            outputs = latest_per_key(outputs, projection_topics)
             sent = [await send_unbuffered(app, topic, key, value, partition) for topic, key, value, partition in outputs]
             # At-least-once: the batch's events are acked (committable) only once every record it
             # produced is acknowledged by the broker; a failed send raises and stops the worker.

@@ -11,12 +11,14 @@ it stale.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping, MutableMapping
+from collections.abc import Callable, Collection, Iterator, Mapping, MutableMapping, Sequence
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
 E = TypeVar("E")
+#: A record to send: (topic, key, value, partition or None), as the fold loop builds it.
+R = TypeVar("R", bound=tuple[Any, ...])
 
 
 class StateCache:
@@ -93,3 +95,24 @@ class TableBatch(Generic[E]):
                 count += 1
             overlay.writes.clear()
         return count
+
+
+def latest_per_key(records: Sequence[R], collapsible: Collection[str]) -> list[R]:
+    """`records` with one record per (topic, key) of the `collapsible` topics: its last, at the
+    position of its last occurrence; records of other topics all kept, in order.
+
+    A projection topic is compacted and holds the latest state per key, so within one batch
+    only a key's last state needs sending (what the overlay does for the changelog); alerts and
+    dead letters are not states, and each is sent. Per key the order is kept, so a consumer
+    still never sees a state older than one it saw."""
+    seen: set[tuple[str, bytes]] = set()
+    kept: list[R] = []
+    for record in reversed(records):
+        topic, key = record[0], record[1]
+        if topic in collapsible:
+            if (topic, key) in seen:
+                continue
+            seen.add((topic, key))
+        kept.append(record)
+    kept.reverse()
+    return kept

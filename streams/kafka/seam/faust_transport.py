@@ -67,13 +67,22 @@ def never_committed(committed: Mapping[Any, int | None], is_changelog: Callable[
 @relies_on(("aiokafka.consumer.consumer:AIOKafkaConsumer.seek_to_committed", "f6cd85c8b70a4ccf"))
 async def seek_to_committed_or_beginning(consumer: Any, is_changelog: Callable[[Any], bool]) -> Mapping[Any, int]:
     """aiokafka's `seek_to_committed`, and the stream partitions nothing was committed for yet to
-    their beginning (what "committed" means for them with `auto_offset_reset="earliest"`):
+    their first offset (what "committed" means for them with `auto_offset_reset="earliest"`):
     aiokafka seeks only where the committed offset is above 0. The committed offsets, as aiokafka
-    returns them."""
+    returns them.
+
+    The first offsets are asked for, then sought to (`seek` sets the position at once), rather
+    than `seek_to_beginning`: that leaves the position unset until the fetcher resets it, and
+    Faust's stall detector (`verify_event_path`) reads the position of every assigned partition,
+    which aiokafka asserts is set (it crashed a worker mid-rebalance)."""
     committed = await consumer.seek_to_committed()
     rewind = never_committed(committed, is_changelog)
     if rewind:
-        await consumer.seek_to_beginning(*rewind)
+        firsts = await consumer.beginning_offsets(rewind)
+        assigned = consumer.assignment()  # a rebalance may have moved some while we asked
+        for tp, offset in firsts.items():
+            if tp in assigned:
+                consumer.seek(tp, offset)
     return committed
 
 

@@ -271,13 +271,12 @@ def test_only_the_seam_touches_private_parts() -> None:
 # -- the Faust levers (issue 12) ----------------------------------------------------------------
 
 @pytest.mark.unit
-def test_the_worker_runs_stock_faust_by_default_and_the_levers_when_asked(tmp_path: Path) -> None:
-    """Opt-in: a fold stall after a rebalance with three workers was seen once with them on."""
-    app = build_worker(Settings(data_dir=tmp_path / "a", topic_prefix="p", worker_faust_levers=True)).app
+def test_the_worker_runs_the_levers_by_default_and_stock_faust_when_asked(tmp_path: Path) -> None:
+    app = build_worker(Settings(data_dir=tmp_path / "a", topic_prefix="p")).app
     assert type(app.transport) is seam.FastDeliveryTransport and type(app.consumer) is seam.FastDeliveryConsumer
     assert type(app.monitor) is seam.LeanMonitor
     assert app.conf.stream_buffer_maxsize == 65_536 and app.conf.consumer_max_fetch_size == 16 * 1024 * 1024
-    stock = build_worker(Settings(data_dir=tmp_path / "b", topic_prefix="p")).app
+    stock = build_worker(Settings(data_dir=tmp_path / "b", topic_prefix="p", worker_faust_levers=False)).app
     # stock Faust but for the consumer's rewind of never-committed partitions (test_seam_faust_transport.py)
     assert type(stock.transport) is seam.HooklogTransport and type(stock.consumer) is seam.RewindingConsumer
     assert seam.RewindingConsumer.__bases__ == (FaustAIOKafkaConsumer,) and type(stock.monitor) is Monitor

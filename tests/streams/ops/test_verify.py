@@ -5,16 +5,29 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import Callable
+from typing import Any
 
 import orjson
 import pytest
+from aiohttp import web
 from aiokafka import AIOKafkaProducer
 
 from ingest.topics import ensure_topics
 from schemas.envelope import Envelope, encode_envelope
 from schemas.settings import Settings
 from streams.dev.simulate import lifecycle
-from streams.ops.verify import ABSENT, PRESENT, Difference, compare_states, diff_values, missing_ids, verify
+from streams.ops.verify import (
+    ABSENT,
+    PRESENT,
+    Difference,
+    VerifyError,
+    compare_states,
+    diff_values,
+    missing_ids,
+    read_api,
+    retry_after_s,
+    verify,
+)
 from tests.conftest import T0
 from tests.kafka_fixtures import REPO, SECRET, System, hooklog, settings_env
 
@@ -122,3 +135,52 @@ async def test_a_persistent_difference_is_reported_and_verify_exits_1_within_its
     assert done.returncode == 1, done.stdout + done.stderr
     assert done.stdout.splitlines() == ['orders\to-2\tstate\tlive="DELIVERED"\treplay="WAITING"'], done.stdout
     assert "1 difference(s) in 1 aggregate(s)" in " ".join(done.stderr.split())
+
+
+@pytest.fixture
+async def flaky_api() -> Any:
+    """A real HTTP server answering the orders path: 503 + Retry-After for the first `busy`
+    requests of a key, then the state (200); `seen` counts the requests."""
+    calls: dict[str, int] = {}
+    busy = {"n": 2}
+
+    async def order(request: web.Request) -> web.Response:
+        key = request.match_info["key"]
+        calls[key] = calls.get(key, 0) + 1
+        if calls[key] <= busy["n"]:
+            return web.json_response({"error": "rebalancing"}, status=503, headers={"Retry-After": "0"})
+        if key == "gone":
+            return web.json_response({"error": "not_found"}, status=404)
+        return web.Response(body=b'{"state":"WAITING"}', content_type="application/json")
+
+    app = web.Application()
+    app.router.add_get("/orders/{key}", order)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # noqa: SLF001 - the port the OS chose
+    try:
+        yield f"http://127.0.0.1:{port}", calls, busy
+    finally:
+        await runner.cleanup()
+
+
+@pytest.mark.unit
+async def test_the_api_read_waits_out_503s_and_names_a_persistent_one(flaky_api: Any) -> None:
+    url, calls, busy = flaky_api
+    settings = Settings(api_tokens="t")
+    assert await read_api(settings, url, "orders", {"o-1", "gone"}) == {"o-1": b'{"state":"WAITING"}', "gone": None}
+    assert calls == {"o-1": 3, "gone": 3}  # two 503s each, then the answer
+    busy["n"] = 10**6
+    with pytest.raises(VerifyError, match=r"answered 503 .*rebalancing.* for 0.3 s"):
+        await read_api(settings, url, "orders", {"o-2"}, retry_s=0.3)
+    assert calls["o-2"] >= 2
+
+
+@pytest.mark.unit
+def test_retry_after_is_read_in_seconds_and_capped() -> None:
+    assert retry_after_s("2") == 2.0
+    assert retry_after_s("3600") == 5.0
+    assert retry_after_s(None) == 1.0
+    assert retry_after_s("Wed, 21 Oct 2026 07:28:00 GMT") == 1.0

@@ -11,7 +11,7 @@ import pytest
 from projections.registry import PROJECTIONS
 from schemas.envelope import Envelope, encode_envelope
 from schemas.orders import OrderState
-from streams.worker.batch import StateCache, TableBatch
+from streams.worker.batch import StateCache, TableBatch, latest_per_key
 from streams.worker.processing import process_record
 
 pytestmark = pytest.mark.unit
@@ -75,3 +75,35 @@ def test_the_cache_spares_parsing_but_never_serves_other_bytes(koywe_envelope: C
     assert cache.load("orders", "o-a", restored, parse).state == "PENDING" and parsed == [restored]
     cache.keep("orders", "o-b", saved, OrderState.model_validate_json(saved))
     assert len(cache) == 1 and cache.load("orders", "o-a", restored, parse) is not None and len(parsed) == 2  # evicted
+
+
+def test_latest_per_key_keeps_each_projection_keys_last_record_at_its_last_position() -> None:
+    records = [("orders", b"a", b"a1", 0), ("alerts", b"x", b"x1", None), ("orders", b"b", b"b1", 1),
+               ("orders", b"a", b"a2", 0), ("kyc", b"a", b"k1", 0), ("dlq", b"d", b"d1", None),
+               ("alerts", b"x", b"x1", None), ("orders", b"b", b"b2", 1), ("orders", b"a", b"a3", 0)]
+    assert latest_per_key(records, {"orders", "kyc"}) == [
+        ("alerts", b"x", b"x1", None), ("kyc", b"a", b"k1", 0), ("dlq", b"d", b"d1", None),
+        ("alerts", b"x", b"x1", None), ("orders", b"b", b"b2", 1), ("orders", b"a", b"a3", 0)]
+
+
+def test_latest_per_key_keeps_everything_when_no_key_repeats_or_nothing_collapses() -> None:
+    records = [("orders", b"a", b"a1", 0), ("orders", b"b", b"b1", 1), ("alerts", b"x", b"x1", None)]
+    assert latest_per_key(records, {"orders"}) == records
+    repeated = [*records, ("orders", b"a", b"a2", 0)]
+    assert latest_per_key(repeated, set()) == repeated
+    assert latest_per_key([], {"orders"}) == []
+
+
+def test_latest_per_key_sends_what_folding_record_by_record_would_leave_last(
+        koywe_envelope: Callable[..., Envelope]) -> None:
+    """Over a real batch's outputs: per key the last record is the final state, and the states
+    a compacted topic ends with are the same as with one record per event."""
+    states, outputs = tables(), []
+    for raw in records(koywe_envelope):
+        outputs.extend((o.topic, o.key, o.value, 0 if o.topic == "orders" else None)
+                       for o in process_record(raw, states, lambda: NOW).outputs)
+    kept = latest_per_key(outputs, {"orders"})
+    assert [(t, k) for t, k, _, _ in kept if t == "orders"] == [("orders", b"o-a"), ("orders", b"o-b")]
+    assert {k: v for t, k, v, _ in kept if t == "orders"} == {k: v for t, k, v, _ in outputs if t == "orders"}
+    assert {k.decode(): v for t, k, v, _ in kept if t == "orders"} == states["orders"]
+    assert [r for r in kept if r[0] != "orders"] == [r for r in outputs if r[0] != "orders"]
