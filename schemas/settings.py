@@ -125,6 +125,8 @@ class Settings(BaseSettings):
     # up to 3 x 64 MiB memtables for each of them).
     worker_rocksdb_cache_bytes: int = Field(default=64 * 1024 * 1024, ge=1024 * 1024, le=64 * 1024**3)
     worker_rocksdb_write_buffer_bytes: int = Field(default=64 * 1024 * 1024, ge=4 * 1024 * 1024, le=64 * 1024**3)
+    worker_malloc_arenas: int = Field(default=2, ge=0, le=64)  # glibc malloc arenas (streams/worker/memory.py); 0: glibc's default
+    worker_malloc_trim_s: float = Field(default=10.0, ge=0, le=3600)  # hand freed memory back this often; 0: never
     worker_faust_levers: bool = True  # Faust's fast delivery + lean Monitor (streams/kafka/seam/faust_levers.py); false: stock Faust
 
     # Many workers (docs/operations.md "Running many workers"). Each worker advertises the URL the

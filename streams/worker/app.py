@@ -34,6 +34,7 @@ from streams.kafka.seam import (
 )
 from streams.worker.batch import StateCache, TableBatch, latest_per_key
 from streams.worker.handle import Worker
+from streams.worker.memory import trim_malloc
 from streams.worker.metrics import Folded, WorkerMetrics
 from streams.worker.processing import process_record
 from streams.worker.tls import install_tls
@@ -164,6 +165,11 @@ def build_worker(settings: Settings) -> Worker:
                                for f in folded if not f.outcome.dead)
             metrics.observe_batch(folded, started)
             worker.console.observe(folded)  # the console's orders-by-state index (streams/console)
+
+    if settings.worker_malloc_trim_s > 0:
+        @app.timer(settings.worker_malloc_trim_s)
+        async def hand_back_freed_memory() -> None:  # drained fetch buffers, batches (streams/worker/memory.py)
+            trim_malloc()
 
     worker = Worker(app, settings, tables, topics, metrics, waiters)
     install_views(worker)

@@ -25,6 +25,7 @@ from streams.kafka.metadata import partitions_in
 from streams.kafka.names import changelog_topic, store_dir
 from streams.kafka.seam import LeanMonitor
 from streams.worker.app import build_worker
+from streams.worker.memory import cap_malloc_arenas
 
 #: gen-0 collections every this many net allocations (CPython's default: 700); measured in bench fold
 GC_YOUNG_THRESHOLD = 20_000
@@ -114,6 +115,7 @@ def new_event_loop(kind: Literal["uvloop", "asyncio"]) -> asyncio.AbstractEventL
 
 
 def run_worker(settings: Settings, loglevel: str = "warning") -> None:
+    cap_malloc_arenas(settings.worker_malloc_arenas)
     # hooklog's logs (ingest/logs.py) instead of Faust's coloured ones: override_logging=False below.
     configure_logging("worker", settings.log_level, secrets=secrets_of(settings), log_format=settings.log_format)
     if not settings.api_token_list:

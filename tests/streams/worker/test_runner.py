@@ -6,12 +6,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import ctypes.util
+import subprocess
+import sys
+
 import pytest
 
 from ingest.topics import ensure_topics
 from schemas.settings import Settings
+from streams.worker.memory import cap_malloc_arenas, trim_malloc
 from streams.worker.runner import discard_stores_of_another_cluster
-from tests.kafka_fixtures import hooklog
+from tests.kafka_fixtures import REPO, hooklog
 
 
 def _store(tmp_path: Path) -> Path:
@@ -62,3 +67,20 @@ def test_stores_of_another_store_epoch_are_discarded(tmp_path: Path) -> None:
     assert reason is not None and "store epoch 0" in reason and "epoch e2" in reason and not store.exists()
     store = _store(tmp_path)
     assert not discard_stores_of_another_cluster(settings, "A:changelogs:e2") and store.exists()
+
+
+@pytest.mark.unit
+def test_malloc_arenas_are_capped_where_glibc_is_and_left_alone_at_0() -> None:
+    assert cap_malloc_arenas(0) is False
+    script = "from streams.worker.memory import cap_malloc_arenas; print(cap_malloc_arenas(2))"
+    done = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, check=True)
+    glibc = "libc.so" in (ctypes.util.find_library("c") or "")
+    assert done.stdout.strip() == str(glibc)
+
+
+@pytest.mark.unit
+def test_freed_memory_is_handed_back_where_glibc_is() -> None:
+    glibc = "libc.so" in (ctypes.util.find_library("c") or "")
+    blocks = [bytearray(64 * 1024) for _ in range(2000)]  # ~128 MiB in small-ish blocks, then freed
+    del blocks
+    assert trim_malloc() is glibc
