@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 import socket
 import ssl
 import subprocess
@@ -47,10 +48,39 @@ def kafka_bootstrap() -> str:
     return ensure_broker()
 
 
-def free_port() -> int:
+def _ephemeral_low() -> int:
+    """The first port the kernel hands out for outgoing connections (Linux default 32768)."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+def _bindable(port: int) -> bool:
     with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def free_ports(count: int = 1) -> int:
+    """The first of `count` consecutive free ports (`hooklog up --workers N` uses port, port+1, …),
+    below the kernel's ephemeral range: a port from that range, free when picked, can be taken by
+    any outgoing connection (a Kafka client's) before a worker binds it, or binds it again after a
+    restart (seen: `up`'s second worker failed with "address already in use")."""
+    high = _ephemeral_low() - count
+    for _ in range(200):
+        base = random.randrange(20_000, high)
+        if all(_bindable(p) for p in range(base, base + count)):
+            return base
+    raise RuntimeError(f"no {count} consecutive free ports in 20000..{high}")
+
+
+def free_port() -> int:
+    return free_ports(1)
 
 
 def listening_inodes(port: int) -> set[str]:

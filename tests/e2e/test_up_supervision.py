@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from schemas.settings import Settings
-from tests.kafka_fixtures import REPO, settings_env
+from tests.kafka_fixtures import REPO, free_ports, settings_env
 
 pytestmark = pytest.mark.kafka
 
@@ -121,7 +121,7 @@ def test_sigterm_during_the_readiness_wait_stops_every_child_and_frees_the_ports
 
 def test_a_killed_worker_is_restarted_while_the_other_serves_and_a_killed_up_takes_its_children(
         own_topics: None, make_settings: Callable[..., Settings], start_up: Callable[..., tuple]) -> None:
-    settings = make_settings()
+    settings = make_settings(worker_port=free_ports(2))  # w1 on the port, w2 on the next one
     up, log = start_up(settings, "--workers", "2")
     wait_until(lambda: "Ctrl-C stops everything" in log.read_text() or up.poll() is not None, 240, "up's readiness")
     text = log.read_text()
