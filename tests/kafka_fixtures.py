@@ -56,7 +56,8 @@ def _ephemeral_low() -> int:
         return 32768
 
 
-def _bindable(port: int) -> bool:
+def port_free(port: int) -> bool:
+    """Whether a server could bind 127.0.0.1:`port` now (SO_REUSEADDR, as servers set it)."""
     with socket.socket() as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
@@ -74,7 +75,7 @@ def free_ports(count: int = 1) -> int:
     high = _ephemeral_low() - count
     for _ in range(200):
         base = random.randrange(20_000, high)
-        if all(_bindable(p) for p in range(base, base + count)):
+        if all(port_free(p) for p in range(base, base + count)):
             return base
     raise RuntimeError(f"no {count} consecutive free ports in 20000..{high}")
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from schemas.settings import Settings
-from tests.kafka_fixtures import REPO, free_ports, settings_env
+from tests.kafka_fixtures import REPO, free_ports, port_free, settings_env
 
 pytestmark = pytest.mark.kafka
 
@@ -63,16 +62,6 @@ def answers(url: str) -> bool:
             return response.status == 200
     except OSError:
         return False
-
-
-def port_free(port: int) -> bool:
-    with socket.socket() as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
 
 
 @pytest.fixture
