@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import MutableMapping
 
 import faust
 
@@ -21,15 +20,16 @@ from schemas.settings import Settings
 from streams.api.views import install_views
 from streams.kafka.names import app_id, store_dir
 from streams.kafka.seam import (
+    BATCH_BYTES,
+    BatchWrites,
     HooklogTableManager,
+    RawBytesSchema,
     RocksDBBudget,
-    as_current,
     bounded_table_class,
-    flush_changelog_writes,
     install_fast_delivery,
     install_transport,
     lever_settings,
-    send_unbuffered,
+    read_in_partition,
     versions_drift,
 )
 from streams.worker.batch import StateCache, TableBatch, latest_per_key
@@ -43,7 +43,10 @@ from streams.worker.waiters import FoldWaiters
 log = get_logger("worker")
 
 
-def _raw_topic(app: faust.App, name: str, partitions: int) -> faust.TopicT:
+def _raw_topic(app: faust.App, name: str, partitions: int, levers: bool = False) -> faust.TopicT:
+    """A topic of raw bytes; with the levers its records become events without Faust's codecs."""
+    if levers:
+        return app.topic(name, schema=RawBytesSchema(), partitions=partitions)
     return app.topic(name, key_type=bytes, value_type=bytes, key_serializer="raw",
                      value_serializer="raw", partitions=partitions)
 
@@ -94,6 +97,7 @@ def build_worker(settings: Settings) -> Worker:
                                                 settings.worker_rocksdb_write_buffer_bytes)),
         broker_commit_every=1000,
         broker_commit_interval=1.0,
+        producer_max_batch_size=BATCH_BYTES,  # the size of BatchWrites' record batches (one per partition)
         producer_linger=0.005,  # fewer, larger produce requests: ~16% less worker CPU/event (bench/PROPOSED_CHANGES.md)
         stream_buffer_maxsize=settings.worker_stream_buffer_maxsize,
         consumer_max_fetch_size=settings.worker_fetch_bytes,
@@ -106,7 +110,7 @@ def build_worker(settings: Settings) -> Worker:
     else:
         install_transport(app)
     names = ["raw", *(p.name for p in PROJECTIONS), "alerts", "dlq"]
-    topics = {name: _raw_topic(app, settings.topic(name), settings.partitions) for name in names}
+    topics = {name: _raw_topic(app, settings.topic(name), settings.partitions, levers) for name in names}
     tables = {
         # bytes values are stored raw (our state JSON); str keys go JSON-encoded into the changelog.
         p.name: app.Table(p.name, default=None, partitions=settings.partitions, key_type=str, value_type=bytes)
@@ -122,25 +126,20 @@ def build_worker(settings: Settings) -> Worker:
     co_partitioned = {p.name for p in PROJECTIONS}
     projection_topics = {names[name] for name in co_partitioned}
 
-    def write(table: MutableMapping[str, bytes], key: str, value: bytes, event: faust.EventT | None) -> None:
-        with as_current(event):
-            table[key] = value
-
     @app.agent(topics["raw"], name="fold")
     async def fold(stream: faust.StreamT) -> None:
         # `take_events` acks a batch's events (makes them committable) only when the loop body
         # below returns: state written, every record it produced acknowledged by the broker.
         async for events in stream.take_events(settings.fold_batch_max, within=settings.fold_batch_within):
             started = time.perf_counter()
-            batch: TableBatch[faust.EventT] = TableBatch(tables)
+            # reads go to the record's own partition's store (never a standby's copy)
+            batch: TableBatch[faust.EventT] = TableBatch(tables, read_in_partition)
             folded = []
             outputs = []
             for event in events:
                 message = event.message
-                batch.current = event
-                with as_current(event):
-                    outcome = process_record(message.value, batch.tables, utcnow, message.partition, message.offset,
-                                             states)
+                batch.current, batch.partition = event, message.partition
+                outcome = process_record(message.value, batch.tables, utcnow, message.partition, message.offset, states)
                 # A projection record's key is the raw record's key and both topics have the same
                 # partition count, so it goes to the raw record's partition number (what the
                 # murmur2 partitioner would compute, without computing it per record).
@@ -151,12 +150,15 @@ def build_worker(settings: Settings) -> Worker:
             # are handed to the producer before the projection records, so a published state is
             # never newer than the changelog a restarted worker restores (a kill -9 between the
             # two would otherwise republish older states over newer ones).
-            batch.flush(write)
-            await flush_changelog_writes(app)
+            # With the levers, one aiokafka record batch per partition (streams/kafka/seam/
+            # faust_batch_writes.py); else each write and record through Faust's own paths.
+            writes = BatchWrites(app, direct=levers)
+            batch.flush(writes.put)
             # A projection topic is compacted (the latest state per key): like the changelog, it
             # gets each key's last state of the batch, at its last position (docs/architecture.md).
-            outputs = latest_per_key(outputs, projection_topics)
-            sent = [await send_unbuffered(app, topic, key, value, partition) for topic, key, value, partition in outputs]
+            for topic, key, value, partition in latest_per_key(outputs, projection_topics):
+                writes.record(topic, key, value, partition)
+            sent = await writes.hand_over()
             # At-least-once: the batch's events are acked (committable) only once every record it
             # produced is acknowledged by the broker; a failed send raises and stops the worker.
             await asyncio.gather(*sent)

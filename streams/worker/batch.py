@@ -21,6 +21,14 @@ E = TypeVar("E")
 R = TypeVar("R", bound=tuple[Any, ...])
 
 
+#: How a batch reads a stored value: (table, partition of the current record, key) -> bytes or None.
+Read = Callable[[MutableMapping[str, bytes], "int | None", str], "bytes | None"]
+
+
+def _read_table(table: MutableMapping[str, bytes], partition: int | None, key: str) -> bytes | None:
+    return table.get(key)
+
+
 class StateCache:
     """LRU of (projection, aggregate id) -> (stored bytes, parsed state)."""
 
@@ -58,12 +66,17 @@ class _Overlay(MutableMapping[str, bytes], Generic[E]):
         self.writes: dict[str, tuple[bytes, E | None]] = {}
 
     def __getitem__(self, key: str) -> bytes:
-        written = self.writes.get(key)
-        return written[0] if written is not None else self.base[key]
+        value = self.get(key)
+        if value is None:
+            raise KeyError(key)
+        return value
 
     def get(self, key: str, default: Any = None) -> Any:
         written = self.writes.get(key)
-        return written[0] if written is not None else self.base.get(key, default)
+        if written is not None:
+            return written[0]
+        value = self.batch.read(self.base, self.batch.partition, key)
+        return default if value is None else value
 
     def __setitem__(self, key: str, value: bytes) -> None:
         self.writes[key] = (value, self.batch.current)
@@ -80,10 +93,14 @@ class _Overlay(MutableMapping[str, bytes], Generic[E]):
 
 class TableBatch(Generic[E]):
     """The tables one batch folds into; `flush` writes every touched key once, under the record
-    (`current` when it was last written) that produced its final value."""
+    (`current` when it was last written) that produced its final value. A key not written yet
+    in the batch is read with `read` (default: `table.get(key)`) in `partition`."""
 
-    def __init__(self, tables: Mapping[str, MutableMapping[str, bytes]]) -> None:
+    def __init__(self, tables: Mapping[str, MutableMapping[str, bytes]], read: Read | None = None) -> None:
         self.current: E | None = None
+        #: the partition of `current`, which `read(table, partition, key)` reads a stored value in
+        self.partition: int | None = None
+        self.read: Read = read or _read_table
         self.tables = {name: _Overlay(table, self) for name, table in tables.items()}
 
     def flush(self, write: Callable[[MutableMapping[str, bytes], str, bytes, E | None], None]) -> int:

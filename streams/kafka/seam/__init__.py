@@ -12,10 +12,12 @@ on, and tests/streams/kafka/test_seam.py fails loudly when an upgrade changes on
   offsets for the lag reader (`SeamBrokenError` when they moved), and the consumer that rewinds
   never-committed partitions when Faust seeks to the committed offsets (always installed);
 - faust_levers: Faust's per-record machinery made cheaper (a direct delivery when it cannot
-  block instead of `wait_first`, the Monitor's per-record hooks as no-ops), installed only on
-  the pinned versions (`levers_enabled`);
+  block instead of `wait_first`, the Monitor's per-record hooks as no-ops, the raw topic's
+  records made events without Faust's codecs), installed only on the pinned versions;
 - faust_assignor: every member's active partitions by advertised URL (routing), and Faust's
   recovery/rebalance flags (readiness);
+- faust_batch_writes: a fold batch's RocksDB puts, changelog records and published records
+  handed to aiokafka as one record batch per partition, bypassing Faust's per-record paths;
 - faust_rocksdb: every RocksDB store of a worker under one block cache and one write-buffer
   budget (the `Table` class the worker's App uses);
 - aiokafka_admin: deleting a consumer group by a raw DeleteGroups request;
@@ -25,10 +27,12 @@ on, and tests/streams/kafka/test_seam.py fails loudly when an upgrade changes on
 from streams.kafka.seam.aiokafka_admin import delete_consumer_group
 from streams.kafka.seam.aiokafka_consumer import fetch_task, stop_consumer
 from streams.kafka.seam.faust_assignor import faust_status, owner_urls
+from streams.kafka.seam.faust_batch_writes import BATCH_BYTES, BatchWrites
 from streams.kafka.seam.faust_levers import (
     FastDeliveryConsumer,
     FastDeliveryTransport,
     LeanMonitor,
+    RawBytesSchema,
     install_fast_delivery,
     lever_settings,
 )
@@ -59,8 +63,8 @@ from streams.kafka.seam.faust_transport import (
 from streams.kafka.seam.pins import PINNED, RELIANCES, SeamBrokenError, digest, versions_drift
 
 __all__ = [
-    "PINNED", "RELIANCES", "BudgetedRocksDBOptions", "BudgetedTable", "RocksDBBudget", "bounded_table_class", "AtPartition", "FastDeliveryConsumer", "FastDeliveryTransport", "LeanMonitor",
-    "install_fast_delivery", "lever_settings", "HooklogTableManager", "SeamBrokenError", "SeekBeforeResumeRecovery",
+    "PINNED", "RELIANCES", "BATCH_BYTES", "BatchWrites", "BudgetedRocksDBOptions", "BudgetedTable", "RocksDBBudget", "bounded_table_class", "AtPartition", "FastDeliveryConsumer", "FastDeliveryTransport", "LeanMonitor",
+    "RawBytesSchema", "install_fast_delivery", "lever_settings", "HooklogTableManager", "SeamBrokenError", "SeekBeforeResumeRecovery",
     "active_partitions", "as_current", "changelog_key", "changelog_topic_name", "committed_position",
     "delete_consumer_group", "digest", "flush_changelog_writes", "key_from_changelog", "partition_items",
     "read_in_partition", "send_unbuffered", "started_consumer", "versions_drift",

@@ -7,7 +7,9 @@
   before, so a rebalance or a stop still interrupts a blocked delivery. `wait_first` costs 4
   `ensure_future`, an `asyncio.wait` and 3 cancels per record;
 - the Monitor's four per-record hooks as no-ops, keeping `stream_inbound_time`, which Faust's
-  slow-processing check (`verify_event_path`) reads.
+  slow-processing check (`verify_event_path`) reads;
+- the raw topic's records made events as they are (`RawBytesSchema`), without Faust's
+  serializer registry and settings lookups per record (the `raw` codec returns the bytes anyway).
 
 Installed only on the versions they were read against (`pins.versions_drift()` empty);
 otherwise the worker runs stock Faust and logs why.
@@ -19,6 +21,7 @@ import asyncio
 from time import monotonic
 from typing import Any, AsyncIterator, cast
 
+from faust import Schema
 from faust.sensors.monitor import Monitor
 from faust.transport.consumer import CONSUMER_FETCHING
 from mode import Service
@@ -172,6 +175,27 @@ class LeanMonitor(Monitor):
 
     def on_message_out(self, tp: Any, offset: int, message: Any) -> None:
         return None
+
+
+@relies_on(("faust.serializers.schemas:Schema.compile", "d46eec5ce3195b2c"),
+           ("faust.app.base:App.create_event", "15fea3d1e95e6625"))
+class RawBytesSchema(Schema):
+    """A topic of raw bytes keys and values whose records become events as they are: Faust's
+    compiled decode (`Schema.compile`) looks up three settings and goes through the serializer
+    registry and the `raw` codec per record, which return the same bytes. The event is made as
+    `App.create_event` makes it (the `Event` setting's class)."""
+
+    def __init__(self) -> None:
+        super().__init__(key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
+
+    def compile(self, app: Any, *, on_key_decode_error: Any = None, on_value_decode_error: Any = None,
+                default_propagate: bool = False) -> Any:
+        event = app.conf.Event
+
+        async def decode(message: Any, *, propagate: bool = default_propagate) -> Any:
+            return event(app, message.key, message.value, message.headers, message)
+
+        return decode
 
 
 def install_fast_delivery(app: Any) -> None:

@@ -108,9 +108,18 @@ class AtPartition:
         self.message = _Message(partition)
 
 
+@relies_on(("faust.stores.rocksdb:Store._get", "7ae8dfd6d7754a59"),
+           ("faust.stores.rocksdb:Store._db_for_partition", "cb7e67d5f9efc4bc"))
 def read_in_partition(table: Any, partition: int, key: str) -> bytes | None:
     """`table[key]` from that partition's store only (RocksDB), never Faust's search of every
-    open store (standbys included); other stores hold one dict."""
+    open store (standbys included); other stores hold one dict.
+
+    RocksDB: the partition's database is read directly, with the key Faust writes
+    (`changelog_key`), which is what `Store._get` does for the current event's partition without
+    Faust's mapping layers on the way (~7 % of the worker's CPU when the fold read through them)."""
+    db_for = getattr(table.data, "_db_for_partition", None)
+    if db_for is not None:
+        return db_for(partition).get(changelog_key(key))
     with as_current(AtPartition(partition)):
         return table.get(key)
 

@@ -30,7 +30,7 @@ from faust.transport import conductor as conductor_module
 from faust.transport.consumer import Consumer as FaustConsumer
 from faust.transport.drivers.aiokafka import Consumer as FaustAIOKafkaConsumer
 from faust.transport.producer import ProducerBuffer
-from faust.types import TP
+from faust.types import TP, Message
 
 from schemas.settings import Settings
 from streams.kafka import seam
@@ -77,7 +77,7 @@ def test_every_item_records_what_it_relies_on() -> None:
     items = {r.item.rsplit(".", 1)[-1] for r in seam.RELIANCES}
     assert items >= {"SeekBeforeResumeRecovery", "HooklogTableManager", "as_current", "partition_items",
                      "active_partitions", "changelog_topic_name", "changelog_key", "flush_changelog_writes",
-                     "send_unbuffered", "started_consumer", "delete_consumer_group"}
+                     "send_unbuffered", "started_consumer", "delete_consumer_group", "BatchWrites"}
     assert resolve("faust.tables.manager:TableManager.recovery").__name__ == "recovery"  # a property's getter
 
 
@@ -158,6 +158,10 @@ def test_a_store_without_partitions_says_so(tmp_path: Path) -> None:
     table = app.Table("orders", default=None, partitions=2, key_type=str, value_type=bytes)
     with pytest.raises(NotImplementedError, match="no per-partition stores"):
         list(seam.partition_items(table, 0))
+    with seam.as_current(seam.AtPartition(0)):
+        table.data["ord-0"] = b"state-0"
+    assert seam.read_in_partition(table, 0, "ord-0") == b"state-0"  # one dict: Faust's own read
+    assert seam.read_in_partition(table, 0, "ord-9") is None
 
 
 @pytest.mark.unit
@@ -365,3 +369,20 @@ def test_the_worker_event_loop_is_uvloop_at_the_pinned_version() -> None:
                 thread_loop.close()
     finally:
         asyncio.set_event_loop_policy(None)
+
+
+@pytest.mark.unit
+async def test_the_raw_schema_makes_the_event_fausts_own_decode_makes(tmp_path: Path) -> None:
+    worker = build_worker(Settings(data_dir=tmp_path, topic_prefix="p"))
+    app, raw = worker.app, worker.topics["raw"]
+    assert isinstance(raw.schema, seam.RawBytesSchema)
+    stock = faust.Schema(key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
+    for key, value, headers in ((b"ord-1", b'{"a": 1}', []), (None, b"\xff\x00", [("h", b"v")]), (b"k", b"", None)):
+        message = Message(raw.get_topic_name(), 3, 17, 1.5, 0, headers, key, value, None)
+        ours = await raw.schema.compile(app)(message)
+        theirs = await stock.compile(app)(message)
+        assert type(ours) is type(theirs) is app.conf.Event
+        assert (ours.app, ours.key, ours.value, ours.headers, ours.message) == \
+            (theirs.app, theirs.key, theirs.value, theirs.headers, theirs.message)
+    stock_worker = build_worker(Settings(data_dir=tmp_path / "s", topic_prefix="p", worker_faust_levers=False))
+    assert not isinstance(stock_worker.topics["raw"].schema, seam.RawBytesSchema)
