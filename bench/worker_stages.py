@@ -10,14 +10,15 @@ orders whose earlier state is already in the table (parsed cold: no StateCache e
 Each stage runs over the batch's own inputs, prepared by the stages before it outside its
 timing; arms run in interleaved rounds (bench/fair.py), each `reps` times per round; a figure
 is the median over rounds of process CPU ÷ events in the batch (so the rows add up to a
-batch's cost per event), beside the calls per batch. The Faust rows use the worker itself:
-`build_worker` on a temp data dir (the app not started: no consumer, no agent), its RocksDB
-tables written under real Faust events (the store put and the changelog record that
-`Producer.send_soon` queues), its producer started on the real broker: `flush_changelog_writes`
-hands the changelog records to aiokafka, the projection and alert records go through
-`send_unbuffered` (acks=all, linger 5 ms) and their acks are gathered, as `app.fold` does. The
-acks row is CPU (aiokafka's sender: produce requests, responses, callbacks), its wall time
-beside it. Topics on a fresh `bench-<hex>` prefix, deleted at the end.
+batch's cost per event), beside the calls per batch. The Kafka rows use the worker itself:
+`build_worker` on a temp data dir (the app not started: no consumer, no agent), its producer
+started on the real broker, and the tail of `app.fold` three ways (`TAILS`): Faust's own paths
+(table writes under real Faust events, whose changelog records `Producer.send_soon` queues;
+`flush_changelog_writes`; `send_unbuffered` per record, acks=all, linger 5 ms), with one record
+per event or one projection record per key, and `BatchWrites` (RocksDB write batches and
+closed aiokafka record batches, streams/kafka/seam/faust_batch_writes.py, the worker's path with
+the levers). The acks row is CPU (aiokafka's sender: produce requests, responses, callbacks),
+its wall time beside it. Topics on a fresh `bench-<hex>` prefix, deleted at the end.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ from schemas.envelope import decode_envelope, utcnow
 from schemas.settings import Settings
 from streams.console.indexer import order_entry
 from streams.kafka.names import changelog_topic
-from streams.kafka.seam import as_current, flush_changelog_writes, send_unbuffered
+from streams.kafka.seam import BatchWrites
 from streams.worker.app import build_worker
 from streams.worker.batch import StateCache, TableBatch, latest_per_key
 from streams.worker.handle import Worker
@@ -213,28 +214,35 @@ def faust_events(worker: Worker, batch: Batch) -> list[Event]:
             for i, (v, p) in enumerate(zip(batch.values, batch.partitions))]
 
 
-async def batch_tail(worker: Worker, batch: Batch, events: list[Event], dedupe: bool) -> dict[str, float]:
-    """The fold loop after its per-event part, timed in segments (process CPU, s): table writes,
-    changelog hand-over, send hand-over, acks (+ their wall time)."""
+#: The Kafka arms: (name, one projection record per key per batch, `BatchWrites` direct).
+TAILS = (("faust, one per event", False, False), ("faust, one per key", True, False),
+         ("direct, one per key", True, True))
+
+
+async def batch_tail(worker: Worker, batch: Batch, events: list[Event], dedupe: bool,
+                     direct: bool) -> dict[str, float]:
+    """The fold loop after its per-event part, timed in segments (process CPU, s): the table
+    writes (Faust's `table[key] = value`, or `BatchWrites.put`), the hand-over to the producer
+    (changelog records, then the records to publish), the acks (+ their wall time)."""
     app, tables = worker.app, worker.tables
     topics = {o[0] for o in batch.outputs if o[3] is not None}
     clock = time.process_time
+    writes = BatchWrites(app, direct=direct)
     t0 = clock()
-    for name, writes in batch.writes.items():
+    for name, written in batch.writes.items():
         table = tables[name]
-        for key, (value, i) in writes.items():
-            with as_current(events[i]):
-                table[key] = value
+        for key, (value, i) in written.items():
+            writes.put(table, key, value, events[i])
     t1 = clock()
-    await flush_changelog_writes(app)
-    t2 = clock()
     outputs = latest_per_key(batch.outputs, topics) if dedupe else batch.outputs
-    sent = [await send_unbuffered(app, topic, key, value, partition) for topic, key, value, partition in outputs]
-    t3, w3 = clock(), time.perf_counter()
+    for topic, key, value, partition in outputs:
+        writes.record(topic, key, value, partition)
+    sent = await writes.hand_over()
+    t2, w2 = clock(), time.perf_counter()
     await asyncio.gather(*sent)
-    await app.producer.flush()  # the changelog records' acks too (the worker's sender handles them meanwhile)
-    return {"table write": t1 - t0, "changelog hand-over": t2 - t1, "send hand-over": t3 - t2,
-            "acks": clock() - t3, "acks wall": time.perf_counter() - w3, "records": len(outputs)}
+    await app.producer.flush()  # Faust's changelog records' acks too (the worker's sender handles them meanwhile)
+    return {"table write": t1 - t0, "hand-over": t2 - t1, "acks": clock() - t2,
+            "acks wall": time.perf_counter() - w2, "records": len(outputs)}
 
 
 async def _setup(settings: Settings) -> Worker:
@@ -262,9 +270,10 @@ def run(events: int = 500, rounds: int = 5, reps: int = 4) -> dict[str, Any]:
                     calls[(b.name, stage)] = n
                     arms[f"{b.name}|{stage}"] = _timed(work, reps, len(b.values))
                 fe = faust_events(worker, b)
-                for dedupe in (False, True):
-                    arms[f"{b.name}|kafka|{dedupe}"] = _timed_tail(loop, worker, b, fe, dedupe, reps)
-            loop.run_until_complete(batch_tail(worker, made[0], faust_events(worker, made[0]), False))  # warm-up
+                for mode, dedupe, direct in TAILS:
+                    arms[f"{b.name}|kafka|{mode}"] = _timed_tail(loop, worker, b, fe, dedupe, direct, reps)
+            for _, dedupe, direct in TAILS:  # warm-up
+                loop.run_until_complete(batch_tail(worker, made[0], faust_events(worker, made[0]), dedupe, direct))
             runs = interleave(arms, rounds)
         finally:
             loop.run_until_complete(worker.app.producer.stop())
@@ -282,11 +291,11 @@ def _timed(work: Callable[[], Any], reps: int, n: int) -> Callable[[int], dict[s
 
 
 def _timed_tail(loop: asyncio.AbstractEventLoop, worker: Worker, batch: Batch, events: list[Event], dedupe: bool,
-                reps: int) -> Callable[[int], dict[str, Any]]:
+                direct: bool, reps: int) -> Callable[[int], dict[str, Any]]:
     def arm(_: int) -> dict[str, Any]:
         total: dict[str, float] = {}
         for _ in range(reps):
-            for k, v in loop.run_until_complete(batch_tail(worker, batch, events, dedupe)).items():
+            for k, v in loop.run_until_complete(batch_tail(worker, batch, events, dedupe, direct)).items():
                 total[k] = total.get(k, 0.0) + v
         n = len(batch.values)
         return {k: (v / reps if k == "records" else v / reps * 1e3 if k == "acks wall" else v / reps / n * 1e6)
@@ -301,10 +310,9 @@ def _summary(made: list[Batch], runs: dict[str, list[dict[str, Any]]], calls: di
         for (name, stage), n in calls.items():
             if name == b.name:
                 rows[stage] = {"calls": n, "us_per_event": round(median([r["us"] for r in runs[f"{name}|{stage}"]]), 2)}
-        for dedupe in (False, True):
-            rs = runs[f"{b.name}|kafka|{dedupe}"]
-            rows[f"kafka|{'one per key' if dedupe else 'one per event'}"] = {
-                k: round(median([r[k] for r in rs]), 2) for k in rs[0] if k != "round"}
+        for mode, _, _ in TAILS:
+            rs = runs[f"{b.name}|kafka|{mode}"]
+            rows[f"kafka|{mode}"] = {k: round(median([r[k] for r in rs]), 2) for k in rs[0] if k != "round"}
         out[b.name] = {"events": len(b.values), "orders": len({f.aggregateId for f in b.facts}),
                        "table_writes": sum(len(w) for w in b.writes.values()), "stages": rows, "rounds": {
                            k.partition("|")[2]: v for k, v in runs.items() if k.startswith(b.name + "|")}}
@@ -323,8 +331,8 @@ def print_table(result: dict[str, Any], info: dict[str, Any], rounds: int, reps:
     for stage in (s for s in first if not s.startswith("kafka|")):
         cells = [f"{result[n]['stages'][stage]['calls']} | {result[n]['stages'][stage]['us_per_event']:.2f}" for n in names]
         print(f"| {stage} | " + " | ".join(cells) + " |")
-    for mode in ("one per event", "one per key"):
-        for seg in ("table write", "changelog hand-over", "send hand-over", "acks"):
+    for mode, _, _ in TAILS:
+        for seg in ("table write", "hand-over", "acks"):
             cells = [f"{result[n]['stages'][f'kafka|{mode}']['records']:.0f} rec | "
                      f"{result[n]['stages'][f'kafka|{mode}'][seg]:.2f}" for n in names]
             print(f"| Kafka, {mode}: {seg} | " + " | ".join(cells) + " |")

@@ -126,8 +126,10 @@ def test_worker_stages(kafka_bootstrap: str) -> None:
         assert stages["fold (projection.fold)"]["calls"] == 40
         assert all(math.isfinite(s["us_per_event"]) and s["us_per_event"] >= 0
                    for name, s in stages.items() if not name.startswith("kafka|"))
-        assert stages["kafka|one per event"]["send hand-over"] > 0 and stages["kafka|one per event"]["acks wall"] > 0
+        for mode in ("faust, one per event", "faust, one per key", "direct, one per key"):
+            assert stages[f"kafka|{mode}"]["hand-over"] > 0 and stages[f"kafka|{mode}"]["acks wall"] > 0
+        assert stages["kafka|direct, one per key"]["records"] == stages["kafka|faust, one per key"]["records"]
         assert all(len(runs) == 2 for runs in batch["rounds"].values())
     # one projection record per key: a catch-up batch sends fewer records, a live one the same
-    assert catch_up["stages"]["kafka|one per key"]["records"] < catch_up["stages"]["kafka|one per event"]["records"]
-    assert live["stages"]["kafka|one per key"]["records"] == live["stages"]["kafka|one per event"]["records"]
+    assert catch_up["stages"]["kafka|faust, one per key"]["records"] < catch_up["stages"]["kafka|faust, one per event"]["records"]
+    assert live["stages"]["kafka|faust, one per key"]["records"] == live["stages"]["kafka|faust, one per event"]["records"]
