@@ -37,6 +37,11 @@ def order_entry(value: bytes) -> tuple[str, int]:
     return doc["state"], _updated_ms(doc["updatedAt"])
 
 
+def state_entry(state: Any) -> tuple[str, int]:
+    """`order_entry` of the folded OrderState object itself, without parsing its JSON again."""
+    return state.state.value, int(state.updatedAt.timestamp() * 1000)
+
+
 class IndexKeeper:
     def __init__(self, app: Any, table: Any, raw_topic: str, partitions: int, ready: Any) -> None:
         self.app, self.table, self.raw_topic, self._ready = app, table, raw_topic, ready
@@ -56,7 +61,8 @@ class IndexKeeper:
                 if f.partition not in owned or outcome.dead or not outcome.outputs \
                         or outcome.outputs[0].topic != "orders":
                     continue
-                state, updated = order_entry(outcome.outputs[0].value)
+                state, updated = (order_entry(outcome.outputs[0].value) if outcome.state is None
+                                  else state_entry(outcome.state))
                 self.index.put(outcome.aggregate_id, state, updated, f.partition)
         except Exception:  # noqa: BLE001 - an index bug must not stop the fold
             log.exception("console_index_failed")

@@ -42,6 +42,8 @@ class Outcome(NamedTuple):
     delivery_id: str | None = None
     aggregate_id: str | None = None
     alert_types: tuple[str, ...] = ()
+    #: the folded state itself (None for a dead letter): what the console index reads, unparsed
+    state: Any = None
 
 
 #: `Output(...)`/`Outcome(...)` without the NamedTuples' Python-level `__new__` (together about
@@ -98,4 +100,4 @@ def process_record(
     if alerts:
         outputs.extend(_output(("alerts", a.id.encode(), orjson.dumps(a.model_dump(mode="json")))) for a in alerts)
     return _outcome((outputs, fact.eventName, False, fact.source, fact.deliveryId, key,
-                     tuple([a.type for a in alerts]) if alerts else ()))
+                     tuple([a.type for a in alerts]) if alerts else (), state))

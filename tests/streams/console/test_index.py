@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import random
+from collections import defaultdict
 
 import pytest
 
+from schemas.envelope import utcnow
 from streams.console import index as ix
 from streams.console.index import OrderIndex, SortedBuckets
+from streams.console.indexer import order_entry, state_entry
+from streams.worker.processing import process_record
+from tests.conftest import raw_log
 
 pytestmark = pytest.mark.unit
 
@@ -74,3 +79,14 @@ def test_an_entry_reads_back_what_was_put_whatever_its_time_or_partition() -> No
     assert index.partitions() == {0: 1, 65_535: 1}
     with pytest.raises(ValueError, match="partition"):
         index.put("x", "PENDING", 1, 65_536)
+
+
+def test_the_entry_of_a_folded_state_is_the_entry_of_its_published_json() -> None:
+    tables: defaultdict[str, dict[str, bytes]] = defaultdict(dict)
+    checked = 0
+    for _, value in raw_log(seed=3, orders=12):
+        outcome = process_record(value, tables, utcnow)
+        if not outcome.dead and outcome.outputs[0].topic == "orders":
+            assert state_entry(outcome.state) == order_entry(outcome.outputs[0].value)
+            checked += 1
+    assert checked > 12
