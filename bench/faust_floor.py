@@ -27,6 +27,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from schemas.settings import Settings
 from streams.kafka.seam import install_fast_delivery, lever_settings
+from streams.worker.app import raw_bytes_topic
 from streams.worker.runner import new_event_loop
 
 
@@ -64,7 +65,7 @@ def main() -> None:
     if levers:
         install_fast_delivery(app)
         new_event_loop(settings.worker_event_loop)
-    source = app.topic(topic, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
+    source = raw_bytes_topic(app, topic, 4, levers)  # the worker's raw topic (with the levers: RawBytesSchema)
     seen = {"n": 0, "wall": 0.0, "cpu": 0.0}
 
     @app.agent(source)

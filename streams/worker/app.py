@@ -43,7 +43,7 @@ from streams.worker.waiters import FoldWaiters
 log = get_logger("worker")
 
 
-def _raw_topic(app: faust.App, name: str, partitions: int, levers: bool = False) -> faust.TopicT:
+def raw_bytes_topic(app: faust.App, name: str, partitions: int, levers: bool = False) -> faust.TopicT:
     """A topic of raw bytes; with the levers its records become events without Faust's codecs."""
     if levers:
         return app.topic(name, schema=RawBytesSchema(), partitions=partitions)
@@ -110,7 +110,7 @@ def build_worker(settings: Settings) -> Worker:
     else:
         install_transport(app)
     names = ["raw", *(p.name for p in PROJECTIONS), "alerts", "dlq"]
-    topics = {name: _raw_topic(app, settings.topic(name), settings.partitions, levers) for name in names}
+    topics = {name: raw_bytes_topic(app, settings.topic(name), settings.partitions, levers) for name in names}
     tables = {
         # bytes values are stored raw (our state JSON); str keys go JSON-encoded into the changelog.
         p.name: app.Table(p.name, default=None, partitions=settings.partitions, key_type=str, value_type=bytes)
