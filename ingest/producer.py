@@ -20,7 +20,9 @@ from aiokafka.errors import (
     UnknownProducerId,
 )
 
+from ingest.deadlines import Deadlines
 from ingest.partitioning import key_partitioner
+from ingest.seam import DirectAppend
 from schemas.envelope import Envelope, encode_envelope
 from schemas.errors import BrokerUnavailableError
 
@@ -40,6 +42,8 @@ class RawProducer:
         self._ack_timeout_s = ack_timeout_s
         self._restart_backoff_s = restart_backoff_s
         self._producer: AIOKafkaProducer | None = None
+        self._append: DirectAppend | None = None
+        self._deadlines = Deadlines()
         self._last_attempt = float("-inf")
         self._lock = asyncio.Lock()
         self._stopping: set[asyncio.Task[None]] = set()
@@ -76,22 +80,24 @@ class RawProducer:
             except (KafkaError, OSError, asyncio.TimeoutError):
                 await _quietly_stop(producer)
                 return False
-            self._producer = producer
+            self._producer, self._append = producer, DirectAppend(producer, self._topic)
             return True
 
     async def send(self, envelope: Envelope) -> None:
         """Append one envelope and wait for acks=all; BrokerUnavailableError if not in time."""
         if self._producer is None and not await self.start():
             raise BrokerUnavailableError.unreachable(self._bootstrap)
-        producer = self._producer
-        assert producer is not None
+        producer, append = self._producer, self._append
+        assert producer is not None and append is not None
+        deadline = time.monotonic() + self._ack_timeout_s
         try:
-            # asyncio.timeout, not wait_for: wait_for wraps the send in a task of its own per request.
-            async with asyncio.timeout(self._ack_timeout_s):
-                await producer.send_and_wait(
-                    self._topic, encode_envelope(envelope), key=envelope.key.encode(),
-                    timestamp_ms=int(envelope.received_at.timestamp() * 1000),
-                )
+            # The append (ingest/seam.py) waits only while the partition's batch is full (at most
+            # the deadline); then one sweep timer for every request's deadline (ingest/deadlines.py)
+            # instead of a timer each.
+            future = await append.append(envelope.key.encode(), encode_envelope(envelope),
+                                         int(envelope.received_at.timestamp() * 1000), self._ack_timeout_s)
+            self._deadlines.watch(future, deadline)
+            await future
         except (KafkaError, OSError, TimeoutError) as exc:
             if isinstance(exc, BROKEN_PRODUCER):
                 self._discard(producer)
@@ -115,6 +121,7 @@ class RawProducer:
         if producer is not None:
             await _quietly_stop(producer)
         await asyncio.gather(*self._stopping, return_exceptions=True)  # discarded ones, still stopping
+        self._deadlines.cancel()
 
 
 async def _quietly_stop(producer: AIOKafkaProducer, timeout_s: float = 10.0) -> None:
