@@ -14,7 +14,9 @@ from __future__ import annotations
 import asyncio
 import signal
 import time
+from collections.abc import Callable
 
+import uvloop
 from aiohttp import web
 
 from ingest.app import GATE, create_app
@@ -96,6 +98,13 @@ async def run(settings: Settings, *, reuse_port: bool = False) -> None:
     log.info("stopped")
 
 
+def loop_factory(kind: str) -> Callable[[], asyncio.AbstractEventLoop]:
+    """`HOOKLOG_INGEST_EVENT_LOOP`: uvloop (the default: less CPU per request in the loop and
+    its sockets) or asyncio's own loop."""
+    return uvloop.new_event_loop if kind == "uvloop" else asyncio.new_event_loop
+
+
 def serve(settings: Settings, *, reuse_port: bool = False) -> None:
     configure_logging("ingest", settings.log_level, secrets=secrets_of(settings), log_format=settings.log_format)
-    asyncio.run(run(settings, reuse_port=reuse_port))
+    with asyncio.Runner(loop_factory=loop_factory(settings.ingest_event_loop)) as runner:
+        runner.run(run(settings, reuse_port=reuse_port))

@@ -80,6 +80,7 @@ class Settings(BaseSettings):
 
     ingest_host: str = "127.0.0.1"
     ingest_port: int = Field(default=8080, ge=0, le=65535)
+    ingest_event_loop: Literal["uvloop", "asyncio"] = "uvloop"  # ingest's event loop (bench/nullserver.py uses the same)
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     produce_timeout_s: float = Field(default=5.0, gt=0)
     retry_after_s: int = Field(default=5, ge=1)
