@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from functools import partial
+from functools import lru_cache, partial
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -84,9 +84,15 @@ def _refuse(request: web.Request, status: int, code: str, detail: str,
     return json_error(status, code, detail, headers)
 
 
+@lru_cache(maxsize=256)
+def _kept_names(extra: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """(name, lower-case name) of every header kept for a source: built once, not per request."""
+    return tuple((name, name.lower()) for name in (*AUDIT_HEADERS, *extra))
+
+
 def kept_headers(headers: Mapping[str, str], source: Source) -> dict[str, str]:
     """The request headers the envelope keeps for audit, by lower-case name."""
-    return {name.lower(): value for name in (*AUDIT_HEADERS, *source.kept_headers)
+    return {lower: value for name, lower in _kept_names(source.kept_headers)
             if (value := headers.get(name)) is not None}
 
 

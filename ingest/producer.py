@@ -25,6 +25,7 @@ from ingest.partitioning import key_partitioner
 from ingest.seam import DirectAppend
 from schemas.envelope import Envelope, encode_envelope
 from schemas.errors import BrokerUnavailableError
+from schemas.settings import Settings
 
 # The broker no longer accepts this producer's id/sequence (seen after a broker restart under
 # load: aiokafka's sender then fails every later send with the same error, for ever). Only a new
@@ -36,8 +37,10 @@ BROKEN_PRODUCER = (OutOfOrderSequenceNumber, UnknownProducerId, InvalidProducerE
 class RawProducer:
     """One aiokafka producer per ingest process, (re)started lazily with a back-off."""
 
-    def __init__(self, bootstrap: str, topic: str, *, ack_timeout_s: float, restart_backoff_s: float = 1.0) -> None:
+    def __init__(self, bootstrap: str, topic: str, *, ack_timeout_s: float, restart_backoff_s: float = 1.0,
+                 linger_ms: float = 0) -> None:
         self._bootstrap = bootstrap
+        self._linger_ms = linger_ms
         self._topic = topic
         self._ack_timeout_s = ack_timeout_s
         self._restart_backoff_s = restart_backoff_s
@@ -47,6 +50,12 @@ class RawProducer:
         self._last_attempt = float("-inf")
         self._lock = asyncio.Lock()
         self._stopping: set[asyncio.Task[None]] = set()
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RawProducer:
+        """Ingest's producer of the raw topic, as the settings configure it."""
+        return cls(settings.kafka_bootstrap_servers, settings.topic("raw"), ack_timeout_s=settings.produce_timeout_s,
+                   linger_ms=settings.produce_linger_ms)
 
     @property
     def ready(self) -> bool:
@@ -58,7 +67,7 @@ class RawProducer:
             bootstrap_servers=self._bootstrap,
             acks="all",
             enable_idempotence=True,
-            linger_ms=0,  # each request awaits its own ack: a linger only adds latency (bench/PROPOSED_CHANGES.md)
+            linger_ms=self._linger_ms,  # HOOKLOG_PRODUCE_LINGER_MS: latency vs CPU per record (docs/performance.md)
             max_batch_size=256 * 1024,
             compression_type=None,
             request_timeout_ms=max(1000, int(self._ack_timeout_s * 1000)),

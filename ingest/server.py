@@ -40,8 +40,7 @@ async def build(settings: Settings) -> web.Application:
         await ensure_topics(settings, timeout_s=10)
     except BrokerUnavailableError as exc:
         log.warning("starting without the broker (answering 503 until it is back)", reason=str(exc))
-    producer = RawProducer(settings.kafka_bootstrap_servers, settings.topic("raw"),
-                           ack_timeout_s=settings.produce_timeout_s)
+    producer = RawProducer.from_settings(settings)
     return create_app(settings, producer, sources)
 
 
