@@ -1,8 +1,11 @@
 """The raw-log producer: acks=all, idempotent, and a deadline on every acknowledgement.
 
 A request is answered 2xx only after `send` returned, i.e. after every in-sync replica has the
-record. If the broker is away, `send` raises BrokerUnavailableError within the deadline and
-ingest answers 503 + Retry-After; the producer reconnects by itself on a later request.
+record. If the broker is away, `send` raises BrokerUnavailableError within the deadline (one
+sweep timer checks every request's, so up to its 50 ms tick later: ingest/deadlines.py) and
+ingest answers 503 + Retry-After; the producer reconnects by itself on a later request. A
+record whose request got a 503 may still be stored later: at least once, never a 2xx for a
+lost one.
 """
 
 from __future__ import annotations
