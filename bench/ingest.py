@@ -55,8 +55,7 @@ def drive(url: str, bodies_file: Path, *, tool: str, duration_s: float, concurre
 
 def ingest_producer(settings: Settings) -> AIOKafkaProducer:
     """An aiokafka producer configured exactly as ingest's (so baseline (b) follows its tuning)."""
-    return RawProducer(settings.kafka_bootstrap_servers, settings.topic("raw"),
-                       ack_timeout_s=settings.produce_timeout_s)._new_producer()
+    return RawProducer.from_settings(settings)._new_producer()
 
 
 async def raw_producer_rate(settings: Settings, records: list[tuple[bytes, bytes]], *,

@@ -109,16 +109,19 @@ LOAD_STAGES: dict[str, tuple[str, ...]] = {
     "aiohttp: read + parse HTTP (data_received)": ("RequestHandler.data_received",),
     "aiohttp: route (UrlDispatcher.resolve)": ("UrlDispatcher.resolve",),
     "aiohttp: make request object": ("Application._make_request",),
-    "middlewares, own code (front; before: json_errors + webhook_gate)": (
-        "front (ingest/app.py", "json_errors (ingest/app.py", "webhook_gate (ingest/app.py"),
+    "gate + error guard, own code (webhook + guard; before: the front middleware)": (
+        "webhook (ingest/app.py", "guard (ingest/fallbacks.py", "front (ingest/app.py", "json_errors (ingest/app.py",
+        "webhook_gate (ingest/app.py"),
+    "aiohttp: middleware chain (none now)": ("_fix_request_current_app", "_cached_build_middleware"),
     "handler: read body": ("read_body (ingest",),
     "handler: depth scan + JSON parse": ("too_deep (", "load_object ("),
     "handler: signature": ("verify_koywe_keys (", "verify_koywe ("),
     "handler: route + kept headers": ("route_koywe (", "kept_headers ("),
     "envelope: clock + new_envelope": ("utcnow (", "new_envelope ("),
     "envelope: encode": ("encode_envelope (",),
-    "produce: deadline (asyncio.timeout)": ("Timeout.", "timeout (asyncio/timeouts.py"),
-    "produce: aiokafka send (enqueue)": ("AIOKafkaProducer.send (",),
+    "produce: deadline (asyncio.timeout; now one sweep timer)": (
+        "Timeout.", "timeout (asyncio/timeouts.py", "Deadlines."),
+    "produce: aiokafka send (enqueue; now DirectAppend)": ("AIOKafkaProducer.send (", "DirectAppend."),
     "produce: aiokafka sender (requests to the broker, acks)": ("Sender._sender_routine", "SendProduceReqHandler"),
     "metrics": ("prometheus_client", "IngestMetrics."),
     "log line": ("LineLogger.",),
@@ -127,7 +130,8 @@ LOAD_STAGES: dict[str, tuple[str, ...]] = {
 }
 
 
-OUTSIDE = {"middlewares, own code (front; before: json_errors + webhook_gate)": ("receive (ingest/app.py",)}
+OUTSIDE = {"gate + error guard, own code (webhook + guard; before: the front middleware)": ("receive (ingest/app.py",),
+           "aiohttp: middleware chain (none now)": ("front (ingest/app.py", "receive (ingest/app.py")}
 
 
 def load_shares(collapsed: Path) -> tuple[int, dict[str, float]]:

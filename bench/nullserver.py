@@ -2,15 +2,22 @@
 
     python -m bench.nullserver --port 8099
 
-Same `web.run_app` settings as `ingest.server` (no access log), same route, the body read in
-full; no parsing, no signature check, no Kafka. The ingest benchmark's baseline (a).
+Same aiohttp settings as `ingest.server` (no access log, no middleware) and the same event loop
+(`HOOKLOG_INGEST_EVENT_LOOP`, uvloop by default, through `ingest.server.loop_factory`), same
+route, the body read in full; no parsing, no signature check, no Kafka. The ingest benchmark's
+baseline (a).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import os
 
 from aiohttp import web
+
+from ingest.server import loop_factory
+from schemas.settings import Settings
 
 ANSWER = b'{"id":"0","status":"stored","key":"k"}'
 
@@ -31,12 +38,20 @@ def create_app() -> web.Application:
     return app
 
 
-def main(argv: list[str] | None = None) -> None:
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.nullserver")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
-    args = parser.parse_args(argv)
-    web.run_app(create_app(), host=args.host, port=args.port, print=None, access_log=None)
+    parser.add_argument("--event-loop", choices=("uvloop", "asyncio"),
+                        default=os.environ.get("HOOKLOG_INGEST_EVENT_LOOP", Settings.model_fields["ingest_event_loop"].default))
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse(argv)
+    loop = loop_factory(args.event_loop)()
+    asyncio.set_event_loop(loop)
+    web.run_app(create_app(), host=args.host, port=args.port, print=None, access_log=None, loop=loop)
 
 
 if __name__ == "__main__":

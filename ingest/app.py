@@ -1,7 +1,7 @@
 """`POST /webhooks/{source}`: limit, parse, verify, wrap, produce, and only then answer 2xx.
 
 Checks run cheapest first, and all but the last three before the body is parsed: draining and
-capacity (503, `front`), then in `receive` the source (404), its rate limit (429, before
+capacity (503, `webhook`), then in `receive` the source (404), its rate limit (429, before
 the body is read), content type (415), body size (413) and read deadline (408), nesting depth
 (400); then the body is parsed once (400 if it is no JSON object) and that one result goes to
 the signature check (401; 429 beyond the failed-signature limit of the client's address) and
@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from functools import partial
-from collections.abc import Awaitable, Callable, Mapping
+from functools import lru_cache, partial
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -22,6 +22,7 @@ import orjson
 from aiohttp import web
 
 from ingest.clients import ClientAddress
+from ingest.fallbacks import add_fallbacks, guarded
 from ingest.limits import content_type_ok, too_deep
 from ingest.logs import LineLogger
 from ingest.metrics import IngestMetrics
@@ -35,7 +36,6 @@ from schemas.errors import BrokerUnavailableError, DecodeError, SignatureError
 from schemas.settings import Settings
 
 log = LineLogger("ingest")  # a line per request: the cheap path (ingest/logs.py)
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 @dataclass
@@ -58,9 +58,6 @@ GATE: web.AppKey[Gate] = web.AppKey("gate", Gate)
 LIMITS: web.AppKey[GateLimits] = web.AppKey("limits", GateLimits)
 CLIENTS: web.AppKey[ClientAddress] = web.AppKey("clients", ClientAddress)
 
-STATUS_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 408: "request_timeout",
-                413: "body_too_large", 415: "unsupported_media_type", 500: "internal_error"}
-KEPT_ERROR_HEADERS = ("Allow", "Retry-After")
 AUDIT_HEADERS = ("Content-Type", "User-Agent")  # kept in every envelope, besides a source's own
 
 
@@ -87,9 +84,15 @@ def _refuse(request: web.Request, status: int, code: str, detail: str,
     return json_error(status, code, detail, headers)
 
 
+@lru_cache(maxsize=256)
+def _kept_names(extra: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """(name, lower-case name) of every header kept for a source: built once, not per request."""
+    return tuple((name, name.lower()) for name in (*AUDIT_HEADERS, *extra))
+
+
 def kept_headers(headers: Mapping[str, str], source: Source) -> dict[str, str]:
     """The request headers the envelope keeps for audit, by lower-case name."""
-    return {name.lower(): value for name in (*AUDIT_HEADERS, *source.kept_headers)
+    return {lower: value for name, lower in _kept_names(source.kept_headers)
             if (value := headers.get(name)) is not None}
 
 
@@ -218,42 +221,27 @@ async def _store(request: web.Request, source: Source, body: bytes, route: Route
     )
 
 
-@web.middleware
-async def front(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """The one middleware (one layer per request, not two): webhook requests pass the gate,
-    which bounds them (503 + Retry-After beyond the limit, or while draining) and counts their
-    answers; and aiohttp's own 404/405/413/500 answers become hooklog's JSON errors, nothing
-    else leaks. A handler that raises is answered here and not counted (as before the merge)."""
-    try:
-        if not request.path.startswith("/webhooks/"):
-            return await handler(request)
-        app = request.app
-        gate = app[GATE]
-        if gate.draining:
-            response: web.StreamResponse = _refuse(request, 503, "shutting_down", "ingest is stopping; retry later",
-                                                    _retry_after(request))
-            response.force_close()
-        elif gate.in_flight >= gate.limit:
-            response = _refuse(request, 503, "overloaded", f"more than {gate.limit} requests in flight; retry later",
-                               _retry_after(request))
-        else:
-            gate.in_flight += 1
-            try:
-                response = await handler(request)
-            finally:
-                gate.in_flight -= 1
-        app[METRICS].answered(_source_label(request), response.status)
-        return response
-    except web.HTTPException as exc:
-        if exc.status < 400:
-            raise
-        headers = {name: exc.headers[name] for name in KEPT_ERROR_HEADERS if name in exc.headers}
-        return json_error(exc.status, STATUS_CODES.get(exc.status, "http_error"), exc.reason, headers)
-    except asyncio.CancelledError:
-        raise
-    except Exception:  # noqa: BLE001 - the last line of defence: log it, answer a plain 500
-        log.exception("unhandled", path=request.path[:200], method=request.method)
-        return json_error(500, "internal_error", "unexpected error; it has been logged")
+async def webhook(request: web.Request, source_name: str | None = None) -> web.StreamResponse:
+    """A webhook route's handler, `guarded` (no middleware, ingest/fallbacks.py): the gate
+    bounds webhook requests (503 + Retry-After beyond the limit, or while draining) and counts
+    their answers; then `receive`. A handler that raises is answered 500 and not counted."""
+    app = request.app
+    gate = app[GATE]
+    if gate.draining:
+        response: web.StreamResponse = _refuse(request, 503, "shutting_down", "ingest is stopping; retry later",
+                                                _retry_after(request))
+        response.force_close()
+    elif gate.in_flight >= gate.limit:
+        response = _refuse(request, 503, "overloaded", f"more than {gate.limit} requests in flight; retry later",
+                           _retry_after(request))
+    else:
+        gate.in_flight += 1
+        try:
+            response = await receive(request, source_name)
+        finally:
+            gate.in_flight -= 1
+    app[METRICS].answered(_source_label(request), response.status)
+    return response
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -283,7 +271,7 @@ def create_app(
     clock: Callable[[], datetime] = utcnow, monotonic: Clock = time.monotonic,
 ) -> web.Application:
     """The gateway; `clock` stamps envelopes, `monotonic` drives the rate limits' buckets."""
-    app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[front])
+    app = web.Application(client_max_size=settings.max_body_bytes)  # no middleware: ingest/fallbacks.py
     app[SETTINGS], app[PRODUCER], app[SOURCES], app[CLOCK] = settings, producer, sources, clock
     app[LIMITS] = GateLimits(settings, sources, monotonic)
     app[CLIENTS] = ClientAddress(settings.trusted_proxy_networks)
@@ -292,11 +280,12 @@ def create_app(
     app[PROBE] = BrokerProbe(settings.kafka_bootstrap_servers, timeout_s=min(2.0, settings.produce_timeout_s),
                              cache_s=settings.ready_cache_s)
     for name in sources:  # a plain route per source: a dict lookup, no pattern match per request
-        app.router.add_post(f"/webhooks/{name}", partial(receive, source_name=name))
-    app.router.add_post("/webhooks/{source}", receive)  # any other name: 404 unknown_source
-    app.router.add_get("/healthz", healthz)
-    app.router.add_get("/readyz", readyz)
-    app.router.add_get("/metrics", metrics)
+        app.router.add_post(f"/webhooks/{name}", guarded(partial(webhook, source_name=name)))
+    app.router.add_post("/webhooks/{source}", guarded(webhook))  # any other name: 404 unknown_source
+    app.router.add_get("/healthz", guarded(healthz))
+    app.router.add_get("/readyz", guarded(readyz))
+    app.router.add_get("/metrics", guarded(metrics))
+    add_fallbacks(app.router)  # 405 on each path, 404 elsewhere, as JSON
 
     async def lifecycle(app: web.Application):  # type: ignore[no-untyped-def]
         await producer.start()

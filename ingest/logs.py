@@ -10,6 +10,8 @@ a last guard every configured secret is replaced by `[redacted]` in each rendere
 
 from __future__ import annotations
 
+import asyncio
+import atexit
 import logging
 import sys
 import time
@@ -154,12 +156,51 @@ def get_logger(name: str) -> structlog.stdlib.BoundLogger:
     return structlog.stdlib.get_logger(f"hooklog.{name}")
 
 
+class _Coalesced:
+    """The hot-path lines of one event-loop iteration, written with one `write` at its end
+    instead of one write (a system call on an unbuffered stderr) per line. Outside a running
+    loop, and for error lines, a line is written at once (after any that are waiting), and
+    whatever waits is written at exit too. Lines logged through `get_logger` in the same
+    iteration may come out before these."""
+
+    def __init__(self) -> None:
+        self._lines: list[str] = []
+        self._stream: IO[str] | None = None
+
+    def write(self, stream: IO[str], line: str, *, now: bool = False) -> None:
+        if stream is not self._stream:
+            self.flush()
+            self._stream = stream
+        self._lines.append(line)
+        if now:
+            self.flush()
+            return
+        if len(self._lines) == 1:
+            try:
+                asyncio.get_running_loop().call_soon(self.flush)
+            except RuntimeError:  # no running loop: write it now
+                self.flush()
+
+    def flush(self) -> None:
+        lines, self._lines = self._lines, []
+        if lines and self._stream is not None:
+            try:
+                self._stream.write("\n".join(lines) + "\n")
+                self._stream.flush()
+            except ValueError:  # the stream was closed meanwhile (tests): nothing to write to
+                pass
+
+
+_coalesced = _Coalesced()
+atexit.register(_coalesced.flush)
+
+
 class LineLogger:
     """A hooklog logger for hot paths (a line per request or event). Its lines are those of
     `get_logger` (same processors, fields, order, redaction, stream and level) but skip the
     standard library's LogRecord and handler round trip, and structlog's bound-logger layers
-    too: the configured processors run in a plain loop and the line goes to the same
-    `WriteLogger` (lock, write, flush), several times cheaper than either route.
+    too: the configured processors run in a plain loop, several times cheaper than either
+    route, and the lines of one loop iteration go to the same stream in one write (`_Coalesced`).
     Until `configure_logging` has run (tests, library use) it is `get_logger`'s logger."""
 
     def __init__(self, name: str) -> None:
@@ -197,7 +238,7 @@ class LineLogger:
         writer = self._writer
         for processor in direct.processors:
             event_dict = processor(writer, method, event_dict)
-        writer.msg(event_dict)  # type: ignore[union-attr]
+        _coalesced.write(direct.stream, event_dict, now=method == "error")
 
     def debug(self, event: str, **fields: Any) -> None:
         self._emit("debug", event, fields)

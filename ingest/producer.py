@@ -1,8 +1,11 @@
 """The raw-log producer: acks=all, idempotent, and a deadline on every acknowledgement.
 
 A request is answered 2xx only after `send` returned, i.e. after every in-sync replica has the
-record. If the broker is away, `send` raises BrokerUnavailableError within the deadline and
-ingest answers 503 + Retry-After; the producer reconnects by itself on a later request.
+record. If the broker is away, `send` raises BrokerUnavailableError within the deadline (one
+sweep timer checks every request's, so up to its 50 ms tick later: ingest/deadlines.py) and
+ingest answers 503 + Retry-After; the producer reconnects by itself on a later request. A
+record whose request got a 503 may still be stored later: at least once, never a 2xx for a
+lost one.
 """
 
 from __future__ import annotations
@@ -20,9 +23,12 @@ from aiokafka.errors import (
     UnknownProducerId,
 )
 
+from ingest.deadlines import Deadlines
 from ingest.partitioning import key_partitioner
+from ingest.seam import DirectAppend
 from schemas.envelope import Envelope, encode_envelope
 from schemas.errors import BrokerUnavailableError
+from schemas.settings import Settings
 
 # The broker no longer accepts this producer's id/sequence (seen after a broker restart under
 # load: aiokafka's sender then fails every later send with the same error, for ever). Only a new
@@ -34,15 +40,25 @@ BROKEN_PRODUCER = (OutOfOrderSequenceNumber, UnknownProducerId, InvalidProducerE
 class RawProducer:
     """One aiokafka producer per ingest process, (re)started lazily with a back-off."""
 
-    def __init__(self, bootstrap: str, topic: str, *, ack_timeout_s: float, restart_backoff_s: float = 1.0) -> None:
+    def __init__(self, bootstrap: str, topic: str, *, ack_timeout_s: float, restart_backoff_s: float = 1.0,
+                 linger_ms: float = 0) -> None:
         self._bootstrap = bootstrap
+        self._linger_ms = linger_ms
         self._topic = topic
         self._ack_timeout_s = ack_timeout_s
         self._restart_backoff_s = restart_backoff_s
         self._producer: AIOKafkaProducer | None = None
+        self._append: DirectAppend | None = None
+        self._deadlines = Deadlines()
         self._last_attempt = float("-inf")
         self._lock = asyncio.Lock()
         self._stopping: set[asyncio.Task[None]] = set()
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RawProducer:
+        """Ingest's producer of the raw topic, as the settings configure it."""
+        return cls(settings.kafka_bootstrap_servers, settings.topic("raw"), ack_timeout_s=settings.produce_timeout_s,
+                   linger_ms=settings.produce_linger_ms)
 
     @property
     def ready(self) -> bool:
@@ -54,7 +70,7 @@ class RawProducer:
             bootstrap_servers=self._bootstrap,
             acks="all",
             enable_idempotence=True,
-            linger_ms=0,  # each request awaits its own ack: a linger only adds latency (bench/PROPOSED_CHANGES.md)
+            linger_ms=self._linger_ms,  # HOOKLOG_PRODUCE_LINGER_MS: latency vs CPU per record (docs/performance.md)
             max_batch_size=256 * 1024,
             compression_type=None,
             request_timeout_ms=max(1000, int(self._ack_timeout_s * 1000)),
@@ -76,22 +92,24 @@ class RawProducer:
             except (KafkaError, OSError, asyncio.TimeoutError):
                 await _quietly_stop(producer)
                 return False
-            self._producer = producer
+            self._producer, self._append = producer, DirectAppend(producer, self._topic)
             return True
 
     async def send(self, envelope: Envelope) -> None:
         """Append one envelope and wait for acks=all; BrokerUnavailableError if not in time."""
         if self._producer is None and not await self.start():
             raise BrokerUnavailableError.unreachable(self._bootstrap)
-        producer = self._producer
-        assert producer is not None
+        producer, append = self._producer, self._append
+        assert producer is not None and append is not None
+        deadline = time.monotonic() + self._ack_timeout_s
         try:
-            # asyncio.timeout, not wait_for: wait_for wraps the send in a task of its own per request.
-            async with asyncio.timeout(self._ack_timeout_s):
-                await producer.send_and_wait(
-                    self._topic, encode_envelope(envelope), key=envelope.key.encode(),
-                    timestamp_ms=int(envelope.received_at.timestamp() * 1000),
-                )
+            # The append (ingest/seam.py) waits only while the partition's batch is full (at most
+            # the deadline); then one sweep timer for every request's deadline (ingest/deadlines.py)
+            # instead of a timer each.
+            future = await append.append(envelope.key.encode(), encode_envelope(envelope),
+                                         int(envelope.received_at.timestamp() * 1000), self._ack_timeout_s)
+            self._deadlines.watch(future, deadline)
+            await future
         except (KafkaError, OSError, TimeoutError) as exc:
             if isinstance(exc, BROKEN_PRODUCER):
                 self._discard(producer)
@@ -115,6 +133,7 @@ class RawProducer:
         if producer is not None:
             await _quietly_stop(producer)
         await asyncio.gather(*self._stopping, return_exceptions=True)  # discarded ones, still stopping
+        self._deadlines.cancel()
 
 
 async def _quietly_stop(producer: AIOKafkaProducer, timeout_s: float = 10.0) -> None:

@@ -80,8 +80,12 @@ class Settings(BaseSettings):
 
     ingest_host: str = "127.0.0.1"
     ingest_port: int = Field(default=8080, ge=0, le=65535)
+    ingest_event_loop: Literal["uvloop", "asyncio"] = "uvloop"  # ingest's event loop (bench/nullserver.py uses the same)
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     produce_timeout_s: float = Field(default=5.0, gt=0)
+    # ingest's producer waits this long for more records before it sends a batch (aiokafka's
+    # linger_ms): each request still awaits its own record's ack (docs/performance.md)
+    produce_linger_ms: float = Field(default=0, ge=0, le=1000)
     retry_after_s: int = Field(default=5, ge=1)
     body_timeout_s: float = Field(default=10.0, gt=0)  # whole body must arrive within this (else 408)
     max_in_flight: int = Field(default=256, ge=1)  # concurrent webhook requests; beyond: 503

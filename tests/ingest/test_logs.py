@@ -3,6 +3,7 @@ locals, and any configured secret redacted even if some code path tried to log i
 
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
 from collections.abc import Iterator
@@ -140,3 +141,34 @@ def test_line_logger_keeps_bound_context_and_levels(stream: io.StringIO) -> None
     fast, slow = lines(stream)
     assert fast.pop("ts") and slow.pop("ts")
     assert list(fast.items()) == list(slow.items()) and fast["request_id"] == "r-1" and fast["level"] == "warning"
+
+
+class CountingStream(io.StringIO):
+    """Counts writes: the hot path's lines of one loop iteration should be one."""
+
+    writes = 0
+
+    def write(self, text: str) -> int:
+        self.writes += 1
+        return super().write(text)
+
+
+async def test_line_logger_writes_one_iteration_s_lines_at_once_and_errors_at_once() -> None:
+    out, root = CountingStream(), logging.getLogger()
+    saved = (root.handlers[:], root.level, logging.getLogger("hooklog").level)
+    configure_logging("test", "info", stream=out)
+    try:
+        log = LineLogger("ingest")
+        for n in range(5):
+            log.info("stored", event_id=f"e-{n}")
+        assert out.getvalue() == ""  # not yet: at the end of this loop iteration
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+        assert [line["event_id"] for line in lines(out)] == [f"e-{n}" for n in range(5)] and out.writes == 1
+        log.info("stored", event_id="e-5")
+        log.error("broken", event_id="e-6")  # an error is written at once, after what waits
+        assert [line["event_id"] for line in lines(out)][-2:] == ["e-5", "e-6"]
+    finally:
+        root.handlers[:], root.level = saved[0], saved[1]
+        logging.getLogger("hooklog").setLevel(saved[2])
+        structlog.reset_defaults()
