@@ -79,7 +79,7 @@ def make_fact(envelope: Envelope, event: BaseModel, *, name: str, aggregate_id: 
     a validated envelope and event and the names read from them, so the Fact is `trusted`."""
     stamp = as_utc(occurred_at) if occurred_at else None
     return trusted(Fact, {  # in declaration order: EventRef's members, then Fact's own
-        "eventId": event_id(envelope.source, name, aggregate_id, stamp.isoformat() if stamp else None, envelope.body),
+        "eventId": event_id(envelope.source, name, aggregate_id, iso_utc(stamp) if stamp else None, envelope.body),
         "eventName": name, "occurredAt": stamp or envelope.received_at, "receivedAt": envelope.received_at,
         "deliveryId": envelope.id, "source": envelope.source, "aggregateId": aggregate_id, "event": event,
     })
