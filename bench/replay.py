@@ -98,12 +98,14 @@ async def streams_replay_rate(settings: Settings, processes: int | None = None) 
         from streams.replay.replay import replay_topic
     except ImportError:
         return None
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     replayed = await replay_topic(settings, processes=processes)
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     orders = sum(len(s.states.get("orders", {})) for s in replayed.shards.values())
     return {"impl": f"streams.replay.replay.replay_topic(processes={processes or 'default'})", "events": replayed.events,
-            "seconds": seconds, "events_per_s": rate(replayed.events, seconds), "orders": orders}
+            "seconds": seconds, "events_per_s": rate(replayed.events, seconds), "orders": orders,
+            # this process's CPU: the whole fold with processes=1 (worker processes are not counted)
+            "cpu_us_per_event": 1e6 * cpu / max(replayed.events, 1)}
 
 
 def run_replay(*, orders: int = 30_000, profile: bool = True, rounds: int = 3) -> BenchResult:
@@ -144,7 +146,10 @@ def run_replay(*, orders: int = 30_000, profile: bool = True, rounds: int = 3) -
                    *([paired_baseline("same replay in one process (processes=1)", fig_rounds,
                                       values(runs["one_process"], "events_per_s"))] if has_streams else [])],
         target="≥ 0.7 × baseline, ≥ 100k ev/s",
-        note=(f"{first['impl']}, {first['events']} events ({orders} orders), {rounds} rounds; cores used (round 0) "
+        note=(f"{first['impl']}, {first['events']} events ({orders} orders), {rounds} rounds; "
+              + (f"one process: {median(values(runs['one_process'], 'cpu_us_per_event')):.1f} µs CPU per event "
+                 "(median; load-robust where rates are not); " if has_streams else "")
+              + f"cores used (round 0) "
               f"{first['cores']}; broker pid {broker} ({broker_how})"),
     )
     ratio = figure.ratio(figure.baselines[0])
