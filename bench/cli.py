@@ -106,11 +106,16 @@ def fold(orders: int = typer.Option(12_000, help="order lifecycles (~4.5 events 
 @app.command()
 def replay(orders: int = typer.Option(30_000, help="order lifecycles (~4.5 events each)"),
            rounds: int = typer.Option(3, help="interleaved rounds of replay / raw consume / one process"),
-           profile: bool = typer.Option(True, help="a second, pyinstrumented replay")) -> None:
+           profile: bool = typer.Option(True, help="a second, pyinstrumented replay"),
+           compare: list[str] = typer.Option([], help="NAME=DIR: also replay with source tree DIR (e.g. `git archive "
+                                             "<rev> | tar -x -C DIR`) in one process, beside this tree the same way")) -> None:
     """Replay/rebuild events/s vs a raw aiokafka consumer on the same topic."""
+    from pathlib import Path
+
     from bench.replay import run_replay
 
-    _one("replay", lambda: run_replay(orders=orders, profile=profile, rounds=rounds))
+    arms = {name: Path(src).resolve() for name, _, src in (c.partition("=") for c in compare)}
+    _one("replay", lambda: run_replay(orders=orders, profile=profile, rounds=rounds, compare=arms))
 
 
 @app.command()

@@ -13,13 +13,17 @@ Targets: >= 0.7 x baseline and >= 100k events/s.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from bench.common import CpuMeter, bench_run, produce, rate
+from bench.common import REPO, CpuMeter, bench_run, produce, rate, settings_env
 from bench.dataset import lifecycle_bodies, raw_record
 from bench.fair import Arm, interleave, median, values
 from bench.machine import find_broker
@@ -98,17 +102,32 @@ async def streams_replay_rate(settings: Settings, processes: int | None = None) 
         from streams.replay.replay import replay_topic
     except ImportError:
         return None
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     replayed = await replay_topic(settings, processes=processes)
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     orders = sum(len(s.states.get("orders", {})) for s in replayed.shards.values())
     return {"impl": f"streams.replay.replay.replay_topic(processes={processes or 'default'})", "events": replayed.events,
-            "seconds": seconds, "events_per_s": rate(replayed.events, seconds), "orders": orders}
+            "seconds": seconds, "events_per_s": rate(replayed.events, seconds), "orders": orders,
+            # this process's CPU: the whole fold with processes=1 (worker processes are not counted)
+            "cpu_us_per_event": 1e6 * cpu / max(replayed.events, 1)}
 
 
-def run_replay(*, orders: int = 30_000, profile: bool = True, rounds: int = 3) -> BenchResult:
+def tree_replay_rate(settings: Settings, tree: Path) -> dict[str, Any]:
+    """`--compare`: source tree `tree`'s replay in one process, as a child (bench/replay_tree.py)."""
+    env = {**settings_env(settings), "PYTHONPATH": str(tree)}
+    out = subprocess.run([sys.executable, str(REPO / "bench" / "replay_tree.py"), "1"], cwd=tree, env=env,
+                         capture_output=True, text=True, timeout=900)
+    if out.returncode:
+        raise RuntimeError(f"replay from {tree} failed:\n{out.stderr[-3000:]}")
+    return {"impl": f"replay_topic(processes=1) from {tree}", **json.loads(out.stdout.strip().splitlines()[-1])}
+
+
+def run_replay(*, orders: int = 30_000, profile: bool = True, rounds: int = 3,
+               compare: dict[str, Path] | None = None) -> BenchResult:
     """Lay down `orders` lifecycles (~4.5 events each), then in `rounds` interleaved rounds read
-    them raw, replay them, and replay them in one process (bench/fair.py)."""
+    them raw, replay them, and replay them in one process (bench/fair.py). `compare` NAME=tree:
+    that tree's replay and this one's, each in one process run as a child the same way
+    (`tree_replay_rate`), in the same rounds: a before/after."""
     started = time.perf_counter()
     broker, broker_how = find_broker()
     with bench_run() as (settings, children, workdir):
@@ -133,6 +152,9 @@ def run_replay(*, orders: int = 30_000, profile: bool = True, rounds: int = 3) -
         }
         if has_streams:
             arms["one_process"] = metered(lambda: streams_replay_rate(settings, processes=1))
+        if compare:
+            arms["this_tree_child"] = lambda _: tree_replay_rate(settings, REPO)
+            arms.update({name: (lambda _, tree=tree: tree_replay_rate(settings, tree)) for name, tree in compare.items()})
         runs = interleave(arms, rounds)
         prof = _profiled(settings, runs["replay"][0]["impl"]) if profile else None
 
@@ -142,15 +164,25 @@ def run_replay(*, orders: int = 30_000, profile: bool = True, rounds: int = 3) -
         bench="replay", name="replay/rebuild events/s", value=median(fig_rounds), unit="ev/s", rounds=fig_rounds,
         baselines=[paired_baseline("raw aiokafka consumer, same topic", fig_rounds, values(runs["raw"], "events_per_s")),
                    *([paired_baseline("same replay in one process (processes=1)", fig_rounds,
-                                      values(runs["one_process"], "events_per_s"))] if has_streams else [])],
+                                      values(runs["one_process"], "events_per_s"))] if has_streams else []),
+                   *[paired_baseline(f"{name} ({tree.name}) in one process, run as a child",
+                                     fig_rounds, values(runs[name], "events_per_s"),
+                                     note=(f"{median(values(runs[name], 'cpu_us_per_event')):.1f} µs CPU/event; this tree "
+                                           f"run the same way: {median(values(runs['this_tree_child'], 'events_per_s')):,.0f} "
+                                           f"ev/s, {median(values(runs['this_tree_child'], 'cpu_us_per_event')):.1f} µs CPU/event"))
+                     for name, tree in (compare or {}).items()]],
         target="≥ 0.7 × baseline, ≥ 100k ev/s",
-        note=(f"{first['impl']}, {first['events']} events ({orders} orders), {rounds} rounds; cores used (round 0) "
+        note=(f"{first['impl']}, {first['events']} events ({orders} orders), {rounds} rounds; "
+              + (f"one process: {median(values(runs['one_process'], 'cpu_us_per_event')):.1f} µs CPU per event "
+                 "(median; load-robust where rates are not); " if has_streams else "")
+              + f"cores used (round 0) "
               f"{first['cores']}; broker pid {broker} ({broker_how})"),
     )
     ratio = figure.ratio(figure.baselines[0])
     figure.met = ratio is not None and ratio >= 0.7 and figure.value >= 100_000
     return BenchResult(name="replay", figures=[figure],
-                       params={"orders": orders, "events": first["events"], "rounds": rounds},
+                       params={"orders": orders, "events": first["events"], "rounds": rounds,
+                               "compare": {name: str(tree) for name, tree in (compare or {}).items()}},
                        detail={"rounds": runs, "raw": runs["raw"][-1], "replay": first,
                                "broker": {"pid": broker, "found_by": broker_how}, "profile": prof},
                        elapsed_s=time.perf_counter() - started)

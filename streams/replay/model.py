@@ -22,6 +22,7 @@ from projections.registry import PROJECTIONS
 from projections.replay import Rebuilt
 from schemas.alerts import Alert
 from schemas.errors import HooklogError, TimeFormatError
+from schemas.jsondump import plain_json
 from schemas.times import parse_time
 from streams.replay.lazy_table import LazyTable, json_of
 
@@ -68,8 +69,10 @@ def bound_text(bound: Bound) -> str | None:
 
 
 def state_bytes(state: BaseModel) -> bytes:
-    """A state's record value, byte for byte what the worker stores and publishes."""
-    return state.model_dump_json().encode()
+    """A state's record value, byte for byte what the worker stores and publishes
+    (`model_dump_json`), through orjson where that writes the same bytes (schemas/jsondump.py):
+    replay serialises every state it ships between processes or writes."""
+    return plain_json(state)
 
 
 def alert_bytes(alert: Alert) -> bytes:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from hypothesis import given, settings
@@ -12,7 +13,8 @@ from hypothesis import strategies as st
 
 from schemas.decoding import decode_fact
 from schemas.envelope import Envelope
-from schemas.history import Fact, event_id
+from schemas.history import Fact, event_id, iso_utc
+from schemas.times import as_utc
 
 pytestmark = pytest.mark.unit
 
@@ -27,6 +29,29 @@ def reference_event_id(source: str, name: str, aggregate: str, occurred_at: str 
 def test_event_id_is_unchanged(source: str, name: str, aggregate: str, occurred_at: str | None, body: bytes) -> None:
     assert event_id(source, name, aggregate, occurred_at, body) == reference_event_id(
         source, name, aggregate, occurred_at, body)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.datetimes(timezones=st.none() | st.just(UTC) | st.builds(timezone, st.integers(-1439, 1439).map(
+    lambda minutes: timedelta(minutes=minutes)))))
+def test_iso_utc_is_isoformat_of_the_utc_time(moment: datetime) -> None:
+    """Event ids hash this text: it must stay `isoformat()`'s, for every year and fraction."""
+    try:
+        stamp = as_utc(moment)
+    except OverflowError:  # a local time near year 1 or 9999 whose UTC time is out of range
+        return
+    assert iso_utc(stamp) == stamp.isoformat()
+
+
+@pytest.mark.parametrize("moment", [datetime(1, 1, 1, tzinfo=UTC), datetime(999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+                                    datetime(2026, 3, 20, 10, 0, tzinfo=UTC), datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)])
+def test_iso_utc_at_the_edges(moment: datetime) -> None:
+    assert iso_utc(moment) == moment.isoformat()
+
+
+def test_a_facts_event_id_hashes_the_isoformat_of_its_time(koywe_envelope: Callable[..., Envelope]) -> None:
+    fact = decode_fact(koywe_envelope("payment_created", "ord-1", 1.5))
+    assert fact.eventId == reference_event_id("koywe", "payment_created", "ord-1", fact.occurredAt.isoformat(), b"")
 
 
 @pytest.mark.parametrize("seconds", [0, None])
