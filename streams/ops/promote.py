@@ -20,6 +20,7 @@ from aiokafka.admin import NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
 from schemas.errors import HooklogError
+from schemas.jsondump import plain_json
 from schemas.settings import Settings
 from streams.kafka.epoch import write_epoch
 from streams.kafka.names import changelog_topic, store_dir, worker_group
@@ -78,7 +79,7 @@ async def promote(settings: Settings, generation: Generation, on_progress: Progr
     sent: list[asyncio.Future[object]] = []
     try:
         for name, table in states.items():
-            replay = {key: (p, state.model_dump_json().encode()) for key, (p, state) in table.items()}
+            replay = {key: (p, plain_json(state)) for key, (p, state) in table.items()}
             canonical, changelog = settings.topic(name), changelog_topic(settings, name)
             live = await last_per_key(settings, canonical)
             for key, (_, value) in replay.items():

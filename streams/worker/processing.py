@@ -19,6 +19,7 @@ from projections.driver import Dead, fold_record
 from projections.registry import Projection
 from schemas.deadletter import DeadLetterMeta, encode_dead_letter
 from schemas.envelope import Envelope
+from schemas.jsondump import plain_json
 from streams.worker.batch import StateCache
 
 Tables = Mapping[str, MutableMapping[str, bytes]]
@@ -87,7 +88,7 @@ def process_record(
     fact, projection, state, changed, alerts = result
     name, key = projection.name, fact.aggregateId
     if changed:
-        state_json = state.model_dump_json().encode()
+        state_json = plain_json(state)  # pydantic's very bytes, through orjson (schemas/jsondump.py)
         if states is not None:
             states.keep(name, key, state_json, state)
     else:
