@@ -61,8 +61,7 @@ class IndexKeeper:
                 if f.partition not in owned or outcome.dead or not outcome.outputs \
                         or outcome.outputs[0].topic != "orders":
                     continue
-                state, updated = (order_entry(outcome.outputs[0].value) if outcome.state is None
-                                  else state_entry(outcome.state))
+                state, updated = state_entry(outcome.state)  # a folded (not dead) outcome carries its state
                 self.index.put(outcome.aggregate_id, state, updated, f.partition)
         except Exception:  # noqa: BLE001 - an index bug must not stop the fold
             log.exception("console_index_failed")

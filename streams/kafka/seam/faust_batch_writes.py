@@ -69,8 +69,7 @@ class BatchWrites:
         """`table[key] = value` in the partition of `event`'s message (Faust's `Store._set`, whose
         changelog record `Table.on_key_set` would queue: the same bytes, batched here)."""
         store = table.data
-        db_for = getattr(store, "_db_for_partition", None)
-        if not self.direct or db_for is None or not getattr(store, "use_rocksdict", False):
+        if not self.direct or not getattr(store, "use_rocksdict", False):  # memory://, or python-rocksdb
             with as_current(event):
                 table[key] = value
             self._faust_writes = True
@@ -78,15 +77,16 @@ class BatchWrites:
         partition = event.message.partition
         raw_key = changelog_key(key)
         store._key_index[raw_key] = partition  # noqa: SLF001 - what Store._set keeps for reads without an event
-        self._db_batch(store, db_for, partition).put(raw_key, value)
+        self._db_batch(store, partition).put(raw_key, value)
         self._append(table.changelog_topic.get_topic_name(), partition, raw_key, value, store)
 
-    def _db_batch(self, store: Any, db_for: Any, partition: int) -> Any:
+    def _db_batch(self, store: Any, partition: int) -> Any:
         """The RocksDB write batch of that store's partition: one write per partition per batch
         (a put each was a WAL write each), as Faust's own `apply_changelog_batch` restores."""
         entry = self._db_writes.get((id(store), partition))
         if entry is None:
-            entry = self._db_writes[(id(store), partition)] = (db_for(partition), WriteBatch(raw_mode=True))
+            db = store._db_for_partition(partition)  # noqa: SLF001 - Store._set's database
+            entry = self._db_writes[(id(store), partition)] = (db, WriteBatch(raw_mode=True))
         return entry[1]
 
     def record(self, topic: str, key: bytes, value: bytes, partition: int | None) -> None:
