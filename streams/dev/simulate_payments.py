@@ -7,7 +7,6 @@ and each event has its own `id`: a repeat is the same bytes under the same id, a
 
 from __future__ import annotations
 
-import asyncio
 import random
 import uuid
 from collections.abc import Sequence
@@ -18,7 +17,7 @@ import aiohttp
 import orjson
 
 from ingest.signatures import sign_hmac_hex
-from streams.dev.simulate import Delivery, scramble
+from streams.dev.simulate import Delivery, poll_state, scramble
 
 HEADER = "Koywe-Signature"
 PATH = "/webhooks/koywe-payments"
@@ -64,16 +63,8 @@ async def post_signed(session: aiohttp.ClientSession, url: str, body: bytes, sec
 async def wait_for_order(session: aiohttp.ClientSession, worker_url: str, order_id: str, expected: str | None,
                          *, events: int = 0, timeout_s: float = 60.0) -> dict[str, Any] | None:
     """Poll `GET /koywe-payments/orders/{id}` until it shows `expected` with `events` events."""
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    last: dict[str, Any] | None = None
-    while asyncio.get_running_loop().time() < deadline:
-        async with session.get(f"{worker_url}/koywe-payments/orders/{order_id}") as response:
-            if response.status == 200:
-                last = orjson.loads(await response.read())
-                if (expected is None or last.get("status") == expected) and len(last.get("history", ())) >= events:
-                    return last
-        await asyncio.sleep(0.2)
-    return last
+    return await poll_state(session, f"{worker_url}/koywe-payments/orders/{order_id}", "status", expected,
+                            events=events, timeout_s=timeout_s)
 
 
 async def simulate_payments(ingest_url: str, worker_urls: Sequence[str], secret: str, token: str, *,
