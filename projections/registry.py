@@ -41,21 +41,32 @@ class Projection(NamedTuple):
     accepts: Callable[[Fact], bool]
     source: str | None = None
     events: frozenset[str] = frozenset()
+    #: the event ids a state's values rest on, kept when its history is bounded (bound_history)
+    pinned: Callable[[Any], tuple[str, ...]] = lambda state: ()
 
 
-def _built_in(name: str, state_type: type[ProjectionState], fold: Fold, source: str, events: frozenset[str]) -> Projection:
+def _built_in(name: str, state_type: type[ProjectionState], fold: Fold, source: str, events: frozenset[str],
+              pinned: Callable[[Any], tuple[str, ...]] = lambda state: ()) -> Projection:
     return Projection(name, state_type, fold, lambda fact: fact.source == source and fact.eventName in events,
-                      source, events)
+                      source, events, pinned)
 
 
-ORDERS = _built_in("orders", OrderState, fold_order, "koywe", ORDER_EVENT_NAMES)
+def _order_pins(state: OrderState) -> tuple[str, ...]:
+    return (state.adjustment.eventId,) if state.adjustment else ()
+
+
+def _kuenta_pins(state: KuentaState) -> tuple[str, ...]:
+    return (state.amountEventId,) if state.amountEventId else ()
+
+
+ORDERS = _built_in("orders", OrderState, fold_order, "koywe", ORDER_EVENT_NAMES, _order_pins)
 
 KYC = _built_in("kyc", UserState, fold_user, "koywe", USER_EVENTS)
 
 
 def _kuenta(family: str) -> Projection:
     """One projection per Kuenta family: `data.id` is only known unique within a family."""
-    return _built_in(f"kuenta.{family}", KuentaState, fold_kuenta, "kuenta", KUENTA_EVENTS[family])
+    return _built_in(f"kuenta.{family}", KuentaState, fold_kuenta, "kuenta", KUENTA_EVENTS[family], _kuenta_pins)
 
 
 KUENTA = tuple(_kuenta(family) for family in KUENTA_EVENTS)

@@ -17,6 +17,18 @@ if TYPE_CHECKING:
     from schemas.envelope import Envelope
 
 
+#: How many history entries a state keeps by default (HOOKLOG_HISTORY_LIMIT): a state is one
+#: Kafka record, and an entry is ~250 bytes of JSON, so 1,000 stay far below the 1 MiB that
+#: brokers and producers accept by default whatever an aggregate's history (issue: one order
+#: with ~4,300 events passed it and took its batch's neighbours down).
+HISTORY_LIMIT = 1000
+
+#: The bytes one history entry is counted at when a limit is checked against a topic's
+#: `max.message.bytes` (an entry of the built-in sources is ~250 bytes; this leaves room for
+#: long event names and delivery ids).
+ENTRY_BYTES = 512
+
+
 class EventRef(Frozen):
     """Which provider event, when it happened, and which delivery brought it: what a Fact
     carries and every history entry keeps of it."""

@@ -13,6 +13,7 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, fiel
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SecretsSettingsSource, SettingsConfigDict
 
 from schemas.errors import ConfigError
+from schemas.history import HISTORY_LIMIT
 from schemas.sources import SourceConfig
 
 SECRETS_DIR_ENV = "HOOKLOG_SECRETS_DIR"
@@ -122,7 +123,13 @@ class Settings(BaseSettings):
     # one (the wait bounds the latency it adds at low rates); see streams/worker/batch.py.
     fold_batch_max: int = Field(default=500, ge=1, le=100_000)
     fold_batch_within: float = Field(default=0.005, gt=0, le=10)
+    # how long a batch that failed for a passing reason (a broker away, a store write refused)
+    # is retried before the worker stops (streams/worker/fold_loop.py); never committed meanwhile
+    fold_retry_s: float = Field(default=60.0, ge=0, le=3600)
     fold_cache_states: int = Field(default=4096, ge=0)  # parsed states kept per worker (LRU)
+    # history entries a state keeps (the first tenth, what its status rests on, the latest): a
+    # state is one Kafka record and must fit the topics' max.message.bytes (checked at start)
+    history_limit: int = Field(default=HISTORY_LIMIT, ge=10, le=100_000)
     # Faust's per-record machinery (issue 12, bench/faust_floor.py; streams/kafka/seam/faust_levers.py):
     # records buffered per stream before the fetcher pauses a partition (Faust's default: 4096),
     # bytes fetched per partition per request (Faust's default: 1 MiB), the worker's event loop,
