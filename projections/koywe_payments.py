@@ -137,7 +137,7 @@ def fold_payments_order(state: PaymentsOrderState | None, fact: Fact) -> tuple[P
     decisive, conflict = order_status(history)
     new = trusted(PaymentsOrderState, {
         "id": fact.aggregateId, "status": S(decisive.status), "updatedAt": decisive.occurredAt, "history": history,
-        **_amounts(state, fact, delivery, history),
+        "historyOmitted": state.historyOmitted if state else 0, **_amounts(state, fact, delivery, history),
         "created": (state.created if state else False) or status == "created", "conflict": conflict,
         "digests": {**(state.digests if state else {}), fact.eventId: delivery.digest},
     })
@@ -168,9 +168,23 @@ def fold_payments_resource(state: PaymentsResourceState | None,
     data = delivery.event.data
     return trusted(PaymentsResourceState, {
         "id": fact.aggregateId, "family": family, "status": decisive.status, "updatedAt": decisive.occurredAt,
-        "history": history,
+        "history": history, "historyOmitted": state.historyOmitted if state else 0,
         "data": data.model_dump(mode="json", exclude_unset=True) if newer and data is not None else (state.data if state else {}),
         "dataEventId": fact.eventId if newer else held_id,
         "digests": {**(state.digests if state else {}), fact.eventId: delivery.digest},
     }), ()
 
+
+
+def order_pins(state: PaymentsOrderState) -> tuple[str, ...]:
+    """Entries the status rules and the amounts rest on, kept when the history is bounded: the
+    created, every paid-path and failure event, the latest step (the rest are steps before it)."""
+    kept = [e.eventId for e in state.history if e.status in PAID_PATH or e.status in FAILURES or e.status == "created"]
+    steps = [e for e in state.history if e.status in STEP_RANK]
+    if steps:
+        kept.append(order_status(steps)[0].eventId)
+    return tuple(kept)
+
+
+def resource_pins(state: PaymentsResourceState) -> tuple[str, ...]:
+    return (state.dataEventId,) if state.dataEventId else ()

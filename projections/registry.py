@@ -7,7 +7,7 @@ from typing import Any, NamedTuple
 
 from projections.generic import fold_generic
 from projections.kuenta import fold_kuenta
-from projections.koywe_payments import fold_payments_order, fold_payments_resource
+from projections.koywe_payments import fold_payments_order, fold_payments_resource, order_pins, resource_pins
 from projections.kyc import fold_user
 from projections.orders import fold_order
 from schemas.alerts import Alert
@@ -72,16 +72,17 @@ def _kuenta(family: str) -> Projection:
 KUENTA = tuple(_kuenta(family) for family in KUENTA_EVENTS)
 
 PAYMENTS_ORDERS = _built_in("koywe-payments.orders", PaymentsOrderState, fold_payments_order, KOYWE_PAYMENTS,
-                            PAYMENTS_ORDER_EVENTS)
+                            PAYMENTS_ORDER_EVENTS, order_pins)
 PAYMENTS_CONTACTS = _built_in("koywe-payments.contacts", PaymentsResourceState, fold_payments_resource, KOYWE_PAYMENTS,
-                              CONTACT_EVENTS)
+                              CONTACT_EVENTS, resource_pins)
 
 
 def _payments_open(family: str) -> Projection:
     """Merchants and invitations: `merchant.*` / `invitation.*`, names the docs do not list, so
     judged by their family (unindexed)."""
     return Projection(f"koywe-payments.{family}s", PaymentsResourceState, fold_payments_resource,
-                      lambda fact: fact.source == KOYWE_PAYMENTS and family_of(fact.eventName) == family)
+                      lambda fact: fact.source == KOYWE_PAYMENTS and family_of(fact.eventName) == family,
+                      pinned=resource_pins)
 
 
 PAYMENTS_OPEN = (_payments_open("merchant"), _payments_open("invitation"))

@@ -40,6 +40,7 @@ class PaymentsOrderState(ProjectionState):
     status: PaymentsOrderStatus
     updatedAt: datetime
     history: tuple[HistoryEntry, ...]
+    historyOmitted: int = 0  # entries left out past HOOKLOG_HISTORY_LIMIT (projections.history.bound_history)
     amount: Decimal | None = None
     paidAmount: Decimal | None = None
     paidEventId: str | None = None
@@ -60,6 +61,7 @@ class PaymentsResourceState(ProjectionState):
     status: str
     updatedAt: datetime
     history: tuple[HistoryEntry, ...]
+    historyOmitted: int = 0  # entries left out past HOOKLOG_HISTORY_LIMIT (projections.history.bound_history)
     data: dict[str, Any] = {}
     dataEventId: str | None = None
     digests: dict[str, str] = {}
