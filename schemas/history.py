@@ -85,13 +85,22 @@ class Fact(EventRef):
     event: BaseModel
 
 
+def provider_event_key(source: str, provider_event_id: str) -> str:
+    """Identity of an event whose provider names it (Koywe's Payments API sends an `id`): every
+    redelivery of that id is the same event, whatever its type, time or body say."""
+    return sha256(f"{source}\x00id\x00{provider_event_id}".encode()).hexdigest()[:32]
+
+
 def make_fact(envelope: Envelope, event: BaseModel, *, name: str, aggregate_id: str,
-              occurred_at: datetime | None) -> Fact:
+              occurred_at: datetime | None, provider_event_id: str | None = None) -> Fact:
     """Identity and times of a decoded event (every source's decoder ends here). Its parts are
-    a validated envelope and event and the names read from them, so the Fact is `trusted`."""
+    a validated envelope and event and the names read from them, so the Fact is `trusted`.
+    `provider_event_id`: the provider's own event id, when it sends one (it is then the identity)."""
     stamp = as_utc(occurred_at) if occurred_at else None
+    ident = (provider_event_key(envelope.source, provider_event_id) if provider_event_id is not None
+             else event_id(envelope.source, name, aggregate_id, iso_utc(stamp) if stamp else None, envelope.body))
     return trusted(Fact, {  # in declaration order: EventRef's members, then Fact's own
-        "eventId": event_id(envelope.source, name, aggregate_id, iso_utc(stamp) if stamp else None, envelope.body),
+        "eventId": ident,
         "eventName": name, "occurredAt": stamp or envelope.received_at, "receivedAt": envelope.received_at,
         "deliveryId": envelope.id, "source": envelope.source, "aggregateId": aggregate_id, "event": event,
     })

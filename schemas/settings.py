@@ -73,6 +73,13 @@ class Settings(BaseSettings):
     koywe_secrets: SecretStr | None = None
     kuenta_secrets: SecretStr | None = None
     kuenta_signature_header: str = "X-Signature"
+    koywe_payments_secrets: SecretStr | None = None  # Koywe Payments API endpoints' secrets (rotation)
+    # Kuenta's token mode (ingest/tokens.py): `signature` (HMAC, the default), `token` (a bearer
+    # token from ingest's POST /oauth/token) or `either`; the token endpoint's clients are
+    # `client_id:secret` pairs, comma-separated; a token lives kuenta_token_ttl_s seconds.
+    kuenta_auth: Literal["signature", "token", "either"] = "signature"
+    kuenta_token_clients: SecretStr | None = None
+    kuenta_token_ttl_s: int = Field(default=3600, ge=60, le=86_400)
     koywe_auth_tokens: SecretStr | None = None
     api_tokens: SecretStr | None = None  # bearer tokens of the worker's query/DLQ API (rotation)
     console_secret: SecretStr | None = None  # signs console cookies; unset: derived from api_tokens (docs/console.md)
@@ -233,6 +240,22 @@ class Settings(BaseSettings):
     @property
     def kuenta_secret_list(self) -> tuple[SecretStr, ...]:
         return split_secrets(self.kuenta_secrets)
+
+    @property
+    def koywe_payments_secret_list(self) -> tuple[SecretStr, ...]:
+        return split_secrets(self.koywe_payments_secrets)
+
+    @property
+    def kuenta_token_client_map(self) -> dict[str, SecretStr]:
+        """HOOKLOG_KUENTA_TOKEN_CLIENTS as client id -> secret (ConfigError for a malformed pair)."""
+        clients: dict[str, SecretStr] = {}
+        for pair in split_secrets(self.kuenta_token_clients):
+            client_id, sep, secret = pair.get_secret_value().partition(":")
+            if not sep or not client_id.strip() or not secret.strip():
+                raise ConfigError("HOOKLOG_KUENTA_TOKEN_CLIENTS must be comma-separated client_id:secret pairs, "
+                                  "each with a non-empty id and secret")
+            clients[client_id.strip()] = SecretStr(secret.strip())
+        return clients
 
     # How log lines look: "json" (one object per line, for services) or "console" (readable
     # lines for a person); unset or empty: console when stderr is a terminal, else json.
