@@ -247,6 +247,17 @@ class Settings(BaseSettings):
         """Parsed when used (ConfigError): a validation error here would echo the secrets."""
         return parse_sinks(self.notify.get_secret_value() if self.notify else None)
 
+    @property
+    def notify_secrets(self) -> tuple[SecretStr, ...]:
+        """What the log redactor hides of HOOKLOG_NOTIFY: webhook secrets, Slack's URLs (the URL is
+        Slack's credential). Unparsable: nothing here (the notifiers' start says what is wrong)."""
+        try:
+            sinks = self.notify_sinks
+        except ConfigError:
+            return ()
+        return tuple(getattr(sink, "secret", None) or SecretStr(sink.url) for sink in sinks
+                     if sink.type in ("webhook", "slack"))
+
     # How log lines look: "json" (one object per line, for services) or "console" (readable
     # lines for a person); unset or empty: console when stderr is a terminal, else json.
     log_format: Literal["json", "console"] | None = None
