@@ -436,3 +436,33 @@ async def receivers() -> Any:
     yield make
     for receiver in started:
         await receiver.runner.cleanup()
+
+
+ALERTMANAGER = Path("/usr/bin/prometheus-alertmanager")  # Debian's package, installed by .ci/setup
+
+
+@pytest.fixture
+def alertmanager(tmp_path: Path) -> Iterator[str]:
+    """A real Alertmanager on a free port with its own storage dir and no cluster; its URL."""
+    if not ALERTMANAGER.exists():
+        pytest.fail(f"{ALERTMANAGER} is missing: run .ci/setup (installs Debian's prometheus-alertmanager)")
+    home = tmp_path / "alertmanager"
+    home.mkdir()
+    (home / "alertmanager.yml").write_text("route:\n  receiver: nobody\nreceivers:\n  - name: nobody\n")
+    port = free_port()
+    log = open(home / "log", "wb")  # noqa: SIM115 - owned by the child
+    proc = subprocess.Popen([str(ALERTMANAGER), f"--config.file={home / 'alertmanager.yml'}",
+                             f"--storage.path={home / 'data'}", f"--web.listen-address=127.0.0.1:{port}",
+                             "--cluster.listen-address="], stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_http(f"{url}/-/ready", 60, proc)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()

@@ -4,6 +4,7 @@ share: at-least-once, offsets committed only once a partition's records were han
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable, Sequence
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
@@ -12,6 +13,7 @@ from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 from aiokafka.errors import CommitFailedError, IllegalStateError
 
 from ingest.logs import get_logger
+from schemas.errors import BrokerUnavailableError
 from schemas.settings import Settings
 from streams.kafka.seam import stop_consumer
 from streams.kafka.topic_reader import reader
@@ -64,7 +66,10 @@ async def read_partition(settings: Settings, topic: str, partition: int) -> list
         end = (await consumer.end_offsets([tp]))[tp]
         consumer.seek(tp, (await consumer.beginning_offsets([tp]))[tp])
         records: list[ConsumerRecord] = []
+        deadline = time.monotonic() + 60
         while await consumer.position(tp) < end:
+            if time.monotonic() > deadline:
+                raise BrokerUnavailableError(f"reading {topic}[{partition}] to offset {end} took over 60 s")
             for batch in (await consumer.getmany(tp, timeout_ms=500)).values():
                 records.extend(batch)
         return records

@@ -79,8 +79,8 @@ class LifecycleFolder(ConsumerRebalanceListener):
             self.tables.pop(tp.partition, None)
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
-        for partition in sorted({tp.partition for tp in assigned} - set(self.tables)):
-            self.tables[partition] = await self.load(partition)
+        """Nothing to do here: `handle` loads a partition's table before its first batch, where a
+        failed load fails the run (a table folded from nothing would publish alerts without their facts)."""
 
     async def load(self, partition: int) -> Table:
         table: Table = {}
@@ -93,7 +93,9 @@ class LifecycleFolder(ConsumerRebalanceListener):
         return table
 
     async def handle(self, tp: TopicPartition, records: list[ConsumerRecord]) -> None:
-        table = self.tables.setdefault(tp.partition, {})
+        table = self.tables.get(tp.partition)
+        if table is None:
+            table = self.tables[tp.partition] = await self.load(tp.partition)
         kind = self.kinds[tp.topic]
         changed: Table = {}
         for record in records:

@@ -23,7 +23,7 @@ import aiohttp
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
 
-from schemas.errors import NotifyError
+from schemas.errors import BrokerUnavailableError, NotifyError
 from schemas.jsondump import plain_json
 from schemas.lifecycle import AlertLifecycle, AlertStatus
 from schemas.notify import AlertmanagerSink, DeadNotification, Sink, SlackSink
@@ -109,6 +109,8 @@ class Notifier(ConsumerRebalanceListener):
         self.firing: dict[int, dict[str, AlertLifecycle]] = {}
         self.consumer: AIOKafkaConsumer | None = None
         self.delivery: Delivery | None = None
+        #: a re-send and a change's delivery never overlap: a re-send landing after a resolve would reopen it
+        self.sending = asyncio.Lock()
         metrics.sink(sink.label)
 
     async def run(self) -> None:
@@ -141,7 +143,12 @@ class Notifier(ConsumerRebalanceListener):
         now = self.clock()
         for tp in assigned:
             firing = self.firing[tp.partition] = {}
-            for record in await read_partition(self.settings, self.topic, tp.partition):
+            try:
+                records = await read_partition(self.settings, self.topic, tp.partition)
+            except BrokerUnavailableError as exc:  # the changes still come through `handle`; only re-sends wait
+                log.warning("notify_resend_set_unread", sink=self.sink.label, partition=tp.partition, error=str(exc))
+                continue
+            for record in records:
                 self.track(firing, notice_of(decode_lifecycle(record.value), self.sink), now)
 
     def track(self, firing: dict[str, AlertLifecycle], notice: Notice | None, now: datetime) -> None:
@@ -161,7 +168,8 @@ class Notifier(ConsumerRebalanceListener):
                 notices.append(notice)
         now = self.clock()
         for batch in self.delivery.sender.batches(notices):
-            await self.delivery.deliver(batch)
+            async with self.sending:
+                await self.delivery.deliver(batch)
             for notice in batch:
                 self.recent[notice.change.id] = None
                 if isinstance(self.sink, AlertmanagerSink):
@@ -175,7 +183,8 @@ class Notifier(ConsumerRebalanceListener):
         """Alertmanager wants a firing alert re-sent; one that stops coming ends at its endsAt."""
         while True:
             await asyncio.sleep(self.settings.notify_alertmanager_resend_s)
-            await self.resend(sender)
+            async with self.sending:
+                await self.resend(sender)
 
     async def resend(self, sender: Sender) -> None:
         now = self.clock()
