@@ -22,7 +22,7 @@ from schemas.jsondump import plain_json
 from schemas.lifecycle import lifecycle_key
 from schemas.settings import Settings
 from streams.kafka.names import clearing_group
-from streams.notify.consumer import consume, group_consumer, log, new_producer, stop_all
+from streams.notify.consumer import consume_producing, group_consumer, log, new_producer
 
 RECENT = 16_384  # clear ids remembered, so a republished state does not send its clears again
 
@@ -37,14 +37,8 @@ class ClearingFeed:
 
     async def run(self) -> None:
         self.recent.clear()  # a new run re-sends what a failed one may not have got acknowledged
-        consumer = group_consumer(self.settings, list(self.projections), clearing_group(self.settings))
         self.producer = new_producer(self.settings)
-        try:
-            await self.producer.start()
-            await consumer.start()
-            await consume(consumer, self.handle)
-        finally:
-            await stop_all(consumer, self.producer)
+        await consume_producing(group_consumer(self.settings, list(self.projections), clearing_group(self.settings)), self.producer, self.handle)
 
     async def handle(self, tp: TopicPartition, records: list[ConsumerRecord]) -> None:
         projection = self.projections[tp.topic]

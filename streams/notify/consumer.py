@@ -57,6 +57,16 @@ async def consume(consumer: AIOKafkaConsumer, handle: Handle, *, max_records: in
                 log.warning("commit_refused", topic=tp.topic, partition=tp.partition, error=str(exc))
 
 
+async def consume_producing(consumer: AIOKafkaConsumer, producer: AIOKafkaProducer, handle: Handle) -> None:
+    """Start both, `consume` with `handle` (which produces), stop both however it ends."""
+    try:
+        await producer.start()
+        await consumer.start()
+        await consume(consumer, handle)
+    finally:
+        await stop_all(consumer, producer)
+
+
 async def read_partition(settings: Settings, topic: str, partition: int) -> list[ConsumerRecord]:
     """Every record of one partition, from its beginning to its end as of now (no group)."""
     async with reader(settings.kafka_bootstrap_servers, fetch_bytes=8 * 1024 * 1024, timeout_s=30,

@@ -26,7 +26,7 @@ from schemas.lifecycle import AlertAction, AlertLifecycle, LifecycleChange, life
 from schemas.settings import Settings
 from streams.kafka.names import lifecycle_group
 from streams.kafka.topic_reader import read_range
-from streams.notify.consumer import consume, group_consumer, log, new_producer, read_partition, stop_all
+from streams.notify.consumer import consume_producing, group_consumer, log, new_producer, read_partition
 
 Table = dict[str, AlertLifecycle]
 
@@ -65,14 +65,8 @@ class LifecycleFolder(ConsumerRebalanceListener):
 
     async def run(self) -> None:
         self.tables = {}  # a new run starts from what the topic holds, never from a failed run's memory
-        consumer = group_consumer(self.settings, list(self.kinds), lifecycle_group(self.settings), self)
         self.producer = new_producer(self.settings)
-        try:
-            await self.producer.start()
-            await consumer.start()
-            await consume(consumer, self.handle)
-        finally:
-            await stop_all(consumer, self.producer)
+        await consume_producing(group_consumer(self.settings, list(self.kinds), lifecycle_group(self.settings), self), self.producer, self.handle)
 
     async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
         for tp in revoked:
