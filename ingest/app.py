@@ -26,6 +26,7 @@ from ingest.fallbacks import add_fallbacks, guarded
 from ingest.limits import content_type_ok, too_deep
 from ingest.logs import LineLogger
 from ingest.metrics import IngestMetrics
+from ingest.oauth import token_handler
 from ingest.producer import RawProducer
 from ingest.ratelimit import Clock, GateLimits, retry_after
 from ingest.readiness import BrokerProbe
@@ -282,6 +283,9 @@ def create_app(
     for name in sources:  # a plain route per source: a dict lookup, no pattern match per request
         app.router.add_post(f"/webhooks/{name}", guarded(partial(webhook, source_name=name)))
     app.router.add_post("/webhooks/{source}", guarded(webhook))  # any other name: 404 unknown_source
+    if settings.kuenta_auth != "signature" and settings.kuenta_token_client_map:  # Kuenta's token mode
+        app.router.add_post("/oauth/token", guarded(token_handler(
+            settings, app[LIMITS].failures, app[CLIENTS], app[METRICS], lambda: clock().timestamp())))
     app.router.add_get("/healthz", guarded(healthz))
     app.router.add_get("/readyz", guarded(readyz))
     app.router.add_get("/metrics", guarded(metrics))

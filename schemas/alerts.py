@@ -52,6 +52,10 @@ SEVERITY: dict[str, str] = {
     "kuenta_credit_rejected": "info",
     "kuenta_document_expired": "warning",
     "kuenta_validation_failed": "warning",
+    "koywe_payments_event_changed": "warning",
+    "koywe_payments_order_conflict": "critical",
+    "koywe_payments_amount_mismatch": "critical",
+    "koywe_payments_order_not_created": "info",
 }
 
 SEVERITIES = ("info", "warning", "critical")

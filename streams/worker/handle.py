@@ -12,6 +12,7 @@ from typing import Any
 import faust
 
 from schemas.settings import Settings
+from streams.worker.health import FoldHealth
 from streams.worker.metrics import WorkerMetrics
 from streams.worker.waiters import FoldWaiters
 
@@ -30,3 +31,4 @@ class Worker:
     router: Any = None  # routes a key's query to its owner (streams/api/forward.py), set by install_views
     alerting: Any = None  # lifecycles, clearing, notifiers, the action desk (streams/notify/service.py)
     tls: Any = None  # the web server's CertificateReloader (ingest/tls.py), None for plain HTTP
+    health: FoldHealth = field(default_factory=FoldHealth)  # whether batches land (streams/worker/fold_loop.py)
