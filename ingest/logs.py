@@ -260,4 +260,4 @@ def secrets_of(settings: Settings) -> tuple[SecretStr, ...]:
     """Every secret the settings hold, for the log redactor."""
     configured = tuple(s for config in settings.sources for s in split_secrets(config.secrets))
     return (*settings.koywe_secret_list, *settings.kuenta_secret_list, *settings.koywe_auth_token_list,
-            *settings.api_token_list, *configured)
+            *settings.api_token_list, *configured, *settings.notify_secrets)

@@ -53,6 +53,11 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
         *(TopicSpec(settings.topic(name), n, compacted) for name in PROJECTION_TOPICS),
         TopicSpec(settings.topic("alerts"), n, {"cleanup.policy": "delete", "retention.ms": YEAR_MS}),
         TopicSpec(settings.topic("dlq"), n, {"cleanup.policy": "delete", "retention.ms": YEAR_MS}),
+        # Alert lifecycles (docs/alerts.md): operators' and hooklog's actions are kept forever (the
+        # lifecycle is rebuilt from them and the alerts), lifecycles compacted, undeliverable notifications a year.
+        TopicSpec(settings.topic("alert-actions"), n, {"cleanup.policy": "delete", "retention.ms": FOREVER}),
+        TopicSpec(settings.topic("lifecycle"), n, compacted),
+        TopicSpec(settings.topic("notify-dlq"), n, {"cleanup.policy": "delete", "retention.ms": YEAR_MS}),
     ]
 
 

@@ -40,3 +40,12 @@ class BrokerUnavailableError(HooklogError):
 
 class TimeFormatError(HooklogError, ValueError):
     """A text that should be an ISO 8601 time is not one (a ValueError too, for parsers' callers)."""
+
+
+class AlertActionError(HooklogError):
+    """An operator's action on an alert is malformed (an unknown action, a silence without a
+    future end, an id that is no alert id)."""
+
+
+class NotifyError(HooklogError):
+    """A notification sink did not accept a delivery (its answer or the failure says why)."""

@@ -14,6 +14,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SecretsS
 
 from schemas.errors import ConfigError
 from schemas.history import HISTORY_LIMIT
+from schemas.notify import Sink, parse_sinks
 from schemas.sources import SourceConfig
 
 SECRETS_DIR_ENV = "HOOKLOG_SECRETS_DIR"
@@ -160,6 +161,20 @@ class Settings(BaseSettings):
     standby_replicas: int = Field(default=1, ge=0, le=8)  # warm copies for fast takeover; never read for answers
     forward_timeout_s: float = Field(default=5.0, gt=0, le=60)  # a query forwarded to the key's owner
 
+    # Alert notifications (docs/alerts.md): the sinks (a JSON list; a secret, since it holds
+    # webhook secrets and Slack URLs), whether `hooklog worker` runs the notifiers itself (else
+    # `hooklog notify` does), each delivery's timeout, the retry budget (attempts, with
+    # exponential backoff and jitter from notify_backoff_s up to notify_backoff_max_s) before a
+    # change is dead-lettered, Alertmanager's re-send cadence and Slack's pace per sink.
+    notify: SecretStr | None = None
+    notify_in_worker: bool = True
+    notify_timeout_s: float = Field(default=10.0, gt=0, le=300)
+    notify_attempts: int = Field(default=8, ge=1, le=100)
+    notify_backoff_s: float = Field(default=0.5, gt=0, le=60)
+    notify_backoff_max_s: float = Field(default=30.0, gt=0, le=3600)
+    notify_alertmanager_resend_s: float = Field(default=60.0, gt=0, le=3600)
+    notify_slack_interval_s: float = Field(default=1.0, ge=0, le=60)
+
     @classmethod
     def settings_customise_sources(
         cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
@@ -240,6 +255,22 @@ class Settings(BaseSettings):
     @property
     def kuenta_secret_list(self) -> tuple[SecretStr, ...]:
         return split_secrets(self.kuenta_secrets)
+
+    @property
+    def notify_sinks(self) -> tuple[Sink, ...]:
+        """Parsed when used (ConfigError): a validation error here would echo the secrets."""
+        return parse_sinks(self.notify.get_secret_value() if self.notify else None)
+
+    @property
+    def notify_secrets(self) -> tuple[SecretStr, ...]:
+        """What the log redactor hides of HOOKLOG_NOTIFY: webhook secrets, Slack's URLs (the URL is
+        Slack's credential). Unparsable: nothing here (the notifiers' start says what is wrong)."""
+        try:
+            sinks = self.notify_sinks
+        except ConfigError:
+            return ()
+        return tuple(getattr(sink, "secret", None) or SecretStr(sink.url) for sink in sinks
+                     if sink.type in ("webhook", "slack"))
 
     @property
     def koywe_payments_secret_list(self) -> tuple[SecretStr, ...]:

@@ -382,3 +382,87 @@ async def until(check: Callable[[], Any], timeout_s: float, what: str) -> Any:
 
 def owned_by(views: list[dict[str, Any]], url: str) -> set[int]:
     return {int(p) for p, owner in views[0]["owners"].items() if owner == url}
+
+
+# Notification sinks (tests/streams/notify): a real HTTP server in the test's own loop.
+
+
+@dataclass
+class Receiver:
+    """A local HTTP endpoint a notifier delivers to; `mode` decides each answer: "ok" (200),
+    "fail" (500), "hang" (never answers). Every request is kept, answered or not."""
+
+    mode: str = "ok"
+    requests: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
+    accepted: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
+    url: str = ""
+    runner: Any = None
+
+    async def handle(self, request: Any) -> Any:
+        from aiohttp import web
+
+        body = await request.read()
+        self.requests.append((dict(request.headers), body))
+        if self.mode == "hang":
+            await asyncio.Event().wait()
+        if self.mode == "fail":
+            return web.Response(status=500, text="sink down")
+        self.accepted.append((dict(request.headers), body))
+        return web.Response(status=200, text="ok")
+
+    async def start(self, path: str = "/hook") -> Receiver:
+        from aiohttp import web
+
+        app = web.Application()
+        app.router.add_post(path, self.handle)
+        self.runner = web.AppRunner(app, shutdown_timeout=0.1)
+        await self.runner.setup()
+        port = free_port()
+        await web.TCPSite(self.runner, "127.0.0.1", port).start()
+        self.url = f"http://127.0.0.1:{port}{path}"
+        return self
+
+
+@pytest.fixture
+async def receivers() -> Any:
+    """Factory: `await receivers(mode)` -> a started Receiver; all stopped at teardown."""
+    started: list[Receiver] = []
+
+    async def make(mode: str = "ok", path: str = "/hook") -> Receiver:
+        receiver = await Receiver(mode).start(path)
+        started.append(receiver)
+        return receiver
+
+    yield make
+    for receiver in started:
+        await receiver.runner.cleanup()
+
+
+ALERTMANAGER = Path("/usr/bin/prometheus-alertmanager")  # Debian's package, installed by .ci/setup
+
+
+@pytest.fixture
+def alertmanager(tmp_path: Path) -> Iterator[str]:
+    """A real Alertmanager on a free port with its own storage dir and no cluster; its URL."""
+    if not ALERTMANAGER.exists():
+        pytest.fail(f"{ALERTMANAGER} is missing: run .ci/setup (installs Debian's prometheus-alertmanager)")
+    home = tmp_path / "alertmanager"
+    home.mkdir()
+    (home / "alertmanager.yml").write_text("route:\n  receiver: nobody\nreceivers:\n  - name: nobody\n")
+    port = free_port()
+    log = open(home / "log", "wb")  # noqa: SIM115 - owned by the child
+    proc = subprocess.Popen([str(ALERTMANAGER), f"--config.file={home / 'alertmanager.yml'}",
+                             f"--storage.path={home / 'data'}", f"--web.listen-address=127.0.0.1:{port}",
+                             "--cluster.listen-address="], stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_http(f"{url}/-/ready", 60, proc)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()

@@ -26,11 +26,13 @@ from schemas.errors import BrokerUnavailableError, EnvelopeError
 from schemas.koywe_users import user_key
 from schemas.times import parse_time
 from streams.api.access import api_guard, bearer_ok
+from streams.api.alerts import install_alert_views
 from streams.kafka.seam import active_partitions, owner_urls, read_in_partition
 from streams.api.forward import Forwarder, Router
 from streams.api.readiness import readiness
 from streams.api.routing import WorkerView
 from streams.console.install import install_console
+from streams.notify.install import install_alerting
 from streams.kafka.topic_reader import read_range
 from streams.worker.handle import Worker
 from streams.worker.waiters import DELIVERY_ID, MAX_WAIT_S, TooManyWaitersError, holds_delivery
@@ -222,7 +224,7 @@ def install_views(worker: Worker) -> None:  # noqa: C901 - one small view per en
 
             return await router.answer(request, "kyc", key, local)
 
-    async def _read(view: View, request: Request, topic: str, pick: Any) -> Response:
+    async def _read(view: View, request: Request, topic: str, pick: Any, keep: Any = None) -> Response:
         try:
             since, limit, wanted = _query(request)
         except ValueError as exc:
@@ -232,23 +234,19 @@ def install_views(worker: Worker) -> None:  # noqa: C901 - one small view per en
             async for batch in read_range(settings.kafka_bootstrap_servers, settings.topic(topic), since=since):
                 for record in batch:
                     item = pick(record.value)
-                    if wanted is None or item.get("type") == wanted:
+                    if (wanted is None or item.get("type") == wanted) and (keep is None or keep(item)):
                         found.setdefault(record.key.decode() if record.key else str(record.offset), item)
         except BrokerUnavailableError as exc:
             return _error(view, 503, "broker_unavailable", str(exc))
         items = list(found.values())[-limit:]
         return _json(view, 200, orjson.dumps({"items": items, "count": len(items)}))
 
-    @app.page("/alerts")
-    class Alerts(View):
-        """Alerts from the alerts topic (deduplicated by their deterministic id), newest last."""
-
-        async def get(self, request: Request) -> Response:
-            return await _read(self, request, "alerts", orjson.loads)
+    install_alert_views(worker, _read)  # GET /alerts?state=, POST /alerts/{id}/ack|resolve|silence
 
     @app.page("/dlq")
     class DeadLetters(View):
         async def get(self, request: Request) -> Response:
             return await _read(self, request, "dlq", _dead_letter_json)
 
+    worker.alerting = install_alerting(worker)  # alerts' lifecycle and notifiers (streams/notify)
     worker.console = install_console(worker)

@@ -43,6 +43,14 @@ def worker() -> None:
     run_worker(Settings())
 
 
+def notify(host: str = typer.Option("127.0.0.1", help="where /metrics and /healthz listen"),
+           port: int = typer.Option(6067, min=0, max=65535, help="their port")) -> None:
+    """Run the alert notifiers alone (HOOKLOG_NOTIFY's sinks; set HOOKLOG_NOTIFY_IN_WORKER=false on the workers)."""
+    from streams.notify.standalone import run_notify
+
+    run_notify(Settings(), host, port)
+
+
 def _print_states(states: list[dict], source: str = "koywe") -> None:
     table = Table(title=f"Simulated {source} orders (sent late, twice and out of order)")
     for column in ("kind", "orderId", "state", "events"):
@@ -165,5 +173,5 @@ def up(
 
 
 def register(app: typer.Typer) -> None:
-    for command in (ingest, worker, simulate, up):
+    for command in (ingest, worker, notify, simulate, up):
         app.command()(command)

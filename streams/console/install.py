@@ -65,6 +65,7 @@ def install_console(worker: Worker) -> IndexKeeper:
     router.add_get(f"{PREFIX}/users/{{user_id}}", need(pages.user))
     router.add_get(f"{PREFIX}/kuenta/{{family}}/{{ident}}", need(pages.kuenta))
     router.add_get(f"{PREFIX}/alerts", need(pages.alerts))
+    router.add_post(f"{PREFIX}/alerts/act", need(pages.act))
     router.add_get(f"{PREFIX}/dlq", need(pages.dlq))
     router.add_post(f"{PREFIX}/dlq/redrive", need(pages.redrive))
     install_internal(router, local)  # behind the API's bearer token (streams/api/access.py)

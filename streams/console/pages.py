@@ -8,6 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
+from schemas.errors import AlertActionError, BrokerUnavailableError
 from schemas.kuenta import KUENTA_EVENTS
 from schemas.orders import OrderStatus
 from schemas.settings import Settings
@@ -19,6 +20,7 @@ from streams.console.merge import format_cursor, parse_cursor
 from streams.console.params import parse_duration, parse_page, parse_since
 from streams.console.render import page, redirect
 from streams.console.timeline import first_received, timeline
+from streams.notify.lifecycle import read_lifecycles
 from streams.ops.redrive import redrive, redrive_values
 
 ALERT_TYPES = ("order_amount_modified", "order_rejected_by_compliance", "order_crypto_tx_failed", "kyc_review_needed",
@@ -159,8 +161,32 @@ class Pages:
             alerts, capped = await self.data.alerts(since, wanted)
         except Unavailable as exc:
             return self._unavailable(request, exc)
+        alerting = self.data.worker.alerting
+        lifecycles, lifecycles_problem = await self._optional(self._lifecycles())
         return self._page(request, "alerts.html", alerts=alerts[:500], capped=capped or len(alerts) > 500,
-                          types=ALERT_TYPES, wanted=wanted, since=request.query.get("since", ""), since_at=since)
+                          types=ALERT_TYPES, wanted=wanted, since=request.query.get("since", ""), since_at=since,
+                          lifecycles=lifecycles or {}, lifecycles_problem=lifecycles_problem, now=_now(),
+                          sinks=sorted(alerting.metrics.sinks.items()) if alerting else [],
+                          done=request.query.get("done"))
+
+    async def _lifecycles(self) -> Any:
+        try:
+            return await read_lifecycles(self.settings)
+        except BrokerUnavailableError as exc:
+            raise Unavailable(str(exc), 5) from exc
+
+    async def act(self, request: web.Request) -> web.StreamResponse:
+        """An operator's ack/resolve/silence from the alerts page (the CSRF check is Auth's)."""
+        form = await request.post()
+        fields = {"forSeconds": form.get("forSeconds"), "reason": form.get("reason")}
+        try:
+            action = await self.data.worker.alerting.desk.act(str(form.get("alert", "")), str(form.get("action", "")),
+                                                              fields, by="console")
+        except AlertActionError as exc:
+            return self._error(request, 400, "Bad action", str(exc))
+        except BrokerUnavailableError as exc:
+            return self._unavailable(request, Unavailable(str(exc), 5))
+        return redirect(f"/console/alerts?done={action.action}-{action.alertId}")
 
     async def dlq(self, request: web.Request) -> web.StreamResponse:
         try:

@@ -54,3 +54,23 @@ def generation_topic(settings: Settings, name: str, generation: int) -> str:
 def replay_dir(settings: Settings) -> Path:
     """Where replay keeps its generation manifests."""
     return settings.data_dir / "replay"
+
+
+def lifecycle_group(settings: Settings) -> str:
+    """The group folding alerts and their actions into lifecycles (streams/notify/lifecycle.py)."""
+    return f"{settings.topic_prefix}-lifecycle"
+
+
+def clearing_group(settings: Settings) -> str:
+    """The group reading projection states for alerts whose condition cleared (streams/notify/clearing.py)."""
+    return f"{settings.topic_prefix}-alert-clearing"
+
+
+def notify_group(settings: Settings, sink: str) -> str:
+    """One group per notification sink: a dead sink delays only itself (streams/notify/notifier.py)."""
+    return f"{settings.topic_prefix}-notify-{sink}"
+
+
+def notify_redrive_group(settings: Settings) -> str:
+    """The group whose offsets record which dead-lettered notifications were resent."""
+    return f"{settings.topic_prefix}-notify-redrive"

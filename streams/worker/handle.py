@@ -29,5 +29,6 @@ class Worker:
     waiters: FoldWaiters = field(default_factory=FoldWaiters)
     console: Any = None  # the console's order-index keeper (streams/console), set by install_views
     router: Any = None  # routes a key's query to its owner (streams/api/forward.py), set by install_views
+    alerting: Any = None  # lifecycles, clearing, notifiers, the action desk (streams/notify/service.py)
     tls: Any = None  # the web server's CertificateReloader (ingest/tls.py), None for plain HTTP
     health: FoldHealth = field(default_factory=FoldHealth)  # whether batches land (streams/worker/fold_loop.py)
