@@ -127,3 +127,36 @@ def test_an_unstarted_producer_is_a_seam_error(tmp_path: Path) -> None:
     app = _app(Settings(topic_prefix="p"), tmp_path)
     with pytest.raises(seam.SeamBrokenError, match="_producer"):
         seam.BatchWrites(app).record("t", b"k", b"v", 0)
+
+
+class _Restored:
+    """A changelog record as Faust's recovery hands it to `Store.apply_changelog_batch`."""
+
+    def __init__(self, record: Any) -> None:
+        self.message = record
+        record.tp = TopicPartition(record.topic, record.partition)
+
+
+@pytest.mark.kafka
+async def test_a_restore_from_the_changelog_the_direct_writes_made_gives_back_every_state(
+        started: tuple[faust.App, faust.Table, str], kafka_bootstrap: str,
+        make_settings: Callable[..., Settings], tmp_path: Path) -> None:
+    """What a worker on an empty disk does with the changelog (Faust's recovery applies it batch by
+    batch with `apply_changelog_batch`): the states come back, byte for byte, in their partitions."""
+    app, table, _ = started
+    writes = seam.BatchWrites(app)
+    states = {("ord-1", 0): b'{"s":1}', ("ord-2", 1): b'{"s":2}', ("ñandú-✓", 1): b'{"s":3}'}
+    for (key, partition), value in states.items():
+        writes.put(table, key, value, _Event(partition))
+    await delivered(writes)
+    changelog = await read_topic(kafka_bootstrap, table.changelog_topic.get_topic_name())
+
+    fresh = _app(make_settings(), tmp_path / "empty-disk")
+    restored = fresh.Table("orders", default=None, partitions=2, key_type=str, value_type=bytes)
+    restored.data.apply_changelog_batch([_Restored(r) for r in changelog], to_key=lambda k: k, to_value=lambda v: v)
+    for (key, partition), value in states.items():
+        with seam.as_current(seam.AtPartition(partition)):
+            assert restored.get(key) == value
+    for partition in (0, 1):
+        tp = TopicPartition(table.changelog_topic.get_topic_name(), partition)
+        assert restored.data.persisted_offset(tp) == table.data.persisted_offset(tp)
