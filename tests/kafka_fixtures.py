@@ -32,6 +32,7 @@ from streams.dev.localkafka import BrokerSpec, ensure_broker, is_ready, kill_bro
 from streams.dev.probes import wait_http
 from streams.dev.simulate import Delivery, post
 from streams.kafka.metadata import topic_partitions
+from streams.kafka.names import worker_group
 
 REPO = Path(__file__).resolve().parents[1]
 SECRET = "test-koywe-secret"
@@ -202,6 +203,17 @@ async def read_topic(bootstrap: str, topic: str, timeout_s: float = 15.0) -> lis
         return records
     finally:
         await consumer.stop()
+
+
+async def committed_offsets(settings: Settings) -> dict[int, int]:
+    """The worker group's committed offsets on the raw topic, by partition."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    await admin.start()
+    try:
+        offsets = await admin.list_consumer_group_offsets(worker_group(settings))
+    finally:
+        await admin.close()
+    return {tp.partition: meta.offset for tp, meta in offsets.items() if tp.topic == settings.topic("raw")}
 
 
 def samples(text: str, name: str) -> dict[str, float]:

@@ -29,10 +29,9 @@ from ingest.topics import topic_specs
 from schemas.history import HISTORY_LIMIT
 from schemas.settings import Settings
 from streams.dev.simulate import FINAL_STATE, Delivery, koywe_payload, lifecycle, post, signed_body, wait_for_state
-from streams.kafka.names import worker_group
 from streams.ops.verify import verify
 from streams.worker.fold_loop import EXIT_BATCH_FAILED
-from tests.kafka_fixtures import SECRET, System, api_headers, caught_up, read_topic
+from tests.kafka_fixtures import SECRET, committed_offsets, System, api_headers, caught_up, read_topic
 
 pytestmark = pytest.mark.kafka
 
@@ -46,17 +45,6 @@ async def raw_ends(settings: Settings) -> dict[int, int]:
         return {tp.partition: offset for tp, offset in (await consumer.end_offsets(tps)).items()}
     finally:
         await consumer.stop()
-
-
-async def committed(settings: Settings) -> dict[int, int]:
-    """The worker group's committed offsets on the raw topic (-1: none)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
-    await admin.start()
-    try:
-        offsets = await admin.list_consumer_group_offsets(worker_group(settings))
-    finally:
-        await admin.close()
-    return {tp.partition: meta.offset for tp, meta in offsets.items() if tp.topic == settings.topic("raw")}
 
 
 async def set_record_limit(settings: Settings, topic: str, limit: int | None) -> None:
@@ -119,8 +107,8 @@ async def test_a_batch_the_broker_refuses_is_never_committed_and_is_folded_after
     log = system.log_text("worker")
     assert code == EXIT_BATCH_FAILED, log[-3000:]
     assert "batch_failed_for_good" in log and "MessageSizeTooLargeError" in log and "partition " in log
-    assert all(committed_at <= ends_before[p] for p, committed_at in (await committed(settings)).items()), (
-        await committed(settings), ends_before)
+    assert all(committed_at <= ends_before[p] for p, committed_at in (await committed_offsets(settings)).items()), (
+        await committed_offsets(settings), ends_before)
 
     # still too small: the worker refuses to start and names the topic
     await set_record_limit(settings, orders, 100_000)

@@ -23,17 +23,15 @@ from pathlib import Path
 import aiohttp
 import orjson
 import pytest
-from aiokafka.admin import AIOKafkaAdminClient
 
 from ingest.signatures import signed_koywe_body
 from schemas.envelope import decode_envelope
 from schemas.settings import Settings
 from streams.dev.localkafka import BrokerSpec, ensure_broker, stop_broker
 from streams.dev.simulate import FINAL_STATE, LIFECYCLES, Delivery, lifecycle, scramble, wait_for_state
-from streams.kafka.names import worker_group
 from streams.ops.verify import verify
 from tests.conftest import T0
-from tests.kafka_fixtures import API_TOKEN, SECRET, System, api_headers, caught_up, metrics_of, read_topic, samples
+from tests.kafka_fixtures import API_TOKEN, committed_offsets, SECRET, System, api_headers, caught_up, metrics_of, read_topic, samples
 
 pytestmark = pytest.mark.kafka
 JSON = {"Content-Type": "application/json"}
@@ -224,16 +222,6 @@ async def test_sigterm_to_ingest_under_load_answers_what_it_accepted_and_exits_0
     assert set(stored) == set(acked) and max(stored.values()) == 1  # every stored record got its 2xx, once
     # the rest: refused while draining (503 + Retry-After) or never connected (listener closed)
     assert set(outcomes) <= {"200", *REFUSED}, outcomes
-
-
-async def committed_offsets(settings: Settings) -> dict[int, int]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
-    await admin.start()
-    try:
-        offsets = await admin.list_consumer_group_offsets(worker_group(settings))
-    finally:
-        await admin.close()
-    return {tp.partition: meta.offset for tp, meta in offsets.items() if tp.topic == settings.topic("raw")}
 
 
 async def test_worker_metrics_then_sigterm_commits_and_exits_0(run_system: Callable[..., System]) -> None:
