@@ -12,13 +12,13 @@ import time
 
 import faust
 
-from ingest.logs import get_logger
+from floor.logs import get_logger
 from projections.registry import PROJECTIONS
-from ingest.tls import server_tls
+from floor.tls import server_tls
 from schemas.envelope import utcnow
-from schemas.settings import Settings
+from floor.settings import Settings
 from streams.api.views import install_views
-from streams.kafka.names import app_id, store_dir
+from floor.kafka.names import app_id, store_dir
 from streams.kafka.seam import (
     BATCH_BYTES,
     BatchWrites,

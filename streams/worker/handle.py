@@ -11,7 +11,7 @@ from typing import Any
 
 import faust
 
-from schemas.settings import Settings
+from floor.settings import Settings
 from streams.worker.metrics import WorkerMetrics
 from streams.worker.waiters import FoldWaiters
 
@@ -28,4 +28,4 @@ class Worker:
     waiters: FoldWaiters = field(default_factory=FoldWaiters)
     console: Any = None  # the console's order-index keeper (streams/console), set by install_views
     router: Any = None  # routes a key's query to its owner (streams/api/forward.py), set by install_views
-    tls: Any = None  # the web server's CertificateReloader (ingest/tls.py), None for plain HTTP
+    tls: Any = None  # the web server's CertificateReloader (floor/tls.py), None for plain HTTP

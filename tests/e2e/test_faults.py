@@ -25,12 +25,12 @@ import orjson
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 
-from ingest.signatures import signed_koywe_body
+from floor.kafka.names import worker_group
+from floor.settings import Settings
+from hooklog.dev.localkafka import BrokerSpec, ensure_broker, stop_broker
+from hooklog.dev.simulate import FINAL_STATE, LIFECYCLES, Delivery, lifecycle, scramble, wait_for_state
+from ingest.senders.signatures import signed_koywe_body
 from schemas.envelope import decode_envelope
-from schemas.settings import Settings
-from streams.dev.localkafka import BrokerSpec, ensure_broker, stop_broker
-from streams.dev.simulate import FINAL_STATE, LIFECYCLES, Delivery, lifecycle, scramble, wait_for_state
-from streams.kafka.names import worker_group
 from streams.ops.verify import verify
 from tests.conftest import T0
 from tests.kafka_fixtures import API_TOKEN, SECRET, System, api_headers, caught_up, metrics_of, read_topic, samples

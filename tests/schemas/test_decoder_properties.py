@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ingest.sources import parse_object
+from ingest.senders.sources import parse_object
 from schemas.decoding import decode_fact, route_koywe
 from schemas.envelope import Envelope, decode_envelope, encode_envelope, new_envelope
 from schemas.errors import HooklogError

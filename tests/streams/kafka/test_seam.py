@@ -32,11 +32,11 @@ from faust.transport.drivers.aiokafka import Consumer as FaustAIOKafkaConsumer
 from faust.transport.producer import ProducerBuffer
 from faust.types import TP, Message
 
-from schemas.settings import Settings
+from floor.seam.pins import resolve
+from floor.settings import Settings
 from streams.kafka import seam
 from streams.kafka.seam.faust_levers import _deliverable_now
 from streams.kafka.seam.faust_tables import _ResumeAfterSeek
-from streams.kafka.seam.pins import resolve
 from streams.worker.app import build_worker
 from streams.worker.runner import new_event_loop
 from tests.kafka_fixtures import REPO
@@ -58,7 +58,7 @@ def table(app: faust.App) -> faust.Table:
 @pytest.mark.unit
 def test_the_libraries_are_the_versions_the_seam_was_checked_against() -> None:
     assert seam.versions_drift() == {}, (
-        f"installed versions differ from streams/kafka/seam/pins.py PINNED (pinned, installed): "
+        f"installed versions differ from floor/seam/pins.py PINNED (pinned, installed): "
         f"{seam.versions_drift()}; run tests/streams/kafka/test_seam.py, {UPGRADE}, then bump PINNED")
 
 
@@ -265,12 +265,12 @@ def private_touches(path: Path) -> list[str]:
 
 @pytest.mark.unit
 def test_only_the_seam_touches_private_parts() -> None:
-    seam_dir, ingest_seam = REPO / "streams" / "kafka" / "seam", REPO / "ingest" / "seam.py"  # ingest's: tests/ingest/test_seam.py
-    files = [p for package in ("streams", "ingest") for p in sorted((REPO / package).rglob("*.py"))
-             if seam_dir not in p.parents and p != ingest_seam]
+    seams = (REPO / "streams" / "kafka" / "seam", REPO / "floor" / "seam")  # Faust's, and both services'
+    files = [p for package in ("floor", "ingest", "streams", "hooklog") for p in sorted((REPO / package).rglob("*.py"))
+             if not any(seam in p.parents for seam in seams)]
     assert [t for p in files for t in private_touches(p)] == []
-    assert private_touches(seam_dir / "faust_tables.py"), "the finder must find the seam's own touches"
-    assert private_touches(ingest_seam), "the finder must find the seam's own touches"
+    assert private_touches(seams[0] / "faust_tables.py"), "the finder must find the seam's own touches"
+    assert private_touches(seams[1] / "aiokafka_producer.py"), "the finder must find the seam's own touches"
 
 
 # -- the Faust levers (issue 12) ----------------------------------------------------------------
