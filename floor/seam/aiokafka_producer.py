@@ -11,39 +11,23 @@ whenever aiokafka's metadata for it changes, and calls `add_message` with it. ai
 batching is unchanged: records queued while a produce request is in flight share the next batch.
 Anything else (unknown topic metadata, a value near `max_request_size`) goes through `send`.
 
-Each item names what it relies on with `relies_on`; tests/floor/seam/test_aiokafka_producer.py recomputes the
-digests, so an aiokafka upgrade that changes one of those bodies fails loudly.
+It names what it relies on with `relies_on` (the one pins module, floor/seam/pins.py);
+tests/floor/seam/test_pins.py recomputes the digests, so an aiokafka upgrade that changes one of
+those bodies fails loudly.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.structs import TopicPartition
 
 from floor.kafka.partitioning import partition_for
+from floor.seam.pins import relies_on
 
-#: The versions every item below was read against (pyproject.toml pins the same).
-PINNED = {"aiokafka": "0.14.0"}
-#: (item, `module:Qual.name`, first 16 hex digits of the sha256 of its source), as in
-#: floor/seam/pins.py (whose `digest` the test uses; ingest does not import Faust).
-RELIANCES: list[tuple[str, str, str]] = []
-T = TypeVar("T")
 SIZE_MARGIN = 1024  # record overhead allowed for beside key + value before `send` checks the size
-
-
-def relies_on(*pins: tuple[str, str]) -> Callable[[T], T]:
-    """Record that the decorated item relies on each `(target, digest)` as it is today."""
-
-    def record(item: T) -> T:
-        RELIANCES.extend((f"{item.__module__}.{getattr(item, '__qualname__', item)}", target, expected)
-                         for target, expected in pins)
-        return item
-
-    return record
 
 
 @relies_on(

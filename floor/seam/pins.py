@@ -1,9 +1,12 @@
-"""What the seam was checked against: the library versions, and a digest of the source of every
-private function or method it overrides, copies or depends on the body of.
+"""The one record of what hooklog relies on in libraries' private parts: the library versions
+it was checked against (PINNED, the one version table), and a digest of the source of every
+private function or method an item overrides, copies or depends on the body of (RELIANCES).
 
-Each seam item names what it relies on with `relies_on(...)`; tests/streams/kafka/test_seam.py
-recomputes every digest, so an upgrade that changes one of those bodies fails loudly, naming
-the seam item to re-check, instead of silently changing what the worker does.
+Every seam item, wherever it lives (floor/seam: aiokafka's; streams/kafka/seam: Faust's;
+floor/seam/pydantic_models.py: pydantic's, for schemas/, which may not import the floor), names
+what it relies on with `relies_on(...)` (or, by name, `relies_on_named`); tests/floor/seam/test_pins.py
+recomputes every digest, so an upgrade that changes one of those bodies fails loudly, naming the
+item to re-check, instead of silently changing what hooklog does.
 """
 
 from __future__ import annotations
@@ -18,13 +21,14 @@ from typing import Any, NamedTuple, TypeVar
 
 from schemas.errors import HooklogError
 
-#: The versions every item below was read against (pyproject.toml pins the same).
-PINNED = {"faust-streaming": "0.15.3", "aiokafka": "0.14.0", "mode-streaming": "0.7.1"}
+#: The versions every seam item was read against: the one table (pyproject.toml pins the same,
+#: tests/floor/seam/test_pins.py checks they agree; mode-streaming comes with faust-streaming).
+PINNED = {"faust-streaming": "0.15.3", "aiokafka": "0.14.0", "mode-streaming": "0.7.1", "pydantic": "2.14.4"}
 
 
 class SeamBrokenError(HooklogError):
-    """A faust-streaming or aiokafka upgrade moved a private part hooklog reads: pin the version
-    back, or update streams/kafka/seam (tests/streams/kafka/test_seam.py says which item)."""
+    """A library upgrade moved a private part hooklog reads: pin the version back, or update the
+    seam item (tests/floor/seam/test_pins.py says which)."""
 
 
 class Reliance(NamedTuple):
@@ -71,11 +75,16 @@ def relies_on(*pins: tuple[str, str]) -> Callable[[T], T]:
     """Record that the decorated seam item relies on each `(target, digest)` as it is today."""
 
     def record(item: T) -> T:
-        name = f"{getattr(item, '__module__', '?')}.{getattr(item, '__qualname__', item)}"
-        RELIANCES.extend(Reliance(name, target, expected) for target, expected in pins)
+        relies_on_named(f"{getattr(item, '__module__', '?')}.{getattr(item, '__qualname__', item)}", *pins)
         return item
 
     return record
+
+
+def relies_on_named(item: str, *pins: tuple[str, str]) -> None:
+    """Record that the item named `item` (`module.qualname`) relies on each `(target, digest)`:
+    for items in a package that may not import this one (schemas/)."""
+    RELIANCES.extend(Reliance(item, target, expected) for target, expected in pins)
 
 
 def versions_drift() -> dict[str, tuple[str, str]]:
