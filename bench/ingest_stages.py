@@ -34,8 +34,9 @@ from ingest.gateway.limits import content_type_ok, too_deep
 from ingest.gateway.metrics import IngestMetrics
 from ingest.gateway.producer import key_partitioner
 from ingest.gateway.ratelimit import TokenBucket
-from ingest.senders.sources import koywe_source, parse_object
+from ingest.senders.sources import koywe_source
 from schemas.envelope import encode_envelope, new_envelope, utcnow
+from schemas.jsonbody import load_object
 
 HEADERS = CIMultiDictProxy(CIMultiDict({"Content-Type": "application/json", "User-Agent": "wrk", "Host": "x"}))
 
@@ -44,7 +45,7 @@ def stages(bodies: list[bytes]) -> dict[str, Callable[[], Any]]:
     """Each stage as a loop over every body; inputs built here, before any timing."""
     settings = Settings(koywe_secrets=SECRET)
     source = koywe_source(settings.koywe_secret_list)
-    docs = [parse_object(b) for b in bodies]
+    docs = [load_object(b) for b in bodies]
     routes = [source.route(d, HEADERS) for d in docs]
     now = utcnow()
     envelopes = [new_envelope(source="koywe", key=r.key, event_name=r.event_name, body=b, received_at=now,
@@ -68,7 +69,7 @@ def stages(bodies: list[bytes]) -> dict[str, Callable[[], Any]]:
         "content type check": lambda: [content_type_ok("application/json") for _ in bodies],
         "rate-limit token (take)": lambda: [bucket.take() for _ in bodies],
         "depth scan (too_deep)": lambda: [too_deep(b, depth) for b in bodies],
-        "JSON parse (parse_object)": lambda: [parse_object(b) for b in bodies],
+        "JSON parse (load_object)": lambda: [load_object(b) for b in bodies],
         "signature (verify_koywe)": lambda: [source.verify(b, d, HEADERS) for b, d in zip(bodies, docs)],
         "route (route_koywe)": lambda: [source.route(d, HEADERS) for d in docs],
         "kept headers": lambda: [kept_headers(HEADERS, source) for _ in bodies],

@@ -6,6 +6,7 @@ import ipaddress
 import math
 import os
 import socket
+import warnings
 from pathlib import Path
 from typing import Literal
 
@@ -16,6 +17,8 @@ from schemas.errors import ConfigError
 from schemas.sources import SourceConfig
 
 SECRETS_DIR_ENV = "HOOKLOG_SECRETS_DIR"
+#: Environment names renamed, old -> new: the old one is still read (and warned about) for one release.
+RENAMED_ENV = {"HOOKLOG_WORKER_FAUST_LEVERS": "HOOKLOG_WORKER_FAST_PATHS"}
 
 
 def split_secrets(raw: SecretStr | None) -> tuple[SecretStr, ...]:
@@ -131,7 +134,11 @@ class Settings(BaseSettings):
     worker_rocksdb_write_buffer_bytes: int = Field(default=64 * 1024 * 1024, ge=4 * 1024 * 1024, le=64 * 1024**3)
     worker_malloc_arenas: int = Field(default=2, ge=0, le=64)  # glibc malloc arenas (streams/worker/memory.py); 0: glibc's default
     worker_malloc_trim_s: float = Field(default=10.0, ge=0, le=3600)  # hand freed memory back this often; 0: never
-    worker_faust_levers: bool = True  # Faust's fast delivery + lean Monitor (streams/kafka/seam/faust_levers.py); false: stock Faust
+    # Faust's fast paths (streams/kafka/seam/faust_levers.py): fast delivery, the lean Monitor, the
+    # raw topic's records as events without Faust's codecs, and a batch's writes as one record
+    # batch per partition; false: stock Faust. HOOKLOG_WORKER_FAUST_LEVERS, its old name, is read too.
+    worker_fast_paths: bool = Field(default=True, validation_alias=AliasChoices(
+        "HOOKLOG_WORKER_FAST_PATHS", "worker_fast_paths", "HOOKLOG_WORKER_FAUST_LEVERS", "worker_faust_levers"))
 
     # Many workers (docs/operations.md "Running many workers"). Each worker advertises the URL the
     # others forward a key's queries to; unset: http://<worker_host>:<worker_port> (https:// with
@@ -145,6 +152,19 @@ class Settings(BaseSettings):
     session_timeout_s: float = Field(default=10.0, ge=6, le=1800)  # broker's group.{min,max}.session.timeout.ms
     standby_replicas: int = Field(default=1, ge=0, le=8)  # warm copies for fast takeover; never read for answers
     forward_timeout_s: float = Field(default=5.0, gt=0, le=60)  # a query forwarded to the key's owner
+
+    @property
+    def worker_faust_levers(self) -> bool:
+        """The old name of `worker_fast_paths` (kept for one release)."""
+        return self.worker_fast_paths
+
+    @model_validator(mode="after")
+    def _warn_of_renamed_env(self) -> Settings:
+        for old, new in RENAMED_ENV.items():
+            if old in os.environ:
+                warnings.warn(f"{old} is now {new}: the old name is read for one more release, then ignored",
+                              FutureWarning, stacklevel=2)
+        return self
 
     @classmethod
     def settings_customise_sources(

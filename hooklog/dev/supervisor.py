@@ -9,7 +9,6 @@ A child that dies while `up` runs is started again after 1 s, 2 s, 4 s … (at m
 
 from __future__ import annotations
 
-import ctypes
 import os
 import signal
 import subprocess
@@ -20,29 +19,21 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from floor.libc import libc
 from schemas.errors import HooklogError
 
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
-def _libc() -> ctypes.CDLL | None:
-    """Loaded in the parent: the child only calls into it between fork and exec."""
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        return ctypes.CDLL(None, use_errno=True)
-    except OSError:
-        return None
-
-
 def die_with_parent() -> Callable[[], None] | None:
     """A `preexec_fn` that makes the child receive SIGTERM when this process dies (Linux only)."""
-    libc, parent = _libc(), os.getpid()
-    if libc is None or not hasattr(libc, "prctl"):
+    # loaded here, in the parent: the child only calls into it between fork and exec
+    c, parent = libc() if sys.platform.startswith("linux") else None, os.getpid()
+    if c is None or not hasattr(c, "prctl"):
         return None
 
     def preexec() -> None:
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+        c.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
         if os.getppid() != parent:  # the parent died before the prctl took effect
             os.kill(os.getpid(), signal.SIGTERM)
 

@@ -31,9 +31,10 @@ from ingest.gateway.metrics import IngestMetrics
 from ingest.gateway.producer import RawProducer
 from ingest.gateway.ratelimit import Clock, GateLimits, retry_after
 from ingest.gateway.readiness import BrokerProbe
-from ingest.senders.sources import Route, Source, parse_object
+from ingest.senders.sources import Route, Source
 from schemas.envelope import new_envelope, utcnow
 from schemas.errors import BrokerUnavailableError, DecodeError, SignatureError
+from schemas.jsonbody import load_object
 
 log = LineLogger("ingest")  # a line per request: the cheap path (floor/logs.py)
 
@@ -168,7 +169,7 @@ async def _receive_body(request: web.Request, source: Source) -> tuple[web.Respo
     if too_deep(body, settings.max_json_depth):
         return _refuse(request, 400, "too_deep", f"JSON nests deeper than {settings.max_json_depth} levels"), False
     try:
-        doc = parse_object(body)  # the one parse: the verifier and the router both use `doc`
+        doc = load_object(body)  # the one parse: the verifier and the router both use `doc`
     except DecodeError as exc:
         return _refuse(request, 400, "bad_request", str(exc)), False
     try:

@@ -21,14 +21,13 @@ from floor.settings import Settings, split_secrets
 from ingest.senders.signatures import koywe_keys, verify_hmac_hex, verify_koywe, verify_koywe_keys, verify_standard_webhooks
 from schemas.decoding import route_koywe
 from schemas.errors import ConfigError, SignatureError
-from schemas.jsonbody import load_object as parse_object  # noqa: F401 - ingest's name for it
 from schemas.kuenta import route_kuenta
 from schemas.sources import BUILT_IN, SourceConfig, lookup, route_configured
 from schemas.times import parse_time
 
 Verifier = Callable[[bytes, dict[str, Any], Mapping[str, str]], None]
 """`verify(body, doc, headers)`: the raw bytes (what was signed), the body as parsed once by
-`parse_object` (Koywe's signature is a member of it) and the request headers."""
+`load_object` (Koywe's signature is a member of it) and the request headers."""
 
 
 class Route(NamedTuple):

@@ -142,6 +142,6 @@ def run_worker(settings: Settings, loglevel: str = "warning") -> None:
                               api=f"{scheme}://{settings.worker_host}:{settings.worker_port}",
                               advertised=settings.advertised_url,
                               event_loop=type(loop).__module__.split(".")[0],
-                              faust_levers=isinstance(worker.app.monitor, LeanMonitor),
+                              fast_paths=isinstance(worker.app.monitor, LeanMonitor),
                               **({} if worker.tls is None else {"sha256": worker.tls.fingerprint}))
     faust_worker.execute_from_commandline()

@@ -257,7 +257,7 @@ async def test_worker_metrics_then_sigterm_commits_and_exits_0(run_system: Calla
     assert samples(worker_metrics, "hooklog_worker_alerts_total") == {'{type="order_amount_modified"}': 5.0}
     assert samples(worker_metrics, "hooklog_worker_seam_broken") == {'{item="consumer_lag"}': 0.0}
     started = next(orjson.loads(ln) for ln in system.log_text("worker").splitlines() if '"starting"' in ln)
-    assert (started["event_loop"], started["faust_levers"]) == ("uvloop", True)  # the defaults under test
+    assert (started["event_loop"], started["fast_paths"]) == ("uvloop", True)  # the defaults under test
     assert samples(ingest_metrics, "hooklog_ingest_produce_seconds_count") == {'{outcome="acked"}': sum(sent.values()) + 1}
     assert samples(ingest_metrics, "hooklog_ingest_requests_total") == {'{source="koywe",status="200"}': sum(sent.values()) + 1}
     code = await asyncio.to_thread(system.stop, "worker", signal.SIGTERM, 90)

@@ -264,7 +264,7 @@ def test_the_worker_runs_the_levers_by_default_and_stock_faust_when_asked(tmp_pa
     assert type(app.transport) is seam.FastDeliveryTransport and type(app.consumer) is seam.FastDeliveryConsumer
     assert type(app.monitor) is seam.LeanMonitor
     assert app.conf.stream_buffer_maxsize == 65_536 and app.conf.consumer_max_fetch_size == 16 * 1024 * 1024
-    stock = build_worker(Settings(data_dir=tmp_path / "b", topic_prefix="p", worker_faust_levers=False)).app
+    stock = build_worker(Settings(data_dir=tmp_path / "b", topic_prefix="p", worker_fast_paths=False)).app
     # stock Faust but for the consumer's rewind of never-committed partitions (test_seam_faust_transport.py)
     assert type(stock.transport) is seam.HooklogTransport and type(stock.consumer) is seam.RewindingConsumer
     assert seam.RewindingConsumer.__bases__ == (FaustAIOKafkaConsumer,) and type(stock.monitor) is Monitor
@@ -368,5 +368,5 @@ async def test_the_raw_schema_makes_the_event_fausts_own_decode_makes(tmp_path: 
         assert type(ours) is type(theirs) is app.conf.Event
         assert (ours.app, ours.key, ours.value, ours.headers, ours.message) == \
             (theirs.app, theirs.key, theirs.value, theirs.headers, theirs.message)
-    stock_worker = build_worker(Settings(data_dir=tmp_path / "s", topic_prefix="p", worker_faust_levers=False))
+    stock_worker = build_worker(Settings(data_dir=tmp_path / "s", topic_prefix="p", worker_fast_paths=False))
     assert not isinstance(stock_worker.topics["raw"].schema, seam.RawBytesSchema)
