@@ -14,6 +14,7 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, fiel
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SecretsSettingsSource, SettingsConfigDict
 
 from schemas.errors import ConfigError
+from schemas.history import HISTORY_LIMIT
 from schemas.sources import SourceConfig
 
 SECRETS_DIR_ENV = "HOOKLOG_SECRETS_DIR"
@@ -75,6 +76,13 @@ class Settings(BaseSettings):
     koywe_secrets: SecretStr | None = None
     kuenta_secrets: SecretStr | None = None
     kuenta_signature_header: str = "X-Signature"
+    koywe_payments_secrets: SecretStr | None = None  # Koywe Payments API endpoints' secrets (rotation)
+    # Kuenta's token mode (ingest/senders/tokens.py): `signature` (HMAC, the default), `token` (a bearer
+    # token from ingest's POST /oauth/token) or `either`; the token endpoint's clients are
+    # `client_id:secret` pairs, comma-separated; a token lives kuenta_token_ttl_s seconds.
+    kuenta_auth: Literal["signature", "token", "either"] = "signature"
+    kuenta_token_clients: SecretStr | None = None
+    kuenta_token_ttl_s: int = Field(default=3600, ge=60, le=86_400)
     koywe_auth_tokens: SecretStr | None = None
     api_tokens: SecretStr | None = None  # bearer tokens of the worker's query/DLQ API (rotation)
     console_secret: SecretStr | None = None  # signs console cookies; unset: derived from api_tokens (docs/console.md)
@@ -118,7 +126,13 @@ class Settings(BaseSettings):
     # one (the wait bounds the latency it adds at low rates); see streams/worker/batch.py.
     fold_batch_max: int = Field(default=500, ge=1, le=100_000)
     fold_batch_within: float = Field(default=0.005, gt=0, le=10)
+    # how long a batch that failed for a passing reason (a broker away, a store write refused)
+    # is retried before the worker stops (streams/worker/fold_loop.py); never committed meanwhile
+    fold_retry_s: float = Field(default=60.0, ge=0, le=3600)
     fold_cache_states: int = Field(default=4096, ge=0)  # parsed states kept per worker (LRU)
+    # history entries a state keeps (the first tenth, what its status rests on, the latest): a
+    # state is one Kafka record and must fit the topics' max.message.bytes (checked at start)
+    history_limit: int = Field(default=HISTORY_LIMIT, ge=10, le=100_000)
     # Faust's per-record machinery (issue 12, bench/faust_floor.py; streams/kafka/seam/faust_levers.py):
     # records buffered per stream before the fetcher pauses a partition (Faust's default: 4096),
     # bytes fetched per partition per request (Faust's default: 1 MiB), the worker's event loop,
@@ -246,6 +260,22 @@ class Settings(BaseSettings):
     @property
     def kuenta_secret_list(self) -> tuple[SecretStr, ...]:
         return split_secrets(self.kuenta_secrets)
+
+    @property
+    def koywe_payments_secret_list(self) -> tuple[SecretStr, ...]:
+        return split_secrets(self.koywe_payments_secrets)
+
+    @property
+    def kuenta_token_client_map(self) -> dict[str, SecretStr]:
+        """HOOKLOG_KUENTA_TOKEN_CLIENTS as client id -> secret (ConfigError for a malformed pair)."""
+        clients: dict[str, SecretStr] = {}
+        for pair in split_secrets(self.kuenta_token_clients):
+            client_id, sep, secret = pair.get_secret_value().partition(":")
+            if not sep or not client_id.strip() or not secret.strip():
+                raise ConfigError("HOOKLOG_KUENTA_TOKEN_CLIENTS must be comma-separated client_id:secret pairs, "
+                                  "each with a non-empty id and secret")
+            clients[client_id.strip()] = SecretStr(secret.strip())
+        return clients
 
     # How log lines look: "json" (one object per line, for services) or "console" (readable
     # lines for a person); unset or empty: console when stderr is a terminal, else json.

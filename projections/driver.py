@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
+from projections.history import HISTORY_LIMIT, bound_history
 from projections.registry import Projection, projection_for
 from schemas.alerts import Alert
 from schemas.decoding import decode_fact
@@ -36,9 +37,13 @@ class Dead(NamedTuple):
     envelope: Envelope | None
 
 
-def fold_record(raw: bytes | None, load: Load) -> Applied | Dead:
+def fold_record(raw: bytes | None, load: Load, history_limit: int = HISTORY_LIMIT) -> Applied | Dead:
     """Decode a raw-topic record value, pick its fact's projection, fold the fact into the state
-    `load` gives. What is not an envelope, or not a fact a projection takes, is a `Dead`."""
+    `load` gives, its history bounded to `history_limit` entries (a state is one Kafka record:
+    it must fit whatever the aggregate's history). What is not an envelope, or not a fact a
+    projection takes, is a `Dead`; so is an event its fold refuses (a poison input: it is
+    dead-lettered with the reason and its partition goes on). `load`'s own failures (a store
+    that cannot be read) are the caller's and propagate."""
     envelope = None
     try:
         envelope = decode_envelope(raw)
@@ -47,5 +52,11 @@ def fold_record(raw: bytes | None, load: Load) -> Applied | Dead:
     except (EnvelopeError, DecodeError) as exc:
         return Dead(str(exc), envelope)
     state = load(projection, fact.aggregateId)
-    new_state, alerts = projection.fold(state, fact)
-    return fact, projection, new_state, new_state is not state, alerts
+    try:
+        new_state, alerts = projection.fold(state, fact)
+    except Exception as exc:  # noqa: BLE001 - any fold failure is this event's, never its neighbours'
+        return Dead(f"fold {projection.name} refused the event: {type(exc).__name__}: {exc}", envelope)
+    changed = new_state is not state
+    if changed and len(new_state.history) > history_limit:
+        new_state = bound_history(new_state, history_limit, projection.pinned(new_state))
+    return fact, projection, new_state, changed, alerts

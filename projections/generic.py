@@ -17,4 +17,5 @@ def fold_generic(state: GenericState | None, fact: Fact) -> tuple[GenericState, 
     history, decisive = step
     source, _, ident = fact.aggregateId.partition(":")
     return trusted(GenericState, {"id": ident, "source": source, "status": decisive.status,
-                                  "updatedAt": decisive.occurredAt, "history": history}), ()
+                                  "updatedAt": decisive.occurredAt, "history": history,
+                                  "historyOmitted": state.historyOmitted if state else 0}), ()

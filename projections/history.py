@@ -7,11 +7,12 @@ arrival order: that is what makes folds idempotent, permutation-proof, and repla
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime
 
-from schemas.history import Fact, HistoryEntry
+from schemas.history import HISTORY_LIMIT, Fact, HistoryEntry, ProjectionState
 from schemas.trusted import trusted
+
 
 
 def entry_for(fact: Fact, status: str, *, final: bool) -> HistoryEntry:
@@ -86,3 +87,33 @@ def later(history: Sequence[HistoryEntry], new: str | None, than: str | None) ->
     if new is None:
         return False
     return than is None or is_later(history, new, than)
+
+
+def bound_history(state: ProjectionState, limit: int, pinned: Collection[str] = ()) -> ProjectionState:
+    """`state` with at most `limit` history entries: the first tenth (how the aggregate began),
+    every entry a status or value still rests on (the latest final one, the `pinned` event
+    ids), and the latest ones; `historyOmitted` counts the entries left out. The raw log keeps
+    every event (`GET …?history=full` reads them from there).
+
+    The status stays exact past the limit: `effective` only ever needs the latest final entry
+    and the latest entry, and both are kept. What is lost is the exact set of the middle: a
+    redelivery of an event left out can no longer be told apart and is counted again."""
+    history = state.history  # type: ignore[attr-defined]
+    if len(history) <= limit:
+        return state
+    head = max(1, limit // 10)
+    keep = set(range(head))
+    last_final = next((i for i in range(len(history) - 1, -1, -1) if history[i].final), None)
+    if last_final is not None:
+        keep.add(last_final)
+    if pinned:
+        keep.update(i for i, entry in enumerate(history) if entry.eventId in pinned)
+    for index in range(len(history) - 1, -1, -1):  # then the latest entries, up to the limit
+        if len(keep) >= limit:
+            break
+        keep.add(index)
+    kept = tuple(history[i] for i in sorted(keep))
+    fields = dict(state.__dict__)
+    fields["history"] = kept
+    fields["historyOmitted"] = state.historyOmitted + len(history) - len(kept)  # type: ignore[attr-defined]
+    return trusted(type(state), fields)

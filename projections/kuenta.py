@@ -130,7 +130,8 @@ def fold_kuenta(state: KuentaState | None, fact: Fact) -> tuple[KuentaState, tup
     return (
         trusted(KuentaState, {  # the family is a known event's, the rest validated parts: no re-validation
             "id": fact.aggregateId, "family": family.name, "status": decisive.status,
-            "updatedAt": decisive.occurredAt, "history": history, "amount": amount, "amountEventId": amount_event_id,
+            "updatedAt": decisive.occurredAt, "history": history,
+            "historyOmitted": state.historyOmitted if state else 0, "amount": amount, "amountEventId": amount_event_id,
         }),
         alerts,
     )

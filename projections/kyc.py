@@ -95,6 +95,7 @@ def fold_user(state: UserState | None, fact: Fact) -> tuple[UserState, tuple[Ale
         "userId": fact.aggregateId,
         "kyc": KycStatus(effective(kyc_entries).status) if kyc_entries else K.NOT_VERIFIED,
         "updatedAt": history[-1].occurredAt, "history": history,
+        "historyOmitted": state.historyOmitted if state else 0,
         "documentNumber": state.documentNumber if state else None, "deposits": state.deposits if state else (),
     }
     fields.update(changes)  # existing keys: the declaration order stays

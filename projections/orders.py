@@ -132,6 +132,7 @@ def fold_order(state: OrderState | None, fact: Fact) -> tuple[OrderState, tuple[
         trusted(OrderState, {  # built from the fact, the history and our own enum: nothing to validate
             "orderId": fact.aggregateId, "state": STATUS.get(decisive.status) or OrderStatus(decisive.status),
             "updatedAt": decisive.occurredAt, "history": history,
+            "historyOmitted": state.historyOmitted if state else 0,
             "adjustment": new if later(history, _event_of(new), than=_event_of(old)) else old,
         }),
         effect.alerts,

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol
 
 from projections.driver import Dead, fold_record
+from projections.history import HISTORY_LIMIT
 from projections.registry import Projection
 from schemas.alerts import Alert
 from schemas.envelope import Envelope
@@ -32,6 +33,8 @@ class Rebuilt:
     states: dict[str, dict[str, Any]] = field(default_factory=lambda: defaultdict(dict))
     alerts: dict[str, Alert] = field(default_factory=dict)
     dead_letters: list[DeadLetter] = field(default_factory=list)
+    #: the live worker's HOOKLOG_HISTORY_LIMIT, so a replay bounds histories as it does
+    history_limit: int = HISTORY_LIMIT
 
     def load(self, projection: Projection, key: str) -> Any:
         """The `projections.driver.Load` of replay: a projection's table is made on first use."""
@@ -61,9 +64,10 @@ def fold_into(rebuilt: Rebuilt, records: Iterable[RawRecord], touched: set[str] 
     the event, so a redelivery derives the same one. A record that is not an envelope is
     returned as (its offset, the reason), for the caller to report where it was read."""
     load, states, alerts, dead_letters = rebuilt.load, rebuilt.states, rebuilt.alerts, rebuilt.dead_letters
+    limit = rebuilt.history_limit
     undecodable: list[tuple[int, str]] = []
     for record in records:
-        result = fold_record(record.value, load)
+        result = fold_record(record.value, load, limit)
         if isinstance(result, Dead):
             if result.envelope is None:
                 undecodable.append((record.offset, result.reason))

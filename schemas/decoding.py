@@ -15,6 +15,7 @@ from schemas.history import Fact, make_fact
 from schemas.koywe import ORDER_EVENT_NAMES, decode_order_event
 from schemas.koywe_users import USER_EVENTS, decode_user_event, user_id_of
 from schemas.generic import decode_generic_fact
+from schemas.koywe_payments import SOURCE as KOYWE_PAYMENTS, decode_koywe_payments_fact
 from schemas.kuenta import decode_kuenta_fact
 
 
@@ -53,7 +54,9 @@ def _koywe(envelope: Envelope) -> Fact:
                      occurred_at=order_event.timeStamp)
 
 
-DECODERS: dict[str, Callable[[Envelope], Fact]] = {"koywe": _koywe, "kuenta": decode_kuenta_fact}
+DECODERS: dict[str, Callable[[Envelope], Fact]] = {
+    "koywe": _koywe, "kuenta": decode_kuenta_fact, KOYWE_PAYMENTS: decode_koywe_payments_fact,
+}
 
 
 def decode_fact(envelope: Envelope) -> Fact:

@@ -12,6 +12,8 @@ from schemas.deadletter import DeadLetterMeta
 from schemas.envelope import Envelope
 from schemas.generic import GenericState
 from schemas.koywe import KoyweOrderEvent
+from schemas.koywe_payments import PaymentsEvent
+from schemas.koywe_payments_states import PaymentsOrderState, PaymentsResourceState
 from schemas.koywe_users import KoyweUserEvent
 from schemas.kuenta import AnyKuentaEvent, KuentaState
 from schemas.orders import OrderState
@@ -23,12 +25,17 @@ PUBLISHED: dict[str, tuple[Any, str]] = {
     "orders": (OrderState, "hooklog.orders.v1 values and GET /orders/{orderId}"),
     "kyc": (UserState, "hooklog.kyc.v1 values and GET /kyc/{userId}"),
     "kuenta": (KuentaState, "hooklog.kuenta.<family>.v1 values and GET /kuenta/{family}/{id}"),
+    "koywe-payments-order": (PaymentsOrderState,
+                             "hooklog.koywe-payments.orders.v1 values and GET /koywe-payments/orders/{id}"),
+    "koywe-payments-resource": (PaymentsResourceState, "hooklog.koywe-payments.{contacts,merchants,invitations}.v1 "
+                                "values and GET /koywe-payments/{family}/{id}"),
     "events": (GenericState, "hooklog.events.v1 values and GET /events/{source}/{id}"),
     "alert": (Alert, "hooklog.alerts.v1 values"),
     "dead-letter": (DeadLetterMeta, "metadata line of a hooklog.dlq.v1 record (the raw record follows it)"),
     "koywe-order-event": (KoyweOrderEvent, "Koywe order webhooks as accepted"),
     "koywe-user-event": (KoyweUserEvent, "Koywe per-user webhooks, normalised"),
     "kuenta-event": (AnyKuentaEvent, "Kuenta webhooks as accepted"),
+    "koywe-payments-event": (PaymentsEvent, "Koywe Payments API webhooks as accepted"),
 }
 
 

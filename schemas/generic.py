@@ -22,6 +22,7 @@ class GenericState(ProjectionState):
     status: str
     updatedAt: datetime
     history: tuple[HistoryEntry, ...]
+    historyOmitted: int = 0  # entries left out past HOOKLOG_HISTORY_LIMIT (projections.history.bound_history)
 
 
 def decode_generic_fact(envelope: Envelope) -> Fact:

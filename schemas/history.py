@@ -17,6 +17,18 @@ if TYPE_CHECKING:
     from schemas.envelope import Envelope
 
 
+#: How many history entries a state keeps by default (HOOKLOG_HISTORY_LIMIT): a state is one
+#: Kafka record, and an entry is ~250 bytes of JSON, so 1,000 stay far below the 1 MiB that
+#: brokers and producers accept by default whatever an aggregate's history (issue: one order
+#: with ~4,300 events passed it and took its batch's neighbours down).
+HISTORY_LIMIT = 1000
+
+#: The bytes one history entry is counted at when a limit is checked against a topic's
+#: `max.message.bytes` (an entry of the built-in sources is ~250 bytes; this leaves room for
+#: long event names and delivery ids).
+ENTRY_BYTES = 512
+
+
 class EventRef(Frozen):
     """Which provider event, when it happened, and which delivery brought it: what a Fact
     carries and every history entry keeps of it."""
@@ -73,13 +85,22 @@ class Fact(EventRef):
     event: BaseModel
 
 
+def provider_event_key(source: str, provider_event_id: str) -> str:
+    """Identity of an event whose provider names it (Koywe's Payments API sends an `id`): every
+    redelivery of that id is the same event, whatever its type, time or body say."""
+    return sha256(f"{source}\x00id\x00{provider_event_id}".encode()).hexdigest()[:32]
+
+
 def make_fact(envelope: Envelope, event: BaseModel, *, name: str, aggregate_id: str,
-              occurred_at: datetime | None) -> Fact:
+              occurred_at: datetime | None, provider_event_id: str | None = None) -> Fact:
     """Identity and times of a decoded event (every source's decoder ends here). Its parts are
-    a validated envelope and event and the names read from them, so the Fact is `trusted`."""
+    a validated envelope and event and the names read from them, so the Fact is `trusted`.
+    `provider_event_id`: the provider's own event id, when it sends one (it is then the identity)."""
     stamp = as_utc(occurred_at) if occurred_at else None
+    ident = (provider_event_key(envelope.source, provider_event_id) if provider_event_id is not None
+             else event_id(envelope.source, name, aggregate_id, iso_utc(stamp) if stamp else None, envelope.body))
     return trusted(Fact, {  # in declaration order: EventRef's members, then Fact's own
-        "eventId": event_id(envelope.source, name, aggregate_id, iso_utc(stamp) if stamp else None, envelope.body),
+        "eventId": ident,
         "eventName": name, "occurredAt": stamp or envelope.received_at, "receivedAt": envelope.received_at,
         "deliveryId": envelope.id, "source": envelope.source, "aggregateId": aggregate_id, "event": event,
     })

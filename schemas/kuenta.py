@@ -111,6 +111,7 @@ class KuentaState(ProjectionState):
     status: str
     updatedAt: datetime
     history: tuple[HistoryEntry, ...]
+    historyOmitted: int = 0  # entries left out past HOOKLOG_HISTORY_LIMIT (projections.history.bound_history)
     amount: Decimal | None = None
     amountEventId: str | None = None
 

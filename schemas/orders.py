@@ -39,4 +39,5 @@ class OrderState(ProjectionState):
     state: OrderStatus
     updatedAt: datetime
     history: tuple[HistoryEntry, ...]
+    historyOmitted: int = 0  # entries left out past HOOKLOG_HISTORY_LIMIT (projections.history.bound_history)
     adjustment: AmountAdjustment | None = None

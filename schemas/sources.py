@@ -2,7 +2,7 @@
 
 `HOOKLOG_SOURCES` is a JSON list of these, e.g.
 `[{"name": "acme", "scheme": "standard-webhooks", "secrets": "whsec_…", "event_field": "type",
-"id_field": "data.id", "time_field": "timestamp"}]`. Koywe and Kuenta are built in.
+"id_field": "data.id", "time_field": "timestamp"}]`. Koywe, Koywe Payments and Kuenta are built in.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pydantic import ConfigDict, Field, SecretStr
 from schemas.base import Frozen
 from schemas.errors import DecodeError
 
-BUILT_IN = frozenset({"koywe", "kuenta"})
+BUILT_IN = frozenset({"koywe", "kuenta", "koywe-payments"})
 
 
 class SourceConfig(Frozen):

@@ -42,5 +42,6 @@ class UserState(ProjectionState):
     kyc: KycStatus
     updatedAt: datetime
     history: tuple[HistoryEntry, ...]
+    historyOmitted: int = 0  # entries left out past HOOKLOG_HISTORY_LIMIT (projections.history.bound_history)
     documentNumber: DocumentUpdate | None = None
     deposits: tuple[Deposit, ...] = ()

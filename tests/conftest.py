@@ -225,3 +225,13 @@ def served_sha256(port: int, context: ssl.SSLContext | None = None) -> str:
             der = tls.getpeercert(binary_form=True)
     assert der is not None
     return hashlib.sha256(der).hexdigest()
+
+
+def assert_node_regenerates(script: Path, committed: Path, tmp_path: Path) -> None:
+    """A committed vector file is what its Node script writes today (skipped without `node`)."""
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not on PATH; the committed vectors are used as they are")
+    out = tmp_path / committed.name
+    subprocess.run([node, str(script), str(out)], check=True, timeout=60)
+    assert out.read_bytes() == committed.read_bytes()

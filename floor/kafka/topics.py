@@ -18,7 +18,8 @@ YEAR_MS = str(365 * 24 * 3600 * 1000)
 
 #: One compacted topic per projection (must match projections.registry; a test checks it).
 PROJECTION_TOPICS = ("orders", "kyc", "kuenta.credit", "kuenta.payment", "kuenta.document", "kuenta.validation",
-                     "events")
+                     "koywe-payments.orders", "koywe-payments.contacts", "koywe-payments.merchants",
+                     "koywe-payments.invitations", "events")
 
 
 class PartitionCountError(ConfigError):

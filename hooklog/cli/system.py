@@ -43,8 +43,8 @@ def worker() -> None:
     run_worker(Settings())
 
 
-def _print_states(states: list[dict]) -> None:
-    table = Table(title="Simulated Koywe orders (sent late, twice and out of order)")
+def _print_states(states: list[dict], source: str = "koywe") -> None:
+    table = Table(title=f"Simulated {source} orders (sent late, twice and out of order)")
     for column in ("kind", "orderId", "state", "events"):
         table.add_column(column)
     for state in states:
@@ -59,20 +59,34 @@ def simulate(
                                          "for several workers (order i is read from the i-th, round robin)"),
     orders: int = typer.Option(1, min=1, help="orders per lifecycle kind"),
     duplicates: float = typer.Option(0.3, min=0.0, max=1.0, help="share of deliveries sent twice"),
+    source: str = typer.Option("koywe", help="koywe (ramp webhooks) or koywe-payments (the Payments API)"),
 ) -> None:
     """Send signed Koywe lifecycles (scrambled, with repeats) and print the resulting states."""
-    from hooklog.dev.simulate import simulate as run
-
     settings = Settings()
-    secrets, tokens = settings.koywe_secret_list, settings.api_token_list
+    if source not in ("koywe", "koywe-payments"):
+        raise typer.BadParameter("--source is koywe or koywe-payments")
+    payments = source == "koywe-payments"
+    secrets, tokens = (settings.koywe_payments_secret_list if payments else settings.koywe_secret_list), settings.api_token_list
     if not secrets:
-        raise typer.BadParameter("set HOOKLOG_KOYWE_SECRETS to the secret ingest verifies with")
+        raise typer.BadParameter(f"set HOOKLOG_{'KOYWE_PAYMENTS' if payments else 'KOYWE'}_SECRETS to the secret "
+                                 "ingest verifies with")
     if not tokens:
         raise typer.BadParameter("set HOOKLOG_API_TOKENS to a token the worker's query API accepts")
-    states = asyncio.run(run(ingest_url, worker_url, secrets[0].get_secret_value(),
-                             orders_per_kind=orders, duplicates=duplicates, token=tokens[0].get_secret_value()))
-    _print_states(states)
-    if any(s.get("state") != "DELIVERED" for s in states):
+    secret, token = secrets[0].get_secret_value(), tokens[0].get_secret_value()
+    if payments:
+        from hooklog.dev.simulate_payments import LIFECYCLES, simulate_payments
+
+        states = asyncio.run(simulate_payments(ingest_url, worker_url, secret, token, orders_per_kind=orders,
+                                               duplicates=duplicates))
+        final = {kind: status for kind, (_, status) in LIFECYCLES.items()}
+    else:
+        from hooklog.dev.simulate import simulate as run
+
+        states = asyncio.run(run(ingest_url, worker_url, secret, orders_per_kind=orders, duplicates=duplicates,
+                                 token=token))
+        final = {s["kind"]: "DELIVERED" for s in states}
+    _print_states(states, source)
+    if any(s.get("state") != final[s["kind"]] for s in states):
         raise typer.Exit(1)
 
 

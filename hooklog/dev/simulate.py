@@ -80,14 +80,22 @@ async def wait_for_state(session: aiohttp.ClientSession, worker_url: str, order_
     `events` distinct events in its history: a scrambled lifecycle can reach its final state
     before its earlier events are folded. `token` is the worker API's bearer token (or put it in
     the session's default headers)."""
+    return await poll_state(session, f"{worker_url}/orders/{order_id}", "state", expected, events=events,
+                            timeout_s=timeout_s, token=token)
+
+
+async def poll_state(session: aiohttp.ClientSession, url: str, field: str, expected: str | None, *,
+                     events: int = 0, timeout_s: float = 60.0, token: str | None = None) -> dict[str, Any] | None:
+    """Poll a state `GET` until its `field` is `expected` (or anything, if None) with at least
+    `events` events in its history; the last state seen (or None) once `timeout_s` has passed."""
     deadline = asyncio.get_running_loop().time() + timeout_s
     last: dict[str, Any] | None = None
     while asyncio.get_running_loop().time() < deadline:
         headers = {"Authorization": f"Bearer {token}"} if token else None
-        async with session.get(f"{worker_url}/orders/{order_id}", headers=headers) as response:
+        async with session.get(url, headers=headers) as response:
             if response.status == 200:
                 last = orjson.loads(await response.read())
-                if (expected is None or last.get("state") == expected) and len(last.get("history", ())) >= events:
+                if (expected is None or last.get(field) == expected) and len(last.get("history", ())) >= events:
                     return last
         await asyncio.sleep(0.2)
     return last

@@ -28,6 +28,7 @@ from ingest.gateway.clients import ClientAddress
 from ingest.gateway.fallbacks import add_fallbacks, guarded
 from ingest.gateway.limits import content_type_ok, too_deep
 from ingest.gateway.metrics import IngestMetrics
+from ingest.gateway.oauth import token_handler
 from ingest.gateway.producer import RawProducer
 from ingest.gateway.ratelimit import Clock, GateLimits, retry_after
 from ingest.gateway.readiness import BrokerProbe
@@ -283,6 +284,9 @@ def create_app(
     for name in sources:  # a plain route per source: a dict lookup, no pattern match per request
         app.router.add_post(f"/webhooks/{name}", guarded(partial(webhook, source_name=name)))
     app.router.add_post("/webhooks/{source}", guarded(webhook))  # any other name: 404 unknown_source
+    if settings.kuenta_auth != "signature" and settings.kuenta_token_client_map:  # Kuenta's token mode
+        app.router.add_post("/oauth/token", guarded(token_handler(
+            settings, app[LIMITS].failures, app[CLIENTS], app[METRICS], lambda: clock().timestamp())))
     app.router.add_get("/healthz", guarded(healthz))
     app.router.add_get("/readyz", guarded(readyz))
     app.router.add_get("/metrics", guarded(metrics))

@@ -32,6 +32,9 @@ class IngestMetrics:
         self.limited_total = Counter("hooklog_ingest_limited",
                                      "Webhooks refused with 429 by a rate limit (reason: rate, failed_signatures)",
                                      ["source", "reason"], registry=r)
+        self.token_requests = Counter("hooklog_ingest_token_requests",
+                                      "POST /oauth/token requests (Kuenta's token mode), by outcome (issued, refused)",
+                                      ["outcome"], registry=r)
         self.in_flight = Gauge("hooklog_ingest_in_flight", "Webhook requests being handled now", registry=r)
         self.broker_ready = Gauge("hooklog_ingest_broker_ready", "1 if the last readiness check reached the broker",
                                   registry=r)

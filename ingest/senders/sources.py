@@ -19,8 +19,10 @@ from pydantic import SecretStr
 
 from floor.settings import Settings, split_secrets
 from ingest.senders.signatures import koywe_keys, verify_hmac_hex, verify_koywe, verify_koywe_keys, verify_standard_webhooks
+from ingest.senders.tokens import bearer_of, verify_token
 from schemas.decoding import route_koywe
 from schemas.errors import ConfigError, SignatureError
+from schemas.koywe_payments import SOURCE as KOYWE_PAYMENTS, route_koywe_payments
 from schemas.kuenta import route_kuenta
 from schemas.sources import BUILT_IN, SourceConfig, lookup, route_configured
 from schemas.times import parse_time
@@ -69,6 +71,41 @@ def _header_hmac(name: str, header: str, secrets: tuple[SecretStr, ...], route: 
     return Source(name, verify, route, kept_headers=(header,))
 
 
+#: Koywe's Payments API signs the raw body: `Koywe-Signature` = hex HMAC-SHA256 (docs/events.md).
+KOYWE_PAYMENTS_HEADER = "Koywe-Signature"
+
+
+def koywe_payments_source(secrets: tuple[SecretStr, ...]) -> Source:
+    return _header_hmac(KOYWE_PAYMENTS, KOYWE_PAYMENTS_HEADER, secrets, lambda doc, headers: Route(*route_koywe_payments(doc)))
+
+
+def kuenta_source(settings: Settings, clock: Callable[[], float] = time.time) -> Source | None:
+    """Kuenta by HOOKLOG_KUENTA_AUTH: its HMAC header (`signature`), a bearer token ingest issued
+    and that has not expired (`token`, ingest/senders/tokens.py), or whichever the request carries
+    (`either`: a request with an `Authorization` header is judged by its token). None when the
+    mode has nothing to verify with (no secrets, or no token clients)."""
+    route: Router = lambda doc, headers: Route(*route_kuenta(doc))  # noqa: E731
+    mode, clients = settings.kuenta_auth, settings.kuenta_token_client_map
+    signed = (_header_hmac("kuenta", settings.kuenta_signature_header, settings.kuenta_secret_list, route)
+              if settings.kuenta_secret_list and mode != "token" else None)
+    if mode == "signature" or not clients:
+        return signed
+
+    def verify(body: bytes, doc: dict[str, Any], headers: Mapping[str, str]) -> None:
+        authorization = headers.get("Authorization")
+        if signed is not None and authorization is None:
+            signed.verify(body, doc, headers)
+            return
+        token = bearer_of(authorization)
+        if token is None:
+            raise SignatureError("kuenta: send Authorization: Bearer <token from POST /oauth/token>"
+                                 + (f" or the {settings.kuenta_signature_header} signature" if signed else ""))
+        verify_token(token, clients, now=clock())
+
+    kept = signed.kept_headers if signed else ()
+    return Source("kuenta", verify, route, kept_headers=kept)
+
+
 def _standard_webhooks(name: str, secrets: tuple[SecretStr, ...], tolerance_s: int, route: Router) -> Source:
     def verify(body: bytes, doc: dict[str, Any], headers: Mapping[str, str]) -> None:
         verify_standard_webhooks(body, headers, secrets, now=time.time(), tolerance_s=tolerance_s)
@@ -114,14 +151,15 @@ def configured_source(config: SourceConfig) -> Source:
     return _header_hmac(config.name, config.signature_header, secrets, _configured_router(config))
 
 
-def build_sources(settings: Settings) -> dict[str, Source]:
+def build_sources(settings: Settings, clock: Callable[[], float] = time.time) -> dict[str, Source]:
     """Sources with at least one secret; a source without secrets cannot verify, so it is off."""
     sources: dict[str, Source] = {}
     if settings.koywe_secret_list:
         sources["koywe"] = koywe_source(settings.koywe_secret_list)
-    if settings.kuenta_secret_list:
-        sources["kuenta"] = _header_hmac("kuenta", settings.kuenta_signature_header, settings.kuenta_secret_list,
-                                         lambda doc, headers: Route(*route_kuenta(doc)))
+    if settings.koywe_payments_secret_list:
+        sources[KOYWE_PAYMENTS] = koywe_payments_source(settings.koywe_payments_secret_list)
+    if (kuenta := kuenta_source(settings, clock)) is not None:
+        sources["kuenta"] = kuenta
     for config in settings.sources:
         sources[config.name] = configured_source(config)
     return sources

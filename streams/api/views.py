@@ -1,6 +1,6 @@
 """The worker's query API (Faust's aiohttp web server): local tables and bounded topic reads.
 
-A key's view (`/orders`, `/kyc`, `/kuenta`, `/events`, `/auth/koywe`) is routed
+A key's view (`/orders`, `/kyc`, `/kuenta`, `/koywe-payments`, `/events`, `/auth/koywe`) is routed
 (streams/api/forward.py): answered from this worker's active, recovered partition of the key,
 forwarded once to the owner, or 503 + Retry-After; a 404 only from the owner. Faust's own
 `table_route`/web tables stay off (they hash the JSON key and drop bodies). Every view except
@@ -86,7 +86,7 @@ def install_views(worker: Worker) -> None:  # noqa: C901 - one small view per en
 
     def view_of(table: str) -> WorkerView:
         changelog = changelogs[table]
-        return WorkerView(readiness(app), own_url, active_partitions(app, changelog), owner_urls(app, changelog),
+        return WorkerView(readiness(app, worker.health), own_url, active_partitions(app, changelog), owner_urls(app, changelog),
                           settings.partitions)
 
     forwarder = Forwarder(own_url, settings.forward_timeout_s, lambda outcome: worker.metrics.forwarded.labels(outcome).inc(),
@@ -160,7 +160,8 @@ def install_views(worker: Worker) -> None:  # noqa: C901 - one small view per en
         async def get(self, request: Request) -> Response:
             view = view_of("orders")
             status = view.ready
-            body = {"status": status, "worker": own_url, "workerId": settings.worker_id,
+            body = {"status": status, **({"reason": worker.health.reason} if worker.health.reason else {}),
+                    "worker": own_url, "workerId": settings.worker_id,
                     "active": sorted(view.active), "owners": {str(p): u for p, u in sorted(view.owners.items())}}
             return _json(self, 200 if status == "ready" else 503, orjson.dumps(body))
 
@@ -186,6 +187,16 @@ def install_views(worker: Worker) -> None:  # noqa: C901 - one small view per en
             if f"kuenta.{family}" not in worker.tables:
                 return _error(self, 404, "not_found", "family must be credit, payment, document or validation")
             return await answer_state(self, request, f"kuenta.{family}", key, f"no Kuenta {family} {key!r} (yet)")
+
+    @app.page("/koywe-payments/{family}/{key}")
+    class KoywePaymentsState(View):
+        """Koywe Payments API resources: orders, contacts, merchants, invitations (by `data.id`)."""
+
+        async def get(self, request: Request, family: str, key: str) -> Response:
+            if f"koywe-payments.{family}" not in worker.tables:
+                return _error(self, 404, "not_found", "family must be orders, contacts, merchants or invitations")
+            return await answer_state(self, request, f"koywe-payments.{family}", key,
+                                      f"no Koywe Payments {family.removesuffix('s')} {key!r} (yet)")
 
     @app.page("/auth/koywe")
     class KoyweAuthCallback(View):

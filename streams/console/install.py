@@ -26,7 +26,9 @@ SAMPLE_EVERY_S = 2.0
 
 def install_console(worker: Worker) -> IndexKeeper:
     """Add the console's routes to the worker's web app; the index keeper the fold loop feeds."""
-    from streams.api.readiness import readiness
+    from streams.api.readiness import readiness_of
+
+    readiness = readiness_of(worker.health)
 
     app, settings = worker.app, worker.settings
     raw_topic = worker.topics["raw"].get_topic_name()

@@ -142,6 +142,8 @@ def api_path(projection: str, key: str) -> str | None:
     """The worker's query route for one aggregate (None: this projection has none)."""
     if projection in ("orders", "kyc"):
         return f"/{projection}/{key}"
+    if projection.startswith("koywe-payments."):
+        return f"/koywe-payments/{projection.removeprefix('koywe-payments.')}/{key}"
     if projection.startswith("kuenta."):
         return f"/kuenta/{projection.removeprefix('kuenta.')}/{key}"
     if projection == "events" and ":" in key:

@@ -16,6 +16,7 @@ from aiokafka.errors import KafkaError
 
 from floor.kafka import clients
 from floor.kafka.metadata import topic_partitions
+from projections.history import HISTORY_LIMIT
 from projections.replay import Rebuilt, fold_into
 from schemas.errors import BrokerUnavailableError
 from streams.replay.model import Bound, Checkpoint, Progress, Replayed, ReplayError
@@ -81,7 +82,8 @@ async def _resolve(consumer: AIOKafkaConsumer, tps: list[TopicPartition], bound:
 
 
 async def plan(consumer: AIOKafkaConsumer, topic: str, since: Bound, until: Bound,
-               previous: Replayed | None, extend: bool, only: set[int] | None = None, *, bootstrap: str) -> Replayed:
+               previous: Replayed | None, extend: bool, only: set[int] | None = None, *, bootstrap: str,
+               history_limit: int = HISTORY_LIMIT) -> Replayed:
     """A new slice of the log, or `previous` (its end moved to `until`/now when extending)."""
     tps = await _topic_partitions(bootstrap, topic, only if previous is None else None)
     if previous is not None and {tp.partition for tp in tps} != set(previous.end):
@@ -95,7 +97,7 @@ async def plan(consumer: AIOKafkaConsumer, topic: str, since: Bound, until: Boun
         start = await _resolve(consumer, tps, since, first, first, last)
         end = await _resolve(consumer, tps, until, last, first, last)
         return Replayed(topic, start, {p: max(end[p], start[p]) for p in start}, dict(start),
-                        {p: Rebuilt() for p in start})
+                        {p: Rebuilt(history_limit=history_limit) for p in start})
     if not extend:
         return previous
     end = await _resolve(consumer, tps, until, last, first, last)

@@ -114,16 +114,17 @@ async def plan_range(settings: Settings, since: Bound = None, until: Bound = Non
     bootstrap = settings.kafka_bootstrap_servers
     consumer = await started(consumer_for(bootstrap, FETCH_BYTES), bootstrap)
     try:
-        return await plan(consumer, settings.topic("raw"), since, until, None, False, bootstrap=bootstrap)
+        return await plan(consumer, settings.topic("raw"), since, until, None, False, bootstrap=bootstrap,
+                          history_limit=settings.history_limit)
     finally:
         await consumer.stop()
 
 
-def _seed(manifest: Manifest, changes: list[Change]) -> Replayed:
+def _seed(manifest: Manifest, changes: list[Change], history_limit: int) -> Replayed:
     """A resumed generation: the sink's latest records as the fold's starting point (parsed only
     where the fold touches them again)."""
     replayed = Replayed(manifest.raw_topic, dict(manifest.start), dict(manifest.end), dict(manifest.positions),
-                        {p: Rebuilt() for p in manifest.start}, base_dead=manifest.dead)
+                        {p: Rebuilt(history_limit=history_limit) for p in manifest.start}, base_dead=manifest.dead)
     replayed.put_changes(changes)
     replayed.alerts_taken = {p: len(s.alerts) for p, s in replayed.shards.items()}
     return replayed
@@ -185,7 +186,7 @@ class Generation:
                 if since is not None or until is not None:
                     raise ReplayError("--resume continues the generation's own range: drop --from/--until")
                 await sink.open(len(existing.start), create=False)
-                return cls(settings, existing, path, sink, lock, _seed(existing, await sink.load()))
+                return cls(settings, existing, path, sink, lock, _seed(existing, await sink.load(), settings.history_limit))
             if existing is not None and existing.status == "running":
                 raise ReplayError(f"{path} is unfinished: add --resume, or delete it to start over")
             planned = await plan_range(settings, since, until)

@@ -50,6 +50,7 @@ class Job:
     seed: list[Change]
     every_s: float  # between shipments of changes; inf: once, at the end
     fetch_bytes: int
+    history_limit: int  # the shards' (HOOKLOG_HISTORY_LIMIT), as the live worker bounds histories
 
 
 @dataclass(frozen=True)
@@ -116,7 +117,7 @@ def _portable(exc: BaseException) -> BaseException:
 
 
 async def _fold_job(job: Job, conn: Connection) -> None:
-    shards = {p: Rebuilt() for p in job.start}
+    shards = {p: Rebuilt(history_limit=job.history_limit) for p in job.start}
     replayed = Replayed(job.topic, dict(job.start), dict(job.end), dict(job.positions), shards)
     replayed.put_changes(job.seed)
     replayed.dirty = {p: set() for p in shards}
@@ -176,7 +177,8 @@ async def fold_in_processes(bootstrap: str, replayed: Replayed, groups: list[lis
         for index, group in enumerate(groups):
             job = Job(bootstrap, replayed.topic, {p: replayed.start[p] for p in group}, {p: replayed.end[p] for p in group},
                       {p: replayed.positions[p] for p in group}, [c for p in group for c in replayed.shard_changes(p)],
-                      every_s if checkpoint is not None else math.inf, fetch_bytes)
+                      every_s if checkpoint is not None else math.inf, fetch_bytes,
+                      next(iter(replayed.shards.values())).history_limit)
             reader, writer = context.Pipe(duplex=False)
             process = context.Process(target=_worker, args=(job, writer), name=f"hooklog-replay-{index}", daemon=True)
             process.start()

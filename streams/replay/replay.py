@@ -48,7 +48,7 @@ async def replay_topic(
     consumer = await started(consumer_for(bootstrap, fetch_bytes), bootstrap)
     try:
         replayed = await plan(consumer, settings.topic("raw"), since, until, previous, extend, partitions,
-                              bootstrap=bootstrap)
+                              bootstrap=bootstrap, history_limit=settings.history_limit)
         if checkpoint is not None and replayed.dirty is None:
             replayed.dirty = {p: set() for p in replayed.shards}
         remaining = replayed.remaining

@@ -7,21 +7,16 @@ partition count, so each table partition is restored from its own changelog part
 
 from __future__ import annotations
 
-import asyncio
-import time
-
 import faust
 
 from floor.logs import get_logger
 from projections.registry import PROJECTIONS
 from floor.tls import server_tls
-from schemas.envelope import utcnow
 from floor.settings import Settings
 from streams.api.views import install_views
 from floor.kafka.names import app_id, store_dir
 from streams.kafka.seam import (
     BATCH_BYTES,
-    BatchWrites,
     HooklogTableManager,
     RawBytesSchema,
     RocksDBBudget,
@@ -29,14 +24,13 @@ from streams.kafka.seam import (
     install_fast_delivery,
     install_transport,
     lever_settings,
-    read_in_partition,
     versions_drift,
 )
-from streams.worker.batch import StateCache, TableBatch, latest_per_key
+from streams.worker.fold_loop import FoldLoop
 from streams.worker.handle import Worker
+from streams.worker.health import FoldHealth
 from streams.worker.memory import trim_malloc
-from streams.worker.metrics import Folded, WorkerMetrics
-from streams.worker.processing import process_record
+from streams.worker.metrics import WorkerMetrics
 from streams.worker.tls import install_tls
 from streams.worker.waiters import FoldWaiters
 
@@ -120,60 +114,22 @@ def build_worker(settings: Settings) -> Worker:
     metrics = WorkerMetrics()
     metrics.watch_lag(app, settings.topic("raw"))
 
-    states = StateCache(settings.fold_cache_states)
     waiters = FoldWaiters()
-    names = {name: topic.get_topic_name() for name, topic in topics.items()}
-    co_partitioned = {p.name for p in PROJECTIONS}
-    projection_topics = {names[name] for name in co_partitioned}
-
-    @app.agent(topics["raw"], name="fold")
-    async def fold(stream: faust.StreamT) -> None:
-        # `take_events` acks a batch's events (makes them committable) only when the loop body
-        # below returns: state written, every record it produced acknowledged by the broker.
-        async for events in stream.take_events(settings.fold_batch_max, within=settings.fold_batch_within):
-            started = time.perf_counter()
-            # reads go to the record's own partition's store (never a standby's copy)
-            batch: TableBatch[faust.EventT] = TableBatch(tables, read_in_partition)
-            folded = []
-            outputs = []
-            for event in events:
-                message = event.message
-                batch.current, batch.partition = event, message.partition
-                outcome = process_record(message.value, batch.tables, utcnow, message.partition, message.offset, states)
-                # A projection record's key is the raw record's key and both topics have the same
-                # partition count, so it goes to the raw record's partition number (what the
-                # murmur2 partitioner would compute, without computing it per record).
-                outputs.extend((names[o.topic], o.key, o.value, message.partition if o.topic in co_partitioned else None)
-                               for o in outcome.outputs)
-                folded.append(Folded(outcome, message.partition, message.offset))
-            # State first, then what is published from it: the table writes' changelog records
-            # are handed to the producer before the projection records, so a published state is
-            # never newer than the changelog a restarted worker restores (a kill -9 between the
-            # two would otherwise republish older states over newer ones).
-            # With the levers, one aiokafka record batch per partition (streams/kafka/seam/
-            # faust_batch_writes.py); else each write and record through Faust's own paths.
-            writes = BatchWrites(app, direct=levers)
-            batch.flush(writes.put)
-            # A projection topic is compacted (the latest state per key): like the changelog, it
-            # gets each key's last state of the batch, at its last position (docs/architecture.md).
-            for topic, key, value, partition in latest_per_key(outputs, projection_topics):
-                writes.record(topic, key, value, partition)
-            sent = await writes.hand_over()
-            # At-least-once: the batch's events are acked (committable) only once every record it
-            # produced is acknowledged by the broker; a failed send raises and stops the worker.
-            await asyncio.gather(*sent)
-            if waiters:  # requests waiting to read their own write (streams/worker/waiters.py)
-                waiters.folded((f.outcome.outputs[0].topic, f.outcome.aggregate_id or "", f.outcome.delivery_id or "")
-                               for f in folded if not f.outcome.dead)
-            metrics.observe_batch(folded, started)
-            worker.console.observe(folded)  # the console's orders-by-state index (streams/console)
+    health = FoldHealth()
+    loop = FoldLoop(app, settings, tables, {name: topic.get_topic_name() for name, topic in topics.items()},
+                    frozenset(p.name for p in PROJECTIONS), metrics, waiters, health,
+                    observe=lambda folded: worker.console.observe(folded),  # the console's orders-by-state index
+                    direct=levers)
+    # One agent instance (`concurrency>1` loses offsets); a batch that cannot be folded stops the
+    # worker instead of crashing the agent (Faust would restart it and commit past the batch).
+    app.agent(topics["raw"], name="fold")(loop.run)
 
     if settings.worker_malloc_trim_s > 0:
         @app.timer(settings.worker_malloc_trim_s)
         async def hand_back_freed_memory() -> None:  # drained fetch buffers, batches (streams/worker/memory.py)
             trim_malloc()
 
-    worker = Worker(app, settings, tables, topics, metrics, waiters)
+    worker = Worker(app, settings, tables, topics, metrics, waiters, health=health)
     install_views(worker)
     install_tls(worker, tls)
     return worker

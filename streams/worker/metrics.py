@@ -127,6 +127,9 @@ class WorkerMetrics:
         self.dead_letters = Counter("hooklog_worker_dead_letters", "Raw records sent to the DLQ, by source",
                                     ["source"], registry=r)
         self.alerts = Counter("hooklog_worker_alerts", "Alerts emitted, by type", ["type"], registry=r)
+        self.failed_batches = Counter("hooklog_worker_failed_batches",
+                                      "Attempts to fold a batch that failed (retried, or the worker stopped), by error",
+                                      ["error"], registry=r)
         self.batch_seconds = Histogram("hooklog_worker_batch_seconds",
                                        "Decode + fold + publish + table write time of one batch of records",
                                        buckets=FOLD_BUCKETS, registry=r)
@@ -147,6 +150,9 @@ class WorkerMetrics:
     def watch_owned(self, owned: Any) -> None:
         """`owned()` -> the active partitions (streams/kafka/seam/faust_assignor.py), read at each scrape."""
         self.registry.register(OwnedPartitions(owned))
+
+    def batch_failed(self, error: str) -> None:
+        self.failed_batches.labels(error).inc()
 
     def observe_batch(self, folded: Sequence[Folded], started: float) -> None:
         """Count and log one batch of records; never raises (a metrics bug must not stop the fold)."""

@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 import orjson
 
 from projections.driver import Dead, fold_record
+from projections.history import HISTORY_LIMIT
 from projections.registry import Projection
 from schemas.deadletter import DeadLetterMeta, encode_dead_letter
 from schemas.envelope import Envelope
@@ -68,6 +69,7 @@ def _dead(reason: str, raw: bytes, envelope: Envelope | None, now: datetime,
 def process_record(
     raw: bytes, tables: Tables, clock: Callable[[], datetime],
     partition: int | None = None, offset: int | None = None, states: StateCache | None = None,
+    history_limit: int = HISTORY_LIMIT,
 ) -> Outcome:
     """Load, fold, save. Every event republishes its state and re-derives its alerts, so a
     redelivery after a crash completes whatever the crash interrupted (same keys, same ids).
@@ -82,7 +84,7 @@ def process_record(
         parse = projection.state_type.model_validate_json
         return states.load(projection.name, key, stored, parse) if states is not None else parse(stored)
 
-    result = fold_record(raw, load)
+    result = fold_record(raw, load, history_limit)
     if isinstance(result, Dead):
         return _dead(result.reason, raw, result.envelope, clock(), partition, offset)
     fact, projection, state, changed, alerts = result

@@ -25,6 +25,7 @@ from schemas.errors import BrokerUnavailableError
 from streams.kafka.seam import stop_consumer
 from streams.kafka.seam import LeanMonitor
 from streams.worker.app import build_worker
+from streams.worker.limits import ensure_states_fit
 from streams.worker.memory import cap_malloc_arenas
 
 #: gen-0 collections every this many net allocations (CPython's default: 700); measured in bench fold
@@ -121,6 +122,7 @@ def run_worker(settings: Settings, loglevel: str = "warning") -> None:
     if not settings.api_token_list:
         get_logger("worker").warning("HOOKLOG_API_TOKENS is unset: the query API answers 503 until it is set")
     wait_for_topics(settings)
+    asyncio.run(ensure_states_fit(settings))  # a full-history state fits every topic it goes to
     reason = discard_stores_of_another_cluster(settings, asyncio.run(store_identity(settings)))
     if reason:
         get_logger("worker").warning("local table stores discarded, rebuilding them from the changelogs",

@@ -40,7 +40,6 @@ SENDERS = 8
 WORKER_KILLS = max(3, round(LOAD_S / 12))
 # The broker drops a SIGKILLed member only when its session expires; Faust's default (60 s) would
 # stall every restart for a minute, so the worker runs with the broker's minimum (6 s).
-FAST_REJOIN = {"BROKER_SESSION_TIMEOUT": "6", "BROKER_HEARTBEAT_INTERVAL": "1"}
 
 pytestmark = [pytest.mark.kafka, pytest.mark.timeout(int(LOAD_S * 4 + 300))]
 
@@ -119,9 +118,7 @@ async def test_kill_9_under_load_loses_nothing_and_verify_is_clean(
 ) -> None:
     began = time.monotonic()
     rng = random.Random(test_seed)
-    system = run_system("ingest")
-    system.env_overrides.update(FAST_REJOIN)
-    system.start("worker")
+    system = run_system()  # the product's defaults: what users run (session timeout included)
     settings = system.settings
 
     kinds = list(LIFECYCLES)

@@ -78,3 +78,23 @@ def test_fold_into_keeps_states_alerts_once_and_dead_letters_and_returns_the_und
     fold_into(again, [Raw(offset, value) for offset, (_, value) in enumerate(log + log)])
     assert again.states == rebuilt.states and again.alerts == rebuilt.alerts
     assert rebuild(value for _, value in log).states == rebuilt.states
+
+
+def test_an_event_its_fold_refuses_is_dead_lettered_not_raised(koywe_envelope: Callable[..., Envelope]) -> None:
+    """A poison input (the fold raises on it) costs only itself: a dead letter with the reason."""
+    envelope = koywe_envelope("payment_created", "ord-1", 0)
+
+    def load(projection: Projection, key: str) -> Any:
+        return "not a state"  # what the fold cannot take: `state.history` raises
+
+    result = fold_record(encode_envelope(envelope), load)
+    assert isinstance(result, Dead) and result.envelope == envelope
+    assert result.reason.startswith("fold orders refused the event: AttributeError")
+
+
+def test_a_load_that_fails_is_the_callers_failure_not_a_dead_letter(koywe_envelope: Callable[..., Envelope]) -> None:
+    def load(projection: Projection, key: str) -> Any:
+        raise OSError("IO error: No space left on device")
+
+    with pytest.raises(OSError, match="No space"):
+        fold_record(encode_envelope(koywe_envelope("payment_created", "ord-1", 0)), load)

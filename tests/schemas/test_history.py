@@ -73,11 +73,13 @@ def test_every_projection_state_has_the_shared_layout() -> None:
 
     from schemas.generic import GenericState
     from schemas.history import HistoryEntry, ProjectionState
+    from schemas.koywe_payments_states import PaymentsOrderState, PaymentsResourceState
     from schemas.kuenta import KuentaState
     from schemas.orders import OrderState
     from schemas.users import UserState
 
-    assert set(ProjectionState.__subclasses__()) == {OrderState, UserState, KuentaState, GenericState}
+    assert set(ProjectionState.__subclasses__()) == {OrderState, UserState, KuentaState, GenericState,
+                                                     PaymentsOrderState, PaymentsResourceState}
     for state in ProjectionState.__subclasses__():
         fields = [(name, field.annotation) for name, field in state.model_fields.items()]
         at = fields.index(("updatedAt", datetime))

@@ -18,6 +18,7 @@ on, and tests/streams/kafka/test_seam.py fails loudly when an upgrade changes on
   recovery/rebalance flags (readiness);
 - faust_batch_writes: a fold batch's RocksDB puts, changelog records and published records
   handed to aiokafka as one record batch per partition, bypassing Faust's per-record paths;
+- faust_batches: Faust's `take_events` acking a batch only once the loop body finished it;
 - faust_rocksdb: every RocksDB store of a worker under one block cache and one write-buffer
   budget (the `Table` class the worker's App uses);
 - from floor/seam (both services' part of the seam, re-exported here): aiokafka_admin
@@ -32,6 +33,7 @@ from floor.seam.aiokafka_consumer import fetch_task, stop_consumer
 from floor.seam.pins import PINNED, RELIANCES, SeamBrokenError, digest, versions_drift
 from streams.kafka.seam.faust_assignor import faust_status, owner_urls
 from streams.kafka.seam.faust_batch_writes import BATCH_BYTES, BatchWrites
+from streams.kafka.seam.faust_batches import take_acked
 from streams.kafka.seam.faust_levers import (
     FastDeliveryConsumer,
     FastDeliveryTransport,
@@ -65,7 +67,7 @@ from streams.kafka.seam.faust_transport import (
 )
 
 __all__ = [
-    "PINNED", "RELIANCES", "BATCH_BYTES", "BatchWrites", "BudgetedRocksDBOptions", "BudgetedTable", "RocksDBBudget", "bounded_table_class", "AtPartition", "FastDeliveryConsumer", "FastDeliveryTransport", "LeanMonitor",
+    "PINNED", "RELIANCES", "BATCH_BYTES", "BatchWrites", "take_acked", "BudgetedRocksDBOptions", "BudgetedTable", "RocksDBBudget", "bounded_table_class", "AtPartition", "FastDeliveryConsumer", "FastDeliveryTransport", "LeanMonitor",
     "RawBytesSchema", "install_fast_delivery", "lever_settings", "HooklogTableManager", "SeamBrokenError", "SeekBeforeResumeRecovery",
     "active_partitions", "as_current", "changelog_key", "changelog_topic_name", "committed_position",
     "delete_consumer_group", "digest", "flush_changelog_writes", "key_from_changelog", "partition_items",

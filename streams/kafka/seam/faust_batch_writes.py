@@ -18,7 +18,6 @@ changelog on the real broker.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
 from typing import Any, NamedTuple
 
 from rocksdict import WriteBatch
@@ -41,6 +40,10 @@ class _Segment(NamedTuple):
     store: Any  # the RocksDB store of a changelog segment, else None
 
 
+#: A record to send: (topic, partition, key, value, the store whose changelog it is, or None).
+_Record = tuple[str, int, bytes, bytes, Any]
+
+
 @relies_on(("faust.stores.rocksdb:Store._set", "4227e561e288d941"),
            ("faust.stores.rocksdb:Store._db_for_partition", "cb7e67d5f9efc4bc"),
            ("faust.stores.rocksdb:Store.apply_changelog_batch", "ea3344d369fc4ab5"),
@@ -50,60 +53,48 @@ class _Segment(NamedTuple):
            ("aiokafka.producer.message_accumulator:MessageBatch.remaining_linger", "6f296891237ba250"),
            ("aiokafka.producer.message_accumulator:MessageBatch.done", "2d765e5c2dc8638d"))
 class BatchWrites:
-    """Collects one batch's writes; `hand_over` gives them to the producer, changelogs first.
+    """Collects one batch's writes; `deliver` writes and sends them, changelogs first, and
+    returns only once the broker acknowledged every record (raising if any write or send
+    failed). It can be called again after a failure: it writes and sends everything again
+    (the same keys and values: idempotent in RocksDB and on compacted topics).
 
     `direct=False` (stock Faust: the levers are off), or a store other than RocksDB through
-    rocksdict (`memory://`), writes through Faust's table and producer as before.
+    rocksdict (`memory://`), writes through Faust's table and producer as before; there a
+    changelog record's failure is Faust's own callback's to log, not raised here.
     Relies on aiokafka sending a closed batch without lingering (`MessageBatch.remaining_linger`)
     and acking a batch with its base offset (`MessageBatch.done`)."""
 
     def __init__(self, app: Any, direct: bool = True) -> None:
         self.app, self.direct = app, direct
-        self._open: dict[tuple[str, int], _Segment] = {}
-        self._segments: list[_Segment] = []
+        self._db_puts: dict[tuple[int, int], tuple[Any, int, list[tuple[bytes, bytes]]]] = {}
+        self._changelog: list[_Record] = []
+        self._published: list[_Record] = []
         self._unbatched: list[tuple[str, bytes, bytes, int | None]] = []
-        self._db_writes: dict[tuple[int, int], tuple[Any, WriteBatch]] = {}
-        self._faust_writes = False
+        self._faust_puts: list[tuple[Any, str, bytes, Any]] = []
 
     def put(self, table: Any, key: str, value: bytes, event: Any) -> None:
         """`table[key] = value` in the partition of `event`'s message (Faust's `Store._set`, whose
         changelog record `Table.on_key_set` would queue: the same bytes, batched here)."""
         store = table.data
         if not self.direct or not getattr(store, "use_rocksdict", False):  # memory://, or python-rocksdb
-            with as_current(event):
-                table[key] = value
-            self._faust_writes = True
+            self._faust_puts.append((table, key, value, event))
             return
         partition = event.message.partition
         raw_key = changelog_key(key)
         store._key_index[raw_key] = partition  # noqa: SLF001 - what Store._set keeps for reads without an event
-        self._db_batch(store, partition).put(raw_key, value)
-        self._append(table.changelog_topic.get_topic_name(), partition, raw_key, value, store)
-
-    def _db_batch(self, store: Any, partition: int) -> Any:
-        """The RocksDB write batch of that store's partition: one write per partition per batch
-        (a put each was a WAL write each), as Faust's own `apply_changelog_batch` restores."""
-        entry = self._db_writes.get((id(store), partition))
+        entry = self._db_puts.get((id(store), partition))
         if entry is None:
-            db = store._db_for_partition(partition)  # noqa: SLF001 - Store._set's database
-            entry = self._db_writes[(id(store), partition)] = (db, WriteBatch(raw_mode=True))
-        return entry[1]
+            entry = self._db_puts[(id(store), partition)] = (store, partition, [])
+        entry[2].append((raw_key, value))
+        self._changelog.append((table.changelog_topic.get_topic_name(), partition, raw_key, value, store))
 
     def record(self, topic: str, key: bytes, value: bytes, partition: int | None) -> None:
         """A record to publish; one without a partition goes through the producer's partitioner."""
         if not self.direct or partition is None:
             self._unbatched.append((topic, key, value, partition))
         else:
-            self._append(topic, partition, key, value, None)
-
-    def _append(self, topic: str, partition: int, key: bytes, value: bytes, store: Any) -> None:
-        segment = self._open.get((topic, partition))
-        if segment is None or segment.builder.append(timestamp=None, key=key, value=value) is None:
-            builder = self._producer().create_batch()
-            if builder.append(timestamp=None, key=key, value=value) is None:
-                raise SeamBrokenError("aiokafka's BatchBuilder refused the first record of an empty batch")
-            segment = self._open[(topic, partition)] = _Segment(topic, partition, builder, store)
-            self._segments.append(segment)
+            self._producer()  # a seam error now, not at the end of the batch
+            self._published.append((topic, partition, key, value, None))
 
     def _producer(self) -> Any:
         producer = getattr(self.app.producer, "_producer", None)
@@ -112,38 +103,52 @@ class BatchWrites:
                                   "(streams/kafka/seam: BatchWrites)")
         return producer
 
-    async def hand_over(self) -> list[Awaitable[Any]]:
-        """Hand every write to the producer, the changelog records before the records published
-        from them (so a published state is never newer than what a restarted worker restores);
-        the futures of the broker's acks. A record batch's ack sets its store's persisted offset."""
-        for db, batch in self._db_writes.values():  # the state first, then its changelog
-            db.write(batch)
-        self._db_writes.clear()
-        if self._faust_writes:
+    async def deliver(self) -> list[Any]:
+        """Write the state, then publish what was folded from it: RocksDB (one write batch per
+        store partition, as Faust's own `apply_changelog_batch` restores), the changelog records,
+        and only once the broker acked all of those (a published state is never newer than what
+        a restart or a takeover restores, whichever brokers lead the partitions) the published
+        records. The broker's record metadata, changelogs first; raises what failed."""
+        for store, partition, puts in self._db_puts.values():
+            batch = WriteBatch(raw_mode=True)
+            for raw_key, value in puts:
+                batch.put(raw_key, value)
+            store._db_for_partition(partition).write(batch)  # noqa: SLF001 - Store._set's database
+        if self._faust_puts:
+            for table, key, value, event in self._faust_puts:
+                with as_current(event):
+                    table[key] = value
             await flush_changelog_writes(self.app)
-        acks: list[Awaitable[Any]] = []
-        if self._segments:
-            producer = self._producer()
-            for segment in self._segments:
-                segment.builder.close()  # a closed batch is sent at once, not after the linger
-                ack = await producer.send_batch(segment.builder, segment.topic, partition=segment.partition)
-                if segment.store is not None:
-                    ack.add_done_callback(_persist_offset(segment.store, segment.builder.record_count()))
-                acks.append(ack)
-        acks.extend([await send_unbuffered(self.app, *record) for record in self._unbatched])
-        self._open.clear()
-        self._segments.clear()
-        self._unbatched.clear()
-        return acks
+            await self.app.producer.flush()
+        acked = await self._send(self._changelog)
+        acked += await self._send(self._published)
+        if self._unbatched:
+            acked += await asyncio.gather(*[await send_unbuffered(self.app, *r) for r in self._unbatched])
+        return acked
 
-
-def _persist_offset(store: Any, count: int) -> Any:
-    """The ack callback: the store's persisted offset is its changelog's last acked offset."""
-
-    def persist(ack: asyncio.Future) -> None:
-        if ack.cancelled() or ack.exception() is not None:
-            return  # the gathered ack raises, and the worker stops before committing the batch
-        metadata = ack.result()
-        store.set_persisted_offset(metadata.topic_partition, metadata.offset + count - 1)
-
-    return persist
+    async def _send(self, records: list[_Record]) -> list[Any]:
+        """`records` as one closed aiokafka record batch per topic partition (a closed batch is
+        sent at once, not after the linger); a changelog batch's ack sets its store's persisted
+        offset to its last offset. Returns once every batch is acked."""
+        if not records:
+            return []
+        producer = self._producer()
+        segments: list[_Segment] = []
+        open_: dict[tuple[str, int], _Segment] = {}
+        for topic, partition, key, value, store in records:
+            segment = open_.get((topic, partition))
+            if segment is None or segment.builder.append(timestamp=None, key=key, value=value) is None:
+                builder = producer.create_batch()
+                if builder.append(timestamp=None, key=key, value=value) is None:
+                    raise SeamBrokenError("aiokafka's BatchBuilder refused the first record of an empty batch")
+                segment = open_[(topic, partition)] = _Segment(topic, partition, builder, store)
+                segments.append(segment)
+        acks = []
+        for segment in segments:
+            segment.builder.close()
+            acks.append(await producer.send_batch(segment.builder, segment.topic, partition=segment.partition))
+        metadata = await asyncio.gather(*acks)
+        for segment, meta in zip(segments, metadata, strict=True):
+            if segment.store is not None:  # what Faust's `_on_changelog_sent` keeps, per batch
+                segment.store.set_persisted_offset(meta.topic_partition, meta.offset + segment.builder.record_count() - 1)
+        return list(metadata)

@@ -12,9 +12,9 @@ from importlib.metadata import version
 import pytest
 
 import floor.seam.aiokafka_producer  # noqa: F401 - every seam module records its reliances on import
+from floor.seam.pins import PINNED, RELIANCES, Reliance, digest, versions_drift
 import floor.seam.pydantic_models  # noqa: F401
 import streams.kafka.seam  # noqa: F401
-from floor.seam.pins import PINNED, RELIANCES, Reliance, digest, versions_drift
 from tests.kafka_fixtures import REPO
 
 pytestmark = pytest.mark.unit

@@ -34,8 +34,9 @@ def _app(settings: Settings, datadir: Path, linger_s: float = 0.005) -> faust.Ap
                      producer_max_batch_size=seam.BATCH_BYTES, producer_linger=linger_s)
 
 
-async def acked(acks: list[Awaitable[Any]]) -> list[Any]:
-    return await asyncio.wait_for(asyncio.gather(*acks), ACKED_WITHIN_S)
+async def delivered(writes: seam.BatchWrites) -> list[Any]:
+    """`writes.deliver()`, which returns only once the broker acked every record."""
+    return await asyncio.wait_for(writes.deliver(), ACKED_WITHIN_S)
 
 
 class _Event:
@@ -76,9 +77,8 @@ async def test_direct_writes_store_and_log_what_faust_would_and_persist_the_acke
     for (key, partition), value in states.items():
         writes.put(table, key, value, _Event(partition))
     writes.record(output, b"ord-1", b'{"s":1}', 0)
-    acks = await writes.hand_over()
-    assert len(acks) == 3  # one record batch per changelog partition, one for the output partition
-    metadata = await acked(acks)
+    metadata = await delivered(writes)
+    assert len(metadata) == 3  # one record batch per changelog partition, one for the output partition
 
     for (key, partition), value in states.items():
         with seam.as_current(seam.AtPartition(partition)):  # Faust's own read (Store._get)
@@ -106,9 +106,7 @@ async def test_a_partition_past_one_batch_size_goes_as_several_batches_in_order(
     count = 2 * seam.BATCH_BYTES // len(value) + 1  # three batches' worth of one partition
     for i in range(count):
         writes.record(output, b"k%d" % i, value, 1)
-    acks = await writes.hand_over()
-    assert len(acks) >= 3
-    await acked(acks)
+    assert len(await delivered(writes)) >= 3
     assert [r.key for r in await read_topic(kafka_bootstrap, output)] == [b"k%d" % i for i in range(count)]
 
 
@@ -120,7 +118,7 @@ async def test_stock_faust_writes_go_through_its_table_and_producer(
     writes = seam.BatchWrites(app, direct=False)
     writes.record(output, b"ord-9", b"{}", 1)
     writes.record(output, b"ord-10", b"{}", None)  # the partitioner's choice
-    await acked(await writes.hand_over())
+    await delivered(writes)
     assert sorted(r.key for r in await read_topic(kafka_bootstrap, output)) == [b"ord-10", b"ord-9"]
 
 
