@@ -4,8 +4,10 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY schemas ./schemas
 COPY projections ./projections
+COPY floor ./floor
 COPY ingest ./ingest
 COPY streams ./streams
+COPY hooklog ./hooklog
 COPY bench ./bench
 RUN pip install --no-cache-dir .
 ENV HOOKLOG_INGEST_HOST=0.0.0.0 HOOKLOG_WORKER_HOST=0.0.0.0 HOOKLOG_DATA_DIR=/data

@@ -207,7 +207,7 @@ def clean() -> None:
     import asyncio
 
     from bench.common import delete_topics
-    from streams.dev.localkafka import ensure_broker
+    from hooklog.dev.localkafka import ensure_broker
 
     deleted = asyncio.run(delete_topics(ensure_broker(), "bench-"))
     typer.echo(f"deleted {len(deleted)} topics")

@@ -7,7 +7,7 @@ environment (as tests/kafka_fixtures.py does), and deletes every topic of its pr
 
 from __future__ import annotations
 
-from streams.dev.probes import wait_http  # noqa: F401 - re-exported for the benchmarks
+from hooklog.dev.probes import wait_http  # noqa: F401 - re-exported for the benchmarks
 
 import asyncio
 import json
@@ -29,8 +29,8 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from schemas.settings import Settings
-from streams.dev.localkafka import ensure_broker
+from floor.settings import Settings
+from hooklog.dev.localkafka import ensure_broker
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS_DIR = REPO / "bench" / "results"
@@ -105,7 +105,7 @@ class Children:
         adds variables (e.g. Faust's own PRODUCER_LINGER, to try a tuning without editing code);
         `cwd` runs another source tree's code (its modules come first on sys.path)."""
         name = name or role
-        proc = self.spawn(name, [sys.executable, "-m", "streams.cli", role],
+        proc = self.spawn(name, [sys.executable, "-m", "hooklog.cli", role],
                           {**settings_env(settings), **(extra_env or {})}, cwd=cwd, cpus=cpus)
         port = settings.ingest_port if role == "ingest" else settings.worker_port
         try:

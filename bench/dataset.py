@@ -1,6 +1,6 @@
 """Benchmark data: signed Koywe bodies, and the raw records ingest would have written for them.
 
-Bodies are built as Koywe builds them (`streams.dev.simulate`: compact JSON, then a `signature`
+Bodies are built as Koywe builds them (`hooklog.dev.simulate`: compact JSON, then a `signature`
 member), so every figure exercises the real verifier and decoders. Order ids carry the run's
 prefix, so two runs never share an aggregate.
 """
@@ -11,8 +11,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from hooklog.dev.simulate import LIFECYCLES, koywe_payload, signed_body
 from schemas.envelope import encode_envelope, new_envelope, utcnow
-from streams.dev.simulate import LIFECYCLES, koywe_payload, signed_body
 
 KINDS = tuple(LIFECYCLES)  # onramp, offramp, offramp-corrected, peru-wire
 WAVE = 1000  # orders interleaved per block: event 0 of each, then event 1 of each, ...

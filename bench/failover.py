@@ -27,10 +27,10 @@ import orjson
 
 from bench.common import API_TOKEN, SECRET, Children, bench_run, free_port, settings_env
 from bench.report import Baseline, BenchResult, Figure, machine
-from ingest.partitioning import partition_for
-from schemas.settings import Settings
-from streams.dev.probes import wait_http
-from streams.dev.simulate import lifecycle, post, scramble
+from floor.kafka.partitioning import partition_for
+from floor.settings import Settings
+from hooklog.dev.probes import wait_http
+from hooklog.dev.simulate import lifecycle, post, scramble
 
 TAKEOVER_TARGET_S, RESTART_TARGET_S = 15.0, 10.0
 PARTITIONS = 4
@@ -50,7 +50,7 @@ class Pair:
     def spawn(self, name: str) -> subprocess.Popen[bytes]:
         env = {**settings_env(self.settings), "HOOKLOG_WORKER_PORT": str(self.ports[name]),
                "HOOKLOG_WORKER_ID": name, "HOOKLOG_DATA_DIR": str(self.settings.data_dir / name)}
-        self.procs[name] = self.children.spawn(name, [sys.executable, "-m", "streams.cli", "worker"], env)
+        self.procs[name] = self.children.spawn(name, [sys.executable, "-m", "hooklog.cli", "worker"], env)
         return self.procs[name]
 
     def kill(self, name: str) -> None:

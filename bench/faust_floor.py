@@ -25,7 +25,7 @@ import faust
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from schemas.settings import Settings
+from floor.settings import Settings
 from streams.kafka.seam import install_fast_delivery, lever_settings
 from streams.worker.app import raw_bytes_topic
 from streams.worker.runner import new_event_loop

@@ -33,16 +33,16 @@ from aiokafka.admin import AIOKafkaAdminClient
 from bench.common import (REPO, Children, CpuMeter, OffsetWatcher, bench_run, broker_pid, create_topics, produce, rate,
                           rss_kib)
 from bench.dataset import WAVE, lifecycle_bodies, raw_record
-from bench.profiling import finish_pyspy, start_pyspy
 from bench.fair import Arm, interleave, median, values
 from bench.machine import find_broker
+from bench.profiling import finish_pyspy, start_pyspy
 from bench.report import Baseline, BenchResult, Figure, paired_baseline
-from ingest.topics import ensure_topics
+from floor.kafka.names import worker_group
+from floor.kafka.topics import ensure_topics
+from floor.settings import Settings
 from projections.registry import PROJECTIONS, projection_for
 from schemas.decoding import decode_fact
 from schemas.envelope import decode_envelope, utcnow
-from schemas.settings import Settings
-from streams.kafka.names import worker_group
 from streams.worker.processing import process_record
 
 QUIX_PYTHON = REPO / "bench" / ".venv" / "bin" / "python"

@@ -28,9 +28,9 @@ from bench.loadgen import finish_loadgen, have_wrk, run_wrk, spawn_loadgen, writ
 from bench.machine import LOADGEN_CPUS, SERVER_CPUS, find_broker
 from bench.profiling import finish_pyspy, start_pyspy
 from bench.report import BenchResult, Figure, paired_baseline
-from ingest.producer import RawProducer
-from ingest.topics import ensure_topics
-from schemas.settings import Settings
+from floor.kafka.topics import ensure_topics
+from floor.settings import Settings
+from ingest.gateway.producer import RawProducer
 
 
 def drive(url: str, bodies_file: Path, *, tool: str, duration_s: float, concurrency: int,

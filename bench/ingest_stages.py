@@ -27,15 +27,16 @@ from bench.common import SECRET
 from bench.dataset import lifecycle_bodies
 from bench.fair import interleave, median
 from bench.machine import machine
-from ingest.app import kept_headers
-from ingest.limits import content_type_ok, too_deep
-from ingest.logs import LineLogger, configure_logging
-from ingest.metrics import IngestMetrics
-from ingest.producer import key_partitioner
-from ingest.ratelimit import TokenBucket
-from ingest.sources import koywe_source, parse_object
+from floor.logs import LineLogger, configure_logging
+from floor.settings import Settings
+from ingest.gateway.app import kept_headers
+from ingest.gateway.limits import content_type_ok, too_deep
+from ingest.gateway.metrics import IngestMetrics
+from ingest.gateway.producer import key_partitioner
+from ingest.gateway.ratelimit import TokenBucket
+from ingest.senders.sources import koywe_source
 from schemas.envelope import encode_envelope, new_envelope, utcnow
-from schemas.settings import Settings
+from schemas.jsonbody import load_object
 
 HEADERS = CIMultiDictProxy(CIMultiDict({"Content-Type": "application/json", "User-Agent": "wrk", "Host": "x"}))
 
@@ -44,7 +45,7 @@ def stages(bodies: list[bytes]) -> dict[str, Callable[[], Any]]:
     """Each stage as a loop over every body; inputs built here, before any timing."""
     settings = Settings(koywe_secrets=SECRET)
     source = koywe_source(settings.koywe_secret_list)
-    docs = [parse_object(b) for b in bodies]
+    docs = [load_object(b) for b in bodies]
     routes = [source.route(d, HEADERS) for d in docs]
     now = utcnow()
     envelopes = [new_envelope(source="koywe", key=r.key, event_name=r.event_name, body=b, received_at=now,
@@ -68,7 +69,7 @@ def stages(bodies: list[bytes]) -> dict[str, Callable[[], Any]]:
         "content type check": lambda: [content_type_ok("application/json") for _ in bodies],
         "rate-limit token (take)": lambda: [bucket.take() for _ in bodies],
         "depth scan (too_deep)": lambda: [too_deep(b, depth) for b in bodies],
-        "JSON parse (parse_object)": lambda: [parse_object(b) for b in bodies],
+        "JSON parse (load_object)": lambda: [load_object(b) for b in bodies],
         "signature (verify_koywe)": lambda: [source.verify(b, d, HEADERS) for b, d in zip(bodies, docs)],
         "route (route_koywe)": lambda: [source.route(d, HEADERS) for d in docs],
         "kept headers": lambda: [kept_headers(HEADERS, source) for _ in bodies],
@@ -110,8 +111,8 @@ LOAD_STAGES: dict[str, tuple[str, ...]] = {
     "aiohttp: route (UrlDispatcher.resolve)": ("UrlDispatcher.resolve",),
     "aiohttp: make request object": ("Application._make_request",),
     "gate + error guard, own code (webhook + guard; before: the front middleware)": (
-        "webhook (ingest/app.py", "guard (ingest/fallbacks.py", "front (ingest/app.py", "json_errors (ingest/app.py",
-        "webhook_gate (ingest/app.py"),
+        "webhook (ingest/gateway/app.py", "guard (ingest/gateway/fallbacks.py", "front (ingest/gateway/app.py", "json_errors (ingest/gateway/app.py",
+        "webhook_gate (ingest/gateway/app.py"),
     "aiohttp: middleware chain (none now)": ("_fix_request_current_app", "_cached_build_middleware"),
     "handler: read body": ("read_body (ingest",),
     "handler: depth scan + JSON parse": ("too_deep (", "load_object ("),
@@ -130,8 +131,8 @@ LOAD_STAGES: dict[str, tuple[str, ...]] = {
 }
 
 
-OUTSIDE = {"gate + error guard, own code (webhook + guard; before: the front middleware)": ("receive (ingest/app.py",),
-           "aiohttp: middleware chain (none now)": ("front (ingest/app.py", "receive (ingest/app.py")}
+OUTSIDE = {"gate + error guard, own code (webhook + guard; before: the front middleware)": ("receive (ingest/gateway/app.py",),
+           "aiohttp: middleware chain (none now)": ("front (ingest/gateway/app.py", "receive (ingest/gateway/app.py")}
 
 
 def load_shares(collapsed: Path) -> tuple[int, dict[str, float]]:

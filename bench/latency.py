@@ -24,7 +24,7 @@ from bench.common import API_TOKEN, CpuMeter, bench_run, broker_pid, wait_http
 from bench.dataset import lifecycle_bodies
 from bench.loadgen import finish_loadgen, spawn_loadgen, write_bodies
 from bench.report import Baseline, BenchResult, Figure
-from ingest.topics import ensure_topics
+from floor.kafka.topics import ensure_topics
 
 
 def _warm_up(ingest_url: str, worker_url: str, body: bytes, order_id: str, timeout_s: float = 60) -> None:

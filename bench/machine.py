@@ -2,7 +2,7 @@
 
 - `machine()`: CPU model (from /proc/cpuinfo), cores, Python; printed in every table and JSON.
 - `find_broker()`: the broker's pid however it was started. The pid file of
-  `streams.dev.localkafka` only knows a broker this checkout launched; a shared broker started
+  `hooklog.dev.localkafka` only knows a broker this checkout launched; a shared broker started
   from another checkout (or by hand) is found by the socket listening on the bootstrap port
   (/proc/net/tcp* -> socket inode -> /proc/<pid>/fd), then by a `kafka.Kafka` java command line.
   Without it the broker's CPU silently dropped out of every split.
@@ -145,7 +145,7 @@ def find_broker(bootstrap: str | None = None) -> tuple[int | None, str]:
     """(pid, how it was found) of the broker answering `bootstrap` on this machine; (None, why)
     for a remote cluster or when nothing matches. The pid file is tried first, then the
     listening port, then the java command line (only if exactly one broker runs)."""
-    from streams.dev.localkafka import BrokerSpec
+    from hooklog.dev.localkafka import BrokerSpec
 
     spec = BrokerSpec()
     bootstrap = bootstrap or os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or spec.bootstrap

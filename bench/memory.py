@@ -16,7 +16,7 @@ from typing import Any
 from bench.common import OffsetWatcher, bench_run, produce, rss_kib
 from bench.dataset import created_bodies, raw_record
 from bench.report import Baseline, BenchResult, Figure
-from ingest.topics import ensure_topics
+from floor.kafka.topics import ensure_topics
 
 MIB = 1024
 

@@ -2,8 +2,8 @@
 
     python -m bench.nullserver --port 8099
 
-Same aiohttp settings as `ingest.server` (no access log, no middleware) and the same event loop
-(`HOOKLOG_INGEST_EVENT_LOOP`, uvloop by default, through `ingest.server.loop_factory`), same
+Same aiohttp settings as `ingest.gateway.server` (no access log, no middleware) and the same event loop
+(`HOOKLOG_INGEST_EVENT_LOOP`, uvloop by default, through `ingest.gateway.server.loop_factory`), same
 route, the body read in full; no parsing, no signature check, no Kafka. The ingest benchmark's
 baseline (a).
 """
@@ -16,8 +16,8 @@ import os
 
 from aiohttp import web
 
-from ingest.server import loop_factory
-from schemas.settings import Settings
+from floor.settings import Settings
+from ingest.gateway.server import loop_factory
 
 ANSWER = b'{"id":"0","status":"stored","key":"k"}'
 

@@ -22,7 +22,7 @@ _SITE = re.compile(r"(?:site|dist)-packages/([^/]+)")
 #: Frames every sample of a thread passes through (entry points, the event loop's dispatch):
 #: left out of the inclusive listing, where they would only crowd out the informative frames.
 _PLUMBING = ("<frozen runpy>", "_click/", "typer/", "run_forever", "run_until_complete", "_run_once",
-             "Handle._run", "streams/cli/", "run_app", "(threading.py)", "mode/", "execute_from_commandline")
+             "Handle._run", "hooklog/cli/", "run_app", "(threading.py)", "mode/", "execute_from_commandline")
 
 
 def pyspy_path() -> str | None:

@@ -28,9 +28,9 @@ from bench.dataset import lifecycle_bodies, raw_record
 from bench.fair import Arm, interleave, median, values
 from bench.machine import find_broker
 from bench.report import BenchResult, Figure, paired_baseline
-from ingest.topics import ensure_topics
+from floor.kafka.topics import ensure_topics
+from floor.settings import Settings
 from projections.replay import Rebuilt, fold_into
-from schemas.settings import Settings
 
 FETCH_BYTES = 1 << 20  # streams.replay.fold's per-partition fetch size
 

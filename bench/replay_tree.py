@@ -16,7 +16,7 @@ from typing import Any
 
 
 async def _replay(processes: int | None) -> tuple[int, float, float]:
-    from schemas.settings import Settings
+    from floor.settings import Settings
 
     try:
         from streams.replay.replay import replay_topic

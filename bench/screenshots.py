@@ -16,7 +16,7 @@ from typing import Any
 import aiohttp
 
 from bench.common import API_TOKEN, REPO, SECRET, bench_run
-from streams.dev.simulate import koywe_payload, post, signed_body, wait_for_state
+from hooklog.dev.simulate import koywe_payload, post, signed_body, wait_for_state
 
 OUT = REPO / "docs" / "img"
 T0 = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=3)

@@ -39,15 +39,15 @@ from bench.dataset import count_events, lifecycle_bodies, raw_record
 from bench.fair import interleave, median
 from bench.machine import machine
 from bench.report import BenchResult, save
-from ingest.logs import configure_logging
-from ingest.partitioning import partition_for
-from ingest.topics import ensure_topics
+from floor.kafka.names import changelog_topic
+from floor.kafka.partitioning import partition_for
+from floor.kafka.topics import ensure_topics
+from floor.logs import configure_logging
+from floor.settings import Settings
 from projections.registry import PROJECTIONS, projection_for
 from schemas.decoding import decode_fact
 from schemas.envelope import decode_envelope, utcnow
-from schemas.settings import Settings
 from streams.console.indexer import order_entry
-from streams.kafka.names import changelog_topic
 from streams.kafka.seam import BatchWrites
 from streams.worker.app import build_worker
 from streams.worker.batch import StateCache, TableBatch, latest_per_key

@@ -6,6 +6,9 @@ Wire form of a record value (one Kafka record per accepted request):
 
 orjson never writes a raw newline, so the first newline ends the metadata; the body is never
 re-serialised (base64 or JSON-in-JSON would cost time and hide the bytes the sender signed).
+
+The pydantic internals this relies on are pinned in floor/seam/pydantic_models.py (schemas/
+imports no floor; tests/floor/seam/test_pins.py checks them).
 """
 
 from __future__ import annotations

@@ -7,6 +7,9 @@ pydantic writes them, `Z` for UTC, Decimals as their text) for models whose ever
 shape both write alike. `plain_json` checks that once per class and uses pydantic for anything
 else (extras, excluded or aliased fields, serializers, floats, dicts), and for a value orjson
 refuses (an int beyond 64 bits). tests/schemas/test_jsondump.py holds the two equal.
+
+The pydantic internals this relies on are pinned in floor/seam/pydantic_models.py (schemas/
+imports no floor; tests/floor/seam/test_pins.py checks them).
 """
 
 from __future__ import annotations

@@ -5,6 +5,9 @@ pydantic's `model_construct` is meant for this but, walking the fields in Python
 than validation itself; `trusted` sets exactly what validation of the same values leaves on the
 instance: the field values, which fields were given, no extras, no private attributes.
 Never for anything a provider sent: that goes through validation.
+
+The pydantic internals this relies on are pinned in floor/seam/pydantic_models.py (schemas/
+imports no floor; tests/floor/seam/test_pins.py checks them).
 """
 
 from __future__ import annotations

@@ -21,11 +21,11 @@ from typing import Any
 import orjson
 import pytest
 
+from hooklog.dev.simulate import LIFECYCLES, lifecycle, scramble
 from schemas.alerts import Alert
 from schemas.decoding import decode_fact
 from schemas.envelope import Envelope, encode_envelope, new_envelope
 from schemas.history import Fact
-from streams.dev.simulate import LIFECYCLES, lifecycle, scramble
 from tests.kuenta_factories import kuenta_envelope
 
 pytest_plugins = ["tests.kafka_fixtures"]

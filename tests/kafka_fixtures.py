@@ -27,12 +27,12 @@ import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from schemas.settings import Settings
-from streams.dev.localkafka import BrokerSpec, ensure_broker, is_ready, kill_broker, stop_broker
-from streams.dev.probes import wait_http
-from streams.dev.simulate import Delivery, post
-from streams.kafka.metadata import topic_partitions
-from streams.kafka.names import worker_group
+from floor.kafka.metadata import topic_partitions
+from floor.settings import Settings
+from hooklog.dev.localkafka import BrokerSpec, ensure_broker, is_ready, kill_broker, stop_broker
+from hooklog.dev.probes import wait_http
+from hooklog.dev.simulate import Delivery, post
+from floor.kafka.names import worker_group
 
 REPO = Path(__file__).resolve().parents[1]
 SECRET = "test-koywe-secret"
@@ -170,7 +170,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
 
 def hooklog(settings: Settings, *args: str, answer: str = "") -> subprocess.CompletedProcess[str]:
     """Run the real CLI; stderr comes back with rich's line wrapping undone."""
-    done = subprocess.run([sys.executable, "-m", "streams.cli", *args], env=settings_env(settings), cwd=REPO,
+    done = subprocess.run([sys.executable, "-m", "hooklog.cli", *args], env=settings_env(settings), cwd=REPO,
                           capture_output=True, text=True, timeout=180, input=answer)
     done.stderr = " ".join(done.stderr.split())
     return done
@@ -285,7 +285,7 @@ class System:
             env.update({"HOOKLOG_WORKER_PORT": str(self.ports[role]), "HOOKLOG_WORKER_ID": role,
                         "HOOKLOG_DATA_DIR": str(self.settings.data_dir / role)})
         self.procs[role] = subprocess.Popen(
-            [sys.executable, "-m", "streams.cli", command], env={k: v for k, v in env.items() if v is not None},
+            [sys.executable, "-m", "hooklog.cli", command], env={k: v for k, v in env.items() if v is not None},
             cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
         )
         if wait:  # the worker is ready once its tables are restored and its partitions assigned

@@ -8,11 +8,11 @@ from typing import Any
 
 import orjson
 
+from hooklog.dev.simulate_payments import payments_body
 from schemas.decoding import decode_fact
 from schemas.envelope import Envelope, new_envelope
 from schemas.history import Fact
 from schemas.koywe_payments import SOURCE, route_koywe_payments
-from streams.dev.simulate_payments import payments_body
 from tests.conftest import T0
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from schemas.settings import Settings
-from streams.cli.system import WORKER_ID_ENV, WORKER_URL_ENV
+from floor.settings import Settings
+from hooklog.cli.system import WORKER_ID_ENV, WORKER_URL_ENV
 
 pytestmark = pytest.mark.unit
 REPO = Path(__file__).resolve().parents[1]

@@ -16,8 +16,8 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 from pydantic import SecretStr
 
-from ingest.logs import get_logger
-from ingest.responses import json_error
+from floor.logs import get_logger
+from floor.responses import json_error
 
 OPEN_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 OWN_TOKEN_PATHS = frozenset({"/auth/koywe"})

@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 from faust.web import Request, Response, View
 
-from ingest.responses import error_body
+from floor.responses import error_body
 from schemas.envelope import utcnow
 from schemas.errors import AlertActionError, BrokerUnavailableError
 from schemas.lifecycle import AlertStatus

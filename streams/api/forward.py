@@ -17,8 +17,8 @@ from collections.abc import Awaitable, Callable, Mapping
 import aiohttp
 from aiohttp import web
 
-from ingest.partitioning import partition_for
-from ingest.responses import json_error
+from floor.kafka.partitioning import partition_for
+from floor.responses import json_error
 from streams.api.routing import Forward, Local, Refuse, WorkerView, route
 
 FORWARDED = "X-Hooklog-Forwarded"
@@ -32,7 +32,7 @@ def refusal(refuse: Refuse) -> web.Response:
 
 class Forwarder:
     """One aiohttp session per worker for forwarded queries; `count(outcome)` per forward. An
-    https owner's certificate is verified with `ssl_context` (ingest/tls.py `peer_context`;
+    https owner's certificate is verified with `ssl_context` (floor/tls.py `peer_context`;
     None: aiohttp's default, the system's trust store)."""
 
     def __init__(self, own_url: str, timeout_s: float, count: Callable[[str], None] = lambda outcome: None,

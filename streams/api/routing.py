@@ -1,6 +1,6 @@
 """Which worker answers a key: the pure decision (docs/operations.md, "Running many workers").
 
-A key's partition is the one ingest's partitioner gives its raw key (ingest/partitioning.py);
+A key's partition is the one ingest's partitioner gives its raw key (floor/kafka/partitioning.py);
 its owner is the member holding that partition as *active* in the group's current assignment.
 A worker answers locally only from an active partition once it is ready (not starting,
 rebalancing or recovering); it forwards once to the owner's advertised URL otherwise; a request

@@ -19,21 +19,22 @@ from typing import Any
 import orjson
 from faust.web import Request, Response, View
 
-from ingest.responses import error_body
-from ingest.tls import peer_context
+from floor.kafka.topic_reader import read_range
+from floor.responses import error_body
+from floor.tls import peer_context
 from schemas.deadletter import decode_dead_letter
 from schemas.errors import BrokerUnavailableError, EnvelopeError
 from schemas.koywe_users import user_key
 from schemas.times import parse_time
 from streams.api.access import api_guard, bearer_ok
 from streams.api.alerts import install_alert_views
-from streams.kafka.seam import active_partitions, owner_urls, read_in_partition
 from streams.api.forward import Forwarder, Router
 from streams.api.readiness import readiness
 from streams.api.routing import WorkerView
 from streams.console.install import install_console
 from streams.notify.install import install_alerting
-from streams.kafka.topic_reader import read_range
+from floor.kafka.topic_reader import read_range
+from streams.kafka.seam import active_partitions, owner_urls, read_in_partition
 from streams.worker.handle import Worker
 from streams.worker.waiters import DELIVERY_ID, MAX_WAIT_S, TooManyWaitersError, holds_delivery
 

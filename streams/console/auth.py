@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from schemas.settings import Settings
+from floor.settings import Settings
 from streams.api.access import bearer_ok
 from streams.console import session as sessions
 from streams.console.render import page, redirect

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import orjson
 from pydantic import BaseModel
 
-from ingest.partitioning import partition_for
+from floor.kafka.partitioning import partition_for
 from projections.registry import PROJECTIONS
 from schemas.alerts import Alert
 from schemas.deadletter import DeadLetterMeta, decode_dead_letter

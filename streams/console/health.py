@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import aiohttp
 from prometheus_client import CollectorRegistry
 
-from schemas.settings import Settings
+from floor.settings import Settings
 
 PROBE_TIMEOUT_S = 1.0
 

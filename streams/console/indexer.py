@@ -10,6 +10,7 @@
 """
 
 from __future__ import annotations
+
 from schemas.times import parse_time
 
 import asyncio
@@ -18,8 +19,8 @@ from typing import Any
 
 import orjson
 
-from ingest.logs import get_logger
-from ingest.partitioning import partition_for
+from floor.kafka.partitioning import partition_for
+from floor.logs import get_logger
 from streams.console.index import OrderIndex
 from streams.kafka import seam
 

@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from aiohttp import web
 
-from ingest.responses import json_error
+from floor.responses import json_error
 from schemas.orders import OrderStatus
-from streams.kafka import seam
 from streams.console.merge import Counts, Cursor, Failed, Part, counts_json, parse_cursor, part_json
 from streams.console.params import MAX_PAGE_SIZE
+from streams.kafka import seam
 
 if TYPE_CHECKING:
     from streams.console.indexer import IndexKeeper

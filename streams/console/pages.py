@@ -9,9 +9,9 @@ from typing import Any
 from aiohttp import web
 
 from schemas.errors import AlertActionError, BrokerUnavailableError
+from floor.settings import Settings
 from schemas.kuenta import KUENTA_EVENTS
 from schemas.orders import OrderStatus
-from schemas.settings import Settings
 from streams.console import links
 from streams.console.auth import Auth
 from streams.console.data import ConsoleData, Unavailable, pretty

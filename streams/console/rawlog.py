@@ -16,9 +16,9 @@ from datetime import datetime
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
+from floor.kafka.metadata import topic_partitions
+from floor.kafka.topic_reader import reader
 from schemas.errors import BrokerUnavailableError
-from streams.kafka.metadata import topic_partitions
-from streams.kafka.topic_reader import reader
 
 FETCH_BYTES = 4 * 1024 * 1024
 

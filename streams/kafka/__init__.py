@@ -1,5 +1,3 @@
-"""Kafka plumbing shared by the jobs: the names hooklog gives its groups, changelogs, app id and
-stores (names.py, the one place they are spelled), bounded topic reads (topic_reader.py), a
-topic's partitions from the cluster (metadata.py), deleting topics until the broker no longer
-lists them (deletion.py), the store epoch reset and promote start (epoch.py), and the one seam
-to faust-streaming's and aiokafka's private parts (seam/: nothing else touches them)."""
+"""The worker's Kafka: the seam to faust-streaming's private parts (seam/: nothing else touches
+them; it also re-exports floor/seam's aiokafka items and pins, so the worker imports one seam).
+Topic names, reads, the epoch and the client builder are both services' and live in floor/kafka."""

@@ -17,7 +17,7 @@ from aiokafka.errors import KafkaError
 from schemas.errors import AlertActionError, BrokerUnavailableError
 from schemas.jsondump import plain_json
 from schemas.lifecycle import AlertAction, lifecycle_key, operator_action
-from schemas.settings import Settings
+from floor.settings import Settings
 from schemas.times import parse_time
 from streams.notify.consumer import new_producer
 

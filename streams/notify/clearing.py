@@ -20,8 +20,8 @@ from projections.clearing import RULES, clear_actions, may_clear
 from projections.registry import PROJECTIONS
 from schemas.jsondump import plain_json
 from schemas.lifecycle import lifecycle_key
-from schemas.settings import Settings
-from streams.kafka.names import clearing_group
+from floor.settings import Settings
+from floor.kafka.names import clearing_group
 from streams.notify.consumer import consume_producing, group_consumer, log, new_producer
 
 RECENT = 16_384  # clear ids remembered, so a republished state does not send its clears again

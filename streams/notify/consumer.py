@@ -12,11 +12,12 @@ from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 from aiokafka.errors import CommitFailedError, IllegalStateError
 
-from ingest.logs import get_logger
+from floor.logs import get_logger
 from schemas.errors import BrokerUnavailableError
-from schemas.settings import Settings
+from floor.kafka import clients
+from floor.settings import Settings
 from streams.kafka.seam import stop_consumer
-from streams.kafka.topic_reader import reader
+from floor.kafka.topic_reader import reader
 
 log = get_logger("notify")
 
@@ -27,8 +28,8 @@ def group_consumer(settings: Settings, topics: Sequence[str], group: str,
                    listener: ConsumerRebalanceListener | None = None) -> AIOKafkaConsumer:
     """A consumer of `group` over `topics`, committing by hand. The range assignor gives one
     member the same partition number of every topic: alerts and actions keyed by alert id meet."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap_servers, group_id=group, enable_auto_commit=False,
+    consumer = clients.consumer(
+        settings.kafka_bootstrap_servers, group_id=group, enable_auto_commit=False,
         auto_offset_reset="earliest", partition_assignment_strategy=(RangePartitionAssignor,),
         session_timeout_ms=int(settings.session_timeout_s * 1000),
         heartbeat_interval_ms=int(settings.session_timeout_s * 1000 / 3),
@@ -39,7 +40,7 @@ def group_consumer(settings: Settings, topics: Sequence[str], group: str,
 
 
 def new_producer(settings: Settings) -> AIOKafkaProducer:
-    return AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, acks="all", enable_idempotence=True)
+    return clients.producer(settings.kafka_bootstrap_servers, acks="all", enable_idempotence=True)
 
 
 async def consume(consumer: AIOKafkaConsumer, handle: Handle, *, max_records: int = 500) -> None:

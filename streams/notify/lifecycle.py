@@ -23,9 +23,9 @@ from projections.lifecycle import Input, fold_lifecycle
 from schemas.alerts import Alert
 from schemas.jsondump import plain_json
 from schemas.lifecycle import AlertAction, AlertLifecycle, LifecycleChange, lifecycle_key
-from schemas.settings import Settings
-from streams.kafka.names import lifecycle_group
-from streams.kafka.topic_reader import read_range
+from floor.settings import Settings
+from floor.kafka.names import lifecycle_group
+from floor.kafka.topic_reader import read_range
 from streams.notify.consumer import consume_producing, group_consumer, log, new_producer, read_partition
 
 Table = dict[str, AlertLifecycle]

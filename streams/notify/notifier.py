@@ -27,8 +27,8 @@ from schemas.errors import BrokerUnavailableError, NotifyError
 from schemas.jsondump import plain_json
 from schemas.lifecycle import AlertLifecycle, AlertStatus
 from schemas.notify import AlertmanagerSink, DeadNotification, Sink, SlackSink
-from schemas.settings import Settings
-from streams.kafka.names import notify_group
+from floor.settings import Settings
+from floor.kafka.names import notify_group
 from streams.notify.consumer import consume, group_consumer, log, new_producer, read_partition, stop_all
 from streams.notify.lifecycle import decode_lifecycle
 from streams.notify.metrics import NotifyMetrics

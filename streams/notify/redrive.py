@@ -15,8 +15,9 @@ from pydantic import ValidationError
 from schemas.envelope import utcnow
 from schemas.errors import BrokerUnavailableError
 from schemas.notify import DeadNotification
-from schemas.settings import Settings
-from streams.kafka.names import notify_redrive_group
+from floor.kafka import clients
+from floor.settings import Settings
+from floor.kafka.names import notify_redrive_group
 from streams.notify.consumer import new_producer, stop_all
 from streams.notify.metrics import NotifyMetrics
 from streams.notify.notifier import Delivery
@@ -34,7 +35,7 @@ async def redrive_notifications(settings: Settings, *, idle_timeout_s: float = 5
     report = NotifyRedriveReport()
     sinks = {sink.label: sink for sink in settings.notify_sinks}
     metrics = NotifyMetrics(CollectorRegistry())
-    consumer = AIOKafkaConsumer(settings.topic("notify-dlq"), bootstrap_servers=settings.kafka_bootstrap_servers,
+    consumer = clients.consumer(settings.kafka_bootstrap_servers, settings.topic("notify-dlq"),
                                 group_id=notify_redrive_group(settings), enable_auto_commit=False,
                                 auto_offset_reset="earliest")
     producer = new_producer(settings)

@@ -11,7 +11,7 @@ from datetime import datetime
 
 from prometheus_client import CollectorRegistry
 
-from schemas.settings import Settings
+from floor.settings import Settings
 from streams.notify.actions import ActionDesk
 from streams.notify.clearing import ClearingFeed
 from streams.notify.consumer import run_forever

@@ -29,7 +29,7 @@ from schemas.alerts import severity_of
 from schemas.errors import NotifyError
 from schemas.lifecycle import AlertLifecycle, AlertStatus, LifecycleChange
 from schemas.notify import AlertmanagerSink, Sink, SlackSink, WebhookSink, key_bytes
-from schemas.settings import Settings
+from floor.settings import Settings
 
 SLACK_BATCH = 20  # changes in one Slack message (Slack's own limit is 50 blocks)
 ALERTMANAGER_PATH = "/api/v2/alerts"

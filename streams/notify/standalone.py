@@ -10,11 +10,11 @@ import signal
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
-from ingest.logs import configure_logging, get_logger, secrets_of
-from ingest.topics import ensure_topics
+from floor.logs import configure_logging, get_logger, secrets_of
+from floor.kafka.topics import ensure_topics
 from schemas.envelope import utcnow
 from schemas.errors import ConfigError
-from schemas.settings import Settings
+from floor.settings import Settings
 from streams.notify.service import Alerting
 
 

@@ -1,12 +1,12 @@
 """The worker's durable state, and the guard both operations that rewrite it (reset, promote) use.
 
-The worker (Faust app `<prefix>-worker`, streams/kafka/names.py) keeps: committed offsets of the
+The worker (Faust app `<prefix>-worker`, floor/kafka/names.py) keeps: committed offsets of the
 raw topic in consumer group `<prefix>-worker`; its tables in RocksDB under
 `<data_dir>/<prefix>-worker`; each table's changelog topic `<prefix>-worker-<table>-changelog`
 (restored from on start); and what it published on the projection, alert and DLQ topics. Reset
 and promote refuse while the group has a member, on any machine: a running worker would
 overwrite them. They can delete only this machine's stores, so they also start a new store
-epoch (streams/kafka/epoch.py): every other worker discards its stores at its next start.
+epoch (floor/kafka/epoch.py): every other worker discards its stores at its next start.
 """
 
 from __future__ import annotations
@@ -16,9 +16,10 @@ import asyncio
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
+from floor.kafka import clients
+from floor.kafka.names import worker_group
+from floor.settings import Settings
 from schemas.errors import BrokerUnavailableError, HooklogError
-from schemas.settings import Settings
-from streams.kafka.names import worker_group
 
 
 class WorkerRunningError(HooklogError):
@@ -30,7 +31,7 @@ class Admin:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.client = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers, request_timeout_ms=30_000)
+        self.client = clients.admin(settings.kafka_bootstrap_servers, request_timeout_ms=30_000)
 
     async def __aenter__(self) -> AIOKafkaAdminClient:
         try:

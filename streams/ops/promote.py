@@ -15,15 +15,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import TopicPartition
 from aiokafka.admin import NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
+from floor.kafka import clients
+from floor.kafka.epoch import write_epoch
+from floor.kafka.names import changelog_topic, store_dir, worker_group
+from floor.settings import Settings
 from schemas.errors import HooklogError
 from schemas.jsondump import plain_json
-from schemas.settings import Settings
-from streams.kafka.epoch import write_epoch
-from streams.kafka.names import changelog_topic, store_dir, worker_group
 from streams.kafka.seam import changelog_key
 from streams.ops.admin import Admin, WorkerRunningError, ensure_worker_stopped
 from streams.ops.verify import changelog_states, last_per_key
@@ -73,7 +74,7 @@ async def promote(settings: Settings, generation: Generation, on_progress: Progr
             except TopicAlreadyExistsError:
                 pass
     report = PromoteReport(offsets=dict(replayed.end))
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, acks="all",
+    producer = clients.producer(settings.kafka_bootstrap_servers, acks="all",
                                 enable_idempotence=True, linger_ms=20, client_id="hooklog-promote")
     await producer.start()
     sent: list[asyncio.Future[object]] = []
@@ -123,7 +124,7 @@ async def promote(settings: Settings, generation: Generation, on_progress: Progr
 async def _commit_offsets(settings: Settings, replayed: Replayed) -> None:
     """The worker group resumes at the replay's end (a commit outside the group: refused by the
     broker if a member joined meanwhile, which is the last guard against a running worker)."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers, group_id=worker_group(settings),
+    consumer = clients.consumer(settings.kafka_bootstrap_servers, group_id=worker_group(settings),
                                 enable_auto_commit=False, client_id="hooklog-promote")
     await consumer.start()
     try:

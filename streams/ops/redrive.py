@@ -13,17 +13,18 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
-from schemas.jsonbody import load_object
+from floor.kafka import clients
+from floor.kafka.names import dlq_redrive_group
+from floor.settings import Settings
 from schemas.deadletter import decode_dead_letter
 from schemas.decoding import route_koywe
 from schemas.envelope import Envelope, decode_envelope, encode_envelope
 from schemas.errors import BrokerUnavailableError, DecodeError, EnvelopeError
+from schemas.jsonbody import load_object
 from schemas.kuenta import route_kuenta
-from schemas.settings import Settings
-from streams.kafka.names import dlq_redrive_group
 
 ROUTES: dict[str, Callable[[dict], tuple[str, str]]] = {"koywe": route_koywe, "kuenta": route_kuenta}
 
@@ -46,11 +47,11 @@ def rerouted(envelope: Envelope) -> Envelope:
 async def redrive(settings: Settings, *, dry_run: bool = False, idle_timeout_s: float = 5.0) -> RedriveReport:
     """Append every not-yet-redriven dead letter's original record to the raw topic."""
     report = RedriveReport()
-    consumer = AIOKafkaConsumer(
-        settings.topic("dlq"), bootstrap_servers=settings.kafka_bootstrap_servers,
+    consumer = clients.consumer(
+        settings.kafka_bootstrap_servers, settings.topic("dlq"),
         group_id=dlq_redrive_group(settings), enable_auto_commit=False, auto_offset_reset="earliest",
     )
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, acks="all",
+    producer = clients.producer(settings.kafka_bootstrap_servers, acks="all",
                                 enable_idempotence=True)
     try:
         await consumer.start()
@@ -77,7 +78,7 @@ async def redrive_values(settings: Settings, values: Iterable[bytes]) -> Redrive
     """Redrive these dead letters (the console's per-record button), each as `redrive` does; the
     group's committed progress is left alone (folds are idempotent, a later run may send it again)."""
     report = RedriveReport()
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, acks="all",
+    producer = clients.producer(settings.kafka_bootstrap_servers, acks="all",
                                 enable_idempotence=True)
     try:
         await producer.start()

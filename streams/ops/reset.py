@@ -9,11 +9,11 @@ from pathlib import Path
 
 from aiokafka.errors import for_code
 
+from floor.kafka.deletion import delete_topics
+from floor.kafka.epoch import write_epoch
+from floor.kafka.names import changelog_topic, store_dir, worker_group
+from floor.settings import Settings
 from schemas.errors import HooklogError
-from schemas.settings import Settings
-from streams.kafka.deletion import delete_topics
-from streams.kafka.epoch import write_epoch
-from streams.kafka.names import changelog_topic, store_dir, worker_group
 from streams.kafka.seam import delete_consumer_group
 from streams.ops.admin import Admin, WorkerRunningError, ensure_worker_stopped
 from streams.replay.model import STATE_TYPES

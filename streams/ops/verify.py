@@ -20,14 +20,14 @@ from typing import Any, NamedTuple
 
 import aiohttp
 import orjson
-from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
+from floor.kafka import clients
+from floor.kafka.names import changelog_topic, worker_group
+from floor.kafka.topic_reader import read_range
+from floor.settings import Settings
 from schemas.errors import HooklogError
-from schemas.settings import Settings
-from streams.kafka.names import changelog_topic, worker_group
 from streams.kafka.seam import key_from_changelog
-from streams.kafka.topic_reader import read_range
 from streams.replay.model import STATE_TYPES, Replayed
 from streams.replay.replay import replay_topic
 
@@ -201,7 +201,7 @@ async def read_api(settings: Settings, api_url: str, projection: str, keys: set[
 
 async def worker_lag(settings: Settings, replayed: Replayed) -> int | None:
     """Raw records the worker has not committed yet, up to the replay's end (None: unknown)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    admin = clients.admin(settings.kafka_bootstrap_servers)
     try:
         await admin.start()
         committed = await admin.list_consumer_group_offsets(worker_group(settings))

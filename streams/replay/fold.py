@@ -14,10 +14,11 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
+from floor.kafka import clients
+from floor.kafka.metadata import topic_partitions
 from projections.history import HISTORY_LIMIT
 from projections.replay import Rebuilt, fold_into
 from schemas.errors import BrokerUnavailableError
-from streams.kafka.metadata import topic_partitions
 from streams.replay.model import Bound, Checkpoint, Progress, Replayed, ReplayError
 
 #: Per-partition fetch size. Measured on 200k envelopes: 1 MiB keeps the fold fed without the
@@ -41,8 +42,8 @@ def fewer_collections() -> Iterator[None]:
 
 def consumer_for(bootstrap: str, fetch_bytes: int) -> AIOKafkaConsumer:
     """A group-less reader: replay commits nothing and is invisible to the worker."""
-    return AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
+    return clients.consumer(
+        bootstrap, group_id=None, enable_auto_commit=False,
         auto_offset_reset="earliest", fetch_max_bytes=max(fetch_bytes * 4, 1 << 20),
         max_partition_fetch_bytes=fetch_bytes, client_id="hooklog-replay", request_timeout_ms=30_000,
     )
@@ -111,7 +112,7 @@ async def fold_batches(consumer: AIOKafkaConsumer, replayed: Replayed, on_progre
     pending = {TopicPartition(topic, p) for p in end if positions[p] < end[p]}
     if on_progress:
         on_progress(replayed.events, replayed.total)
-    if not pending:  # no re-assignment just before the consumer stops (streams/kafka/seam/aiokafka_consumer.py)
+    if not pending:  # no re-assignment just before the consumer stops (floor/seam/aiokafka_consumer.py)
         if checkpoint is not None:
             await checkpoint(replayed)
         return

@@ -21,11 +21,12 @@ from typing import IO
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
+from floor.kafka import clients
+from floor.kafka.deletion import delete_topics
+from floor.kafka.names import replay_dir
+from floor.settings import Settings
 from projections.replay import Rebuilt
 from schemas.errors import BrokerUnavailableError
-from schemas.settings import Settings
-from streams.kafka.deletion import delete_topics
-from streams.kafka.names import replay_dir
 from streams.replay.fold import FETCH_BYTES, consumer_for, plan, started
 from streams.replay.model import Bound, Change, Manifest, Progress, Replayed, ReplayError, bound_text
 from streams.replay.replay import replay_topic
@@ -45,7 +46,7 @@ def local_generations(settings: Settings) -> dict[int, Manifest]:
 
 
 async def _admin(settings: Settings) -> AIOKafkaAdminClient:
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    admin = clients.admin(settings.kafka_bootstrap_servers)
     try:
         await admin.start()
     except (KafkaError, OSError) as exc:

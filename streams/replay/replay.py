@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 
-from schemas.settings import Settings
+from floor.settings import Settings
 from streams.kafka.seam import stop_consumer
 from streams.replay.fold import FETCH_BYTES, consumer_for, fewer_collections, fold_batches, plan, started
 from streams.replay.model import Bound, Checkpoint, Progress, Replayed

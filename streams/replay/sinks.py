@@ -13,12 +13,13 @@ from typing import IO
 
 import orjson
 from aiokafka import AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin import NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
-from schemas.settings import Settings
-from streams.kafka.names import generation_topic
-from streams.kafka.topic_reader import read_range
+from floor.kafka import clients
+from floor.kafka.names import generation_topic
+from floor.kafka.topic_reader import read_range
+from floor.settings import Settings
 from streams.replay.lazy_table import json_of
 from streams.replay.model import STATE_TYPES, Change, Manifest, Replayed, ReplayError, alert_bytes
 
@@ -39,7 +40,7 @@ class TopicSink:
 
     async def open(self, partitions: int, *, create: bool) -> None:
         if create:
-            admin = AIOKafkaAdminClient(bootstrap_servers=self.settings.kafka_bootstrap_servers)
+            admin = clients.admin(self.settings.kafka_bootstrap_servers)
             try:
                 await admin.start()
                 config = {"cleanup.policy": "compact", "min.compaction.lag.ms": "0"}
@@ -49,7 +50,7 @@ class TopicSink:
                 raise ReplayError(f"generation topics already exist ({exc}); pick another generation") from exc
             finally:
                 await admin.close()
-        self.producer = AIOKafkaProducer(bootstrap_servers=self.settings.kafka_bootstrap_servers, acks="all",
+        self.producer = clients.producer(self.settings.kafka_bootstrap_servers, acks="all",
                                          enable_idempotence=True, linger_ms=20, max_batch_size=1 << 20,
                                          client_id="hooklog-replay")
         await self.producer.start()

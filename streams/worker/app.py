@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import faust
 
-from ingest.logs import get_logger
+from floor.logs import get_logger
 from projections.registry import PROJECTIONS
-from ingest.tls import server_tls
-from schemas.settings import Settings
+from floor.tls import server_tls
+from floor.settings import Settings
 from streams.api.views import install_views
-from streams.kafka.names import app_id, store_dir
+from floor.kafka.names import app_id, store_dir
 from streams.kafka.seam import (
     BATCH_BYTES,
     HooklogTableManager,

@@ -31,10 +31,10 @@ from aiokafka.errors import (
     TopicAuthorizationFailedError, UnsupportedVersionError,
 )
 
-from ingest.logs import get_logger
+from floor.logs import get_logger
+from floor.settings import Settings
 from schemas.envelope import utcnow
 from schemas.errors import HooklogError
-from schemas.settings import Settings
 from streams.kafka.seam import BatchWrites, SeamBrokenError, read_in_partition, take_acked
 from streams.worker.batch import StateCache, TableBatch, latest_per_key
 from streams.worker.health import FoldHealth

@@ -11,7 +11,7 @@ from typing import Any
 
 import faust
 
-from schemas.settings import Settings
+from floor.settings import Settings
 from streams.worker.health import FoldHealth
 from streams.worker.metrics import WorkerMetrics
 from streams.worker.waiters import FoldWaiters
@@ -30,5 +30,5 @@ class Worker:
     console: Any = None  # the console's order-index keeper (streams/console), set by install_views
     router: Any = None  # routes a key's query to its owner (streams/api/forward.py), set by install_views
     alerting: Any = None  # lifecycles, clearing, notifiers, the action desk (streams/notify/service.py)
-    tls: Any = None  # the web server's CertificateReloader (ingest/tls.py), None for plain HTTP
+    tls: Any = None  # the web server's CertificateReloader (floor/tls.py), None for plain HTTP
     health: FoldHealth = field(default_factory=FoldHealth)  # whether batches land (streams/worker/fold_loop.py)

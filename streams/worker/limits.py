@@ -13,15 +13,15 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable, Mapping
 
-from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import KafkaError
 
+from floor.kafka import clients
+from floor.kafka.names import changelog_topic
+from floor.settings import Settings
 from projections.registry import PROJECTIONS
 from schemas.errors import BrokerUnavailableError, ConfigError
 from schemas.history import ENTRY_BYTES
-from schemas.settings import Settings
-from streams.kafka.names import changelog_topic
 from streams.kafka.seam import BATCH_BYTES
 
 #: A state's members besides its history, and a record batch's own framing.
@@ -65,7 +65,7 @@ def check_record_limits(settings: Settings, limits: Mapping[str, int]) -> None:
 async def topic_record_limits(bootstrap: str, topics: Iterable[str], timeout_s: float = 30.0) -> dict[str, int]:
     """topic -> its effective `max.message.bytes` (the broker's default when the topic sets none),
     for each of `topics` that exists."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=int(timeout_s * 1000))
+    admin = clients.admin(bootstrap, request_timeout_ms=int(timeout_s * 1000))
     try:
         await asyncio.wait_for(admin.start(), timeout_s)
         existing = set(await admin.list_topics())

@@ -23,7 +23,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, H
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from ingest.logs import get_logger
+from floor.logs import get_logger
 from streams.kafka.seam import committed_position, started_consumer
 from streams.worker.processing import Outcome
 

@@ -10,19 +10,19 @@ from typing import Literal
 
 import uvloop
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka import TopicPartition
 from faust.worker import Worker as FaustWorker
 
-from ingest.logs import configure_logging, get_logger, secrets_of
-from ingest.tls import plain_http_warning
-from ingest.topics import ensure_topics
+from floor.kafka import clients
+from floor.kafka.epoch import NO_EPOCH, read_epoch
+from floor.kafka.metadata import partitions_in
+from floor.kafka.names import changelog_topic, store_dir
+from floor.kafka.topics import ensure_topics
+from floor.logs import configure_logging, get_logger, secrets_of
+from floor.settings import Settings
+from floor.tls import plain_http_warning
 from schemas.errors import BrokerUnavailableError
-from schemas.settings import Settings
 from streams.kafka.seam import stop_consumer
-from streams.kafka.epoch import NO_EPOCH, read_epoch
-from streams.kafka.metadata import partitions_in
-from streams.kafka.names import changelog_topic, store_dir
 from streams.kafka.seam import LeanMonitor
 from streams.worker.app import build_worker
 from streams.worker.limits import ensure_states_fit
@@ -37,12 +37,12 @@ async def store_identity(settings: Settings) -> str | None:
     the cluster, whether every table's changelog holds data (a changelog deleted or emptied —
     `hooklog reset --changelogs`, a wiped broker — makes the stores' persisted offsets lie), and
     the epoch of the group's state (a reset or promote run anywhere starts a new one,
-    streams/kafka/epoch.py)."""
+    floor/kafka/epoch.py)."""
     from projections.registry import PROJECTIONS
 
     changelogs = [changelog_topic(settings, p.name) for p in PROJECTIONS]
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers, group_id=None)
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    consumer = clients.consumer(settings.kafka_bootstrap_servers, group_id=None)
+    admin = clients.admin(settings.kafka_bootstrap_servers)
     try:
         await admin.start()
         await consumer.start()
@@ -117,7 +117,7 @@ def new_event_loop(kind: Literal["uvloop", "asyncio"]) -> asyncio.AbstractEventL
 
 def run_worker(settings: Settings, loglevel: str = "warning") -> None:
     cap_malloc_arenas(settings.worker_malloc_arenas)
-    # hooklog's logs (ingest/logs.py) instead of Faust's coloured ones: override_logging=False below.
+    # hooklog's logs (floor/logs.py) instead of Faust's coloured ones: override_logging=False below.
     configure_logging("worker", settings.log_level, secrets=secrets_of(settings), log_format=settings.log_format)
     if not settings.api_token_list:
         get_logger("worker").warning("HOOKLOG_API_TOKENS is unset: the query API answers 503 until it is set")
@@ -144,6 +144,6 @@ def run_worker(settings: Settings, loglevel: str = "warning") -> None:
                               api=f"{scheme}://{settings.worker_host}:{settings.worker_port}",
                               advertised=settings.advertised_url,
                               event_loop=type(loop).__module__.split(".")[0],
-                              faust_levers=isinstance(worker.app.monitor, LeanMonitor),
+                              fast_paths=isinstance(worker.app.monitor, LeanMonitor),
                               **({} if worker.tls is None else {"sha256": worker.tls.fingerprint}))
     faust_worker.execute_from_commandline()

@@ -1,4 +1,4 @@
-"""HTTPS for the worker's web server (ingest/tls.py does the work): the reloader of a renewed
+"""HTTPS for the worker's web server (floor/tls.py does the work): the reloader of a renewed
 certificate runs while Faust's aiohttp server runs.
 
 Faust serves `web_ssl_context` (the reloader's `context`, given to `faust.App`); its watch and
@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ingest.tls import CertificateReloader
+from floor.tls import CertificateReloader
 from streams.worker.handle import Worker
 
 

@@ -25,10 +25,10 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
-from ingest.topics import topic_specs
+from floor.kafka.topics import topic_specs
+from floor.settings import Settings
+from hooklog.dev.simulate import FINAL_STATE, Delivery, koywe_payload, lifecycle, post, signed_body, wait_for_state
 from schemas.history import HISTORY_LIMIT
-from schemas.settings import Settings
-from streams.dev.simulate import FINAL_STATE, Delivery, koywe_payload, lifecycle, post, signed_body, wait_for_state
 from streams.ops.verify import verify
 from streams.worker.fold_loop import EXIT_BATCH_FAILED
 from tests.kafka_fixtures import SECRET, committed_offsets, System, api_headers, caught_up, read_topic

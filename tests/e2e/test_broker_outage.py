@@ -9,10 +9,10 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from floor.settings import Settings
+from hooklog.dev.localkafka import BrokerSpec, ensure_broker, stop_broker
+from hooklog.dev.simulate import lifecycle
 from schemas.envelope import decode_envelope
-from schemas.settings import Settings
-from streams.dev.localkafka import BrokerSpec, ensure_broker, stop_broker
-from streams.dev.simulate import lifecycle
 from tests.kafka_fixtures import SECRET, System, read_topic
 
 pytestmark = pytest.mark.kafka

@@ -11,7 +11,7 @@ import aiohttp
 import orjson
 import pytest
 
-from ingest.signatures import sign_standard_webhooks
+from ingest.senders.signatures import sign_standard_webhooks
 from schemas.sources import SourceConfig
 from tests.kafka_fixtures import System, api_headers
 

@@ -18,9 +18,9 @@ import aiohttp
 import orjson
 import pytest
 
-from ingest.partitioning import partition_for
+from floor.kafka.partitioning import partition_for
+from hooklog.dev.simulate import koywe_payload, post, signed_body
 from schemas.orders import OrderStatus
-from streams.dev.simulate import koywe_payload, post, signed_body
 from tests.kafka_fixtures import API_TOKEN, SECRET, System, api_headers, owned_by, ready_views, until
 
 pytestmark = [pytest.mark.kafka, pytest.mark.timeout(600)]

@@ -11,8 +11,8 @@ import aiohttp
 from aiokafka import AIOKafkaProducer
 import pytest
 
+from hooklog.dev.simulate import koywe_payload, signed_body, wait_for_state
 from schemas.envelope import encode_envelope, new_envelope
-from streams.dev.simulate import koywe_payload, signed_body, wait_for_state
 from streams.ops.redrive import redrive
 from tests.kafka_fixtures import SECRET, System, api_headers, read_topic
 

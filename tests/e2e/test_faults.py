@@ -24,11 +24,11 @@ import aiohttp
 import orjson
 import pytest
 
-from ingest.signatures import signed_koywe_body
+from floor.settings import Settings
+from hooklog.dev.localkafka import BrokerSpec, ensure_broker, stop_broker
+from hooklog.dev.simulate import FINAL_STATE, LIFECYCLES, Delivery, lifecycle, scramble, wait_for_state
+from ingest.senders.signatures import signed_koywe_body
 from schemas.envelope import decode_envelope
-from schemas.settings import Settings
-from streams.dev.localkafka import BrokerSpec, ensure_broker, stop_broker
-from streams.dev.simulate import FINAL_STATE, LIFECYCLES, Delivery, lifecycle, scramble, wait_for_state
 from streams.ops.verify import verify
 from tests.conftest import T0
 from tests.kafka_fixtures import API_TOKEN, committed_offsets, SECRET, System, api_headers, caught_up, metrics_of, read_topic, samples
@@ -245,7 +245,7 @@ async def test_worker_metrics_then_sigterm_commits_and_exits_0(run_system: Calla
     assert samples(worker_metrics, "hooklog_worker_alerts_total") == {'{type="order_amount_modified"}': 5.0}
     assert samples(worker_metrics, "hooklog_worker_seam_broken") == {'{item="consumer_lag"}': 0.0}
     started = next(orjson.loads(ln) for ln in system.log_text("worker").splitlines() if '"starting"' in ln)
-    assert (started["event_loop"], started["faust_levers"]) == ("uvloop", True)  # the defaults under test
+    assert (started["event_loop"], started["fast_paths"]) == ("uvloop", True)  # the defaults under test
     assert samples(ingest_metrics, "hooklog_ingest_produce_seconds_count") == {'{outcome="acked"}': sum(sent.values()) + 1}
     assert samples(ingest_metrics, "hooklog_ingest_requests_total") == {'{source="koywe",status="200"}': sum(sent.values()) + 1}
     code = await asyncio.to_thread(system.stop, "worker", signal.SIGTERM, 90)

@@ -28,8 +28,8 @@ import aiohttp
 import orjson
 import pytest
 
+from hooklog.dev.simulate import FINAL_STATE, LIFECYCLES, Delivery, lifecycle, scramble
 from schemas.envelope import decode_envelope
-from streams.dev.simulate import FINAL_STATE, LIFECYCLES, Delivery, lifecycle, scramble
 from streams.ops.verify import verify
 from tests.kafka_fixtures import SECRET, System, read_topic
 

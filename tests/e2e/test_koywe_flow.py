@@ -10,8 +10,8 @@ import aiohttp
 import orjson
 import pytest
 
+from hooklog.dev.simulate import lifecycle, post, scramble, wait_for_state
 from schemas.envelope import decode_envelope
-from streams.dev.simulate import lifecycle, post, scramble, wait_for_state
 from tests.conftest import T0
 from tests.kafka_fixtures import SECRET, System, api_headers, read_topic
 
@@ -59,7 +59,7 @@ async def test_lifecycles_scrambled_and_repeated_end_in_their_final_state(run_sy
 
 
 async def test_an_undecodable_event_goes_to_the_dlq_and_the_order_is_untouched(run_system: Callable[..., System]) -> None:
-    from ingest.signatures import signed_koywe_body
+    from ingest.senders.signatures import signed_koywe_body
 
     system = run_system()
     deliveries = lifecycle("onramp", SECRET, start=T0)

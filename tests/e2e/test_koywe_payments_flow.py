@@ -11,9 +11,9 @@ import aiohttp
 import orjson
 import pytest
 
+from hooklog.dev.simulate import scramble
+from hooklog.dev.simulate_payments import LIFECYCLES, order_lifecycle, payments_body, post_signed, wait_for_order
 from schemas.envelope import decode_envelope
-from streams.dev.simulate import scramble
-from streams.dev.simulate_payments import LIFECYCLES, order_lifecycle, payments_body, post_signed, wait_for_order
 from streams.ops.verify import verify
 from tests.conftest import T0
 from tests.kafka_fixtures import System, api_headers, hooklog, read_topic

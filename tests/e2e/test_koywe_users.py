@@ -8,7 +8,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from streams.dev.simulate import post, signed_body
+from hooklog.dev.simulate import post, signed_body
 from tests.kafka_fixtures import SECRET, System, api_headers
 
 pytestmark = pytest.mark.kafka

@@ -10,7 +10,7 @@ import aiohttp
 import orjson
 import pytest
 
-from ingest.signatures import sign_hmac_hex
+from ingest.senders.signatures import sign_hmac_hex
 from tests.kafka_fixtures import System, api_headers, read_topic
 
 pytestmark = pytest.mark.kafka

@@ -23,8 +23,8 @@ import aiohttp
 import orjson
 import pytest
 
-from ingest.partitioning import partition_for
-from streams.dev.simulate import FINAL_STATE, LIFECYCLES, Delivery, lifecycle, post, scramble, signed_body
+from floor.kafka.partitioning import partition_for
+from hooklog.dev.simulate import FINAL_STATE, LIFECYCLES, Delivery, lifecycle, post, scramble, signed_body
 from tests.kafka_fixtures import SECRET, System, api_headers, get, hooklog, owned_by, ready_views, until
 
 pytestmark = [pytest.mark.kafka, pytest.mark.timeout(900)]

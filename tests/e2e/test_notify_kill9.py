@@ -14,7 +14,7 @@ import orjson
 import pytest
 from standardwebhooks import Webhook
 
-from streams.dev.simulate import koywe_payload, post, signed_body
+from hooklog.dev.simulate import koywe_payload, post, signed_body
 from tests.kafka_fixtures import SECRET, System, read_topic, until
 
 pytestmark = pytest.mark.kafka

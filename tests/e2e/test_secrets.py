@@ -16,9 +16,9 @@ import orjson
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 
-from ingest.signatures import sign_hmac_hex, signed_koywe_body
-from schemas.settings import Settings
-from streams.dev.simulate import lifecycle, wait_for_state
+from floor.settings import Settings
+from hooklog.dev.simulate import lifecycle, wait_for_state
+from ingest.senders.signatures import sign_hmac_hex, signed_koywe_body
 from tests.kafka_fixtures import System, caught_up, read_topic
 
 pytestmark = pytest.mark.kafka

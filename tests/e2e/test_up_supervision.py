@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from schemas.settings import Settings
+from floor.settings import Settings
 from tests.kafka_fixtures import REPO, free_ports, port_free, settings_env
 
 pytestmark = pytest.mark.kafka
@@ -73,7 +73,7 @@ def start_up(tmp_path: Path) -> Iterator[Callable[..., tuple[subprocess.Popen[by
     def start(settings: Settings, *args: str) -> tuple[subprocess.Popen[bytes], Path]:
         log = tmp_path / f"up-{len(started)}.log"
         with open(log, "wb") as out:
-            proc = subprocess.Popen([sys.executable, "-m", "streams.cli", "up", *args],
+            proc = subprocess.Popen([sys.executable, "-m", "hooklog.cli", "up", *args],
                                     env={**settings_env(settings), "COLUMNS": "250"}, cwd=REPO,
                                     stdout=out, stderr=subprocess.STDOUT)
         started.append(proc)

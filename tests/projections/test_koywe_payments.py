@@ -153,7 +153,7 @@ def test_merchants_and_invitations_are_states_of_their_own() -> None:
 
 
 def test_a_ping_is_recorded_and_folds_into_no_resource() -> None:
-    from streams.dev.simulate_payments import payments_body
+    from hooklog.dev.simulate_payments import payments_body
     from tests.conftest import T0
 
     ping = payments_envelope("ping", body=b'{"id":"evt_ping_1","type":"ping"}')

@@ -14,10 +14,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ingest.sources import parse_object
 from schemas.decoding import decode_fact, route_koywe
 from schemas.envelope import Envelope, decode_envelope, encode_envelope, new_envelope
 from schemas.errors import HooklogError
+from schemas.jsonbody import load_object
 from schemas.koywe import ORDER_EVENT_NAMES, decode_order_event
 from schemas.koywe_users import USER_EVENTS, decode_user_event, user_id_of
 from schemas.kuenta import KUENTA_EVENT_NAMES, decode_kuenta_event, route_kuenta
@@ -82,8 +82,8 @@ def only_typed_errors(decode: Callable[[Any], Any], value: Any) -> None:
 
 @FUZZ
 @given(any_body)
-def test_parse_object(body: bytes) -> None:
-    only_typed_errors(parse_object, body)
+def test_load_object(body: bytes) -> None:
+    only_typed_errors(load_object, body)
 
 
 @FUZZ

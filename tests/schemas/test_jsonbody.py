@@ -12,7 +12,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from ingest.signatures import verify_koywe
+from ingest.senders.signatures import verify_koywe
 from schemas.decoding import decode_fact, route_koywe
 from schemas.envelope import new_envelope
 from schemas.errors import DecodeError
@@ -21,7 +21,7 @@ from schemas.kuenta import decode_kuenta_event
 
 pytestmark = pytest.mark.unit
 
-VECTORS = json.loads((Path(__file__).parents[1] / "ingest" / "vectors" / "koywe_vectors.json").read_text("utf-8"))
+VECTORS = json.loads((Path(__file__).parents[1] / "ingest" / "senders" / "vectors" / "koywe_vectors.json").read_text("utf-8"))
 LONE = next(c for c in VECTORS if c["name"] == "lone_surrogate")
 
 

@@ -6,7 +6,7 @@ import pytest
 
 from schemas.errors import ConfigError
 from schemas.notify import parse_sinks
-from schemas.settings import Settings
+from floor.settings import Settings
 
 pytestmark = pytest.mark.unit
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 from pydantic import ValidationError
 
-from ingest.sources import configured_source, event_time
+from ingest.senders.sources import configured_source, event_time
 from schemas.errors import ConfigError, DecodeError
 from schemas.sources import SourceConfig, lookup, route_configured
 

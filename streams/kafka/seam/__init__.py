@@ -7,7 +7,7 @@ on, and tests/streams/kafka/test_seam.py fails loudly when an upgrade changes on
 
 - faust_tables: the recovery seek/resume fix (a `Recovery` subclass, installed through Faust's
   `TableManager` setting), Faust's current event for RocksDB reads/writes, one partition's read
-  and iteration, the active partitions, changelog names and JSON-encoded changelog keys;
+  and iteration, the active partitions and JSON-encoded changelog keys;
 - faust_transport: sending after the buffered changelog writes, the consumer's in-memory
   offsets for the lag reader (`SeamBrokenError` when they moved), and the consumer that rewinds
   never-committed partitions when Faust seeks to the committed offsets (always installed);
@@ -21,12 +21,16 @@ on, and tests/streams/kafka/test_seam.py fails loudly when an upgrade changes on
 - faust_batches: Faust's `take_events` acking a batch only once the loop body finished it;
 - faust_rocksdb: every RocksDB store of a worker under one block cache and one write-buffer
   budget (the `Table` class the worker's App uses);
-- aiokafka_admin: deleting a consumer group by a raw DeleteGroups request;
-- aiokafka_consumer: stopping a consumer whose fetcher swallowed its own cancellation.
+- from floor/seam (both services' part of the seam, re-exported here): aiokafka_admin
+  (deleting a consumer group by a raw DeleteGroups request), aiokafka_consumer (stopping a
+  consumer whose fetcher swallowed its own cancellation), pins (the one version table and
+  `relies_on`); and floor/kafka/names.py's pinned `changelog_topic_name`.
 """
 
-from streams.kafka.seam.aiokafka_admin import delete_consumer_group
-from streams.kafka.seam.aiokafka_consumer import fetch_task, stop_consumer
+from floor.kafka.names import changelog_topic_name
+from floor.seam.aiokafka_admin import delete_consumer_group
+from floor.seam.aiokafka_consumer import fetch_task, stop_consumer
+from floor.seam.pins import PINNED, RELIANCES, SeamBrokenError, digest, versions_drift
 from streams.kafka.seam.faust_assignor import faust_status, owner_urls
 from streams.kafka.seam.faust_batch_writes import BATCH_BYTES, BatchWrites
 from streams.kafka.seam.faust_batches import take_acked
@@ -46,7 +50,6 @@ from streams.kafka.seam.faust_tables import (
     active_partitions,
     as_current,
     changelog_key,
-    changelog_topic_name,
     key_from_changelog,
     partition_items,
     read_in_partition,
@@ -62,7 +65,6 @@ from streams.kafka.seam.faust_transport import (
     send_unbuffered,
     started_consumer,
 )
-from streams.kafka.seam.pins import PINNED, RELIANCES, SeamBrokenError, digest, versions_drift
 
 __all__ = [
     "PINNED", "RELIANCES", "BATCH_BYTES", "BatchWrites", "take_acked", "BudgetedRocksDBOptions", "BudgetedTable", "RocksDBBudget", "bounded_table_class", "AtPartition", "FastDeliveryConsumer", "FastDeliveryTransport", "LeanMonitor",

@@ -24,7 +24,7 @@ from rocksdict import WriteBatch
 
 from streams.kafka.seam.faust_tables import as_current, changelog_key
 from streams.kafka.seam.faust_transport import flush_changelog_writes, send_unbuffered
-from streams.kafka.seam.pins import SeamBrokenError, relies_on
+from floor.seam.pins import SeamBrokenError, relies_on
 
 #: A record batch's size limit: 4 partitions of a 500-event batch fit in one each (a state is
 #: ~0.5-2 KB), and it stays under the broker's default max.message.bytes (1 MiB).

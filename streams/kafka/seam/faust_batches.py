@@ -22,7 +22,7 @@ from typing import Any
 
 from mode.utils.futures import notify
 
-from streams.kafka.seam.pins import relies_on
+from floor.seam.pins import relies_on
 
 
 @relies_on(("faust.streams:Stream.take_events", "607d48aead118ba8"),

@@ -26,8 +26,8 @@ from faust.sensors.monitor import Monitor
 from faust.transport.consumer import CONSUMER_FETCHING
 from mode import Service
 
+from floor.seam.pins import relies_on
 from streams.kafka.seam.faust_transport import HooklogTransport, RewindingConsumer, install_transport
-from streams.kafka.seam.pins import relies_on
 
 
 def _deliverable_now(consumer: Any) -> Any:

@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 import faust
 from faust.stores.rocksdb import RocksDBOptions
 
-from streams.kafka.seam.pins import relies_on
+from floor.seam.pins import relies_on
 
 MIB = 1024 * 1024
 #: memtables per database: one being written, one being flushed (Faust's default: 3)

@@ -1,5 +1,6 @@
 """faust-streaming's tables: recovery, the current event RocksDB reads, per-partition store
-reads, the assignor's active partitions, and the names and keys of changelogs."""
+reads, the assignor's active partitions, and the keys of changelogs (their names, Faust's rule:
+floor/kafka/names.py)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from faust.streams import _current_event
 from faust.tables.manager import TableManager
 from faust.tables.recovery import Recovery
 
-from streams.kafka.seam.pins import relies_on
+from floor.seam.pins import relies_on
 
 
 class _ResumeAfterSeek:
@@ -147,12 +148,6 @@ def active_partitions(app: Any, topic: str) -> frozenset[int]:
     except Exception:  # noqa: BLE001 - no assignment yet (starting, or between generations)
         return frozenset()
     return frozenset(tp.partition for tp in actives if tp.topic == topic)
-
-
-@relies_on(("faust.tables.base:Collection._changelog_topic_name", "f341fe97037b4ac8"))
-def changelog_topic_name(app_id: str, table: str) -> str:
-    """The changelog topic Faust restores `table` from (`Collection._changelog_topic_name`)."""
-    return f"{app_id}-{table}-changelog"
 
 
 @relies_on(("faust.serializers.codecs:json._dumps", "e4d58b9aa8933715"),

@@ -9,7 +9,7 @@ from typing import Any
 from faust.transport.drivers.aiokafka import Consumer as AIOKafkaConsumer
 from faust.transport.drivers.aiokafka import Transport as AIOKafkaTransport
 
-from streams.kafka.seam.pins import SeamBrokenError, relies_on
+from floor.seam.pins import SeamBrokenError, relies_on
 
 _MISSING = object()
 

@@ -11,7 +11,7 @@ import aiohttp
 import orjson
 import pytest
 
-from streams.dev.simulate import post
+from hooklog.dev.simulate import post
 from tests.kafka_fixtures import System, api_headers, until
 from tests.streams.console.test_console_browser import log_in, order_event
 

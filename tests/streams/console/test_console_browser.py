@@ -11,8 +11,8 @@ import aiohttp
 import pytest
 from aiokafka import AIOKafkaProducer
 
+from hooklog.dev.simulate import koywe_payload, post, signed_body, wait_for_state
 from schemas.envelope import encode_envelope, new_envelope
-from streams.dev.simulate import koywe_payload, post, signed_body, wait_for_state
 from tests.kafka_fixtures import API_TOKEN, SECRET, System, api_headers
 
 pytestmark = [pytest.mark.browser, pytest.mark.kafka]

@@ -1,5 +1,6 @@
 """Every item of streams/kafka/seam against the installed faust-streaming and aiokafka: each test
-fails loudly, naming the item, when an upgrade changes what it relies on.
+fails loudly, naming the item, when an upgrade changes what it relies on (the versions and the
+digests of what they rely on: tests/floor/seam/test_pins.py).
 
 Unit tests run on a real, unstarted `faust.App` (RocksDB store in a tmp dir, no broker);
 deleting a consumer group needs the broker.
@@ -32,16 +33,15 @@ from faust.transport.drivers.aiokafka import Consumer as FaustAIOKafkaConsumer
 from faust.transport.producer import ProducerBuffer
 from faust.types import TP, Message
 
-from schemas.settings import Settings
+from floor.seam.pins import resolve
+from floor.settings import Settings
 from streams.kafka import seam
 from streams.kafka.seam.faust_levers import _deliverable_now
 from streams.kafka.seam.faust_tables import _ResumeAfterSeek
-from streams.kafka.seam.pins import resolve
 from streams.worker.app import build_worker
 from streams.worker.runner import new_event_loop
 from tests.kafka_fixtures import REPO
 
-UPGRADE = "re-check that item against the new version's source, then update its digest in streams/kafka/seam"
 
 
 @pytest.fixture
@@ -53,23 +53,6 @@ def app(tmp_path: Path) -> faust.App:
 @pytest.fixture
 def table(app: faust.App) -> faust.Table:
     return app.Table("orders", default=None, partitions=2, key_type=str, value_type=bytes)
-
-
-@pytest.mark.unit
-def test_the_libraries_are_the_versions_the_seam_was_checked_against() -> None:
-    assert seam.versions_drift() == {}, (
-        f"installed versions differ from streams/kafka/seam/pins.py PINNED (pinned, installed): "
-        f"{seam.versions_drift()}; run tests/streams/kafka/test_seam.py, {UPGRADE}, then bump PINNED")
-
-
-@pytest.mark.unit
-@pytest.mark.parametrize("reliance", seam.RELIANCES, ids=lambda r: r.target)
-def test_every_private_body_an_item_relies_on_is_unchanged(reliance: seam.pins.Reliance) -> None:
-    try:
-        found = seam.digest(reliance.target)
-    except (ImportError, AttributeError) as exc:
-        pytest.fail(f"{reliance.target} is gone ({exc!r}): {reliance.item} relies on it")
-    assert found == reliance.digest, f"{reliance.target} changed (digest {found}): {reliance.item} relies on it; {UPGRADE}"
 
 
 @pytest.mark.unit
@@ -269,12 +252,12 @@ def private_touches(path: Path) -> list[str]:
 
 @pytest.mark.unit
 def test_only_the_seam_touches_private_parts() -> None:
-    seam_dir, ingest_seam = REPO / "streams" / "kafka" / "seam", REPO / "ingest" / "seam.py"  # ingest's: tests/ingest/test_seam.py
-    files = [p for package in ("streams", "ingest") for p in sorted((REPO / package).rglob("*.py"))
-             if seam_dir not in p.parents and p != ingest_seam]
+    seams = (REPO / "streams" / "kafka" / "seam", REPO / "floor" / "seam")  # Faust's, and both services'
+    files = [p for package in ("floor", "ingest", "streams", "hooklog") for p in sorted((REPO / package).rglob("*.py"))
+             if not any(seam in p.parents for seam in seams)]
     assert [t for p in files for t in private_touches(p)] == []
-    assert private_touches(seam_dir / "faust_tables.py"), "the finder must find the seam's own touches"
-    assert private_touches(ingest_seam), "the finder must find the seam's own touches"
+    assert private_touches(seams[0] / "faust_tables.py"), "the finder must find the seam's own touches"
+    assert private_touches(seams[1] / "aiokafka_producer.py"), "the finder must find the seam's own touches"
 
 
 # -- the Faust levers (issue 12) ----------------------------------------------------------------
@@ -285,7 +268,7 @@ def test_the_worker_runs_the_levers_by_default_and_stock_faust_when_asked(tmp_pa
     assert type(app.transport) is seam.FastDeliveryTransport and type(app.consumer) is seam.FastDeliveryConsumer
     assert type(app.monitor) is seam.LeanMonitor
     assert app.conf.stream_buffer_maxsize == 65_536 and app.conf.consumer_max_fetch_size == 16 * 1024 * 1024
-    stock = build_worker(Settings(data_dir=tmp_path / "b", topic_prefix="p", worker_faust_levers=False)).app
+    stock = build_worker(Settings(data_dir=tmp_path / "b", topic_prefix="p", worker_fast_paths=False)).app
     # stock Faust but for the consumer's rewind of never-committed partitions (test_seam_faust_transport.py)
     assert type(stock.transport) is seam.HooklogTransport and type(stock.consumer) is seam.RewindingConsumer
     assert seam.RewindingConsumer.__bases__ == (FaustAIOKafkaConsumer,) and type(stock.monitor) is Monitor
@@ -389,5 +372,5 @@ async def test_the_raw_schema_makes_the_event_fausts_own_decode_makes(tmp_path: 
         assert type(ours) is type(theirs) is app.conf.Event
         assert (ours.app, ours.key, ours.value, ours.headers, ours.message) == \
             (theirs.app, theirs.key, theirs.value, theirs.headers, theirs.message)
-    stock_worker = build_worker(Settings(data_dir=tmp_path / "s", topic_prefix="p", worker_faust_levers=False))
+    stock_worker = build_worker(Settings(data_dir=tmp_path / "s", topic_prefix="p", worker_fast_paths=False))
     assert not isinstance(stock_worker.topics["raw"].schema, seam.RawBytesSchema)

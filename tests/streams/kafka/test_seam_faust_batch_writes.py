@@ -18,7 +18,7 @@ import pytest
 from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from schemas.settings import Settings
+from floor.settings import Settings
 from streams.kafka import seam
 from tests.kafka_fixtures import read_topic
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import faust
 import pytest
 
-from schemas.settings import Settings
+from floor.settings import Settings
 from streams.kafka import seam
 from streams.worker.app import build_worker
 

@@ -9,8 +9,8 @@ from collections.abc import AsyncIterator, Callable
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from ingest.topics import ensure_topics
-from schemas.settings import Settings
+from floor.kafka.topics import ensure_topics
+from floor.settings import Settings
 from streams.kafka.seam import never_committed, seek_to_committed_or_beginning
 
 

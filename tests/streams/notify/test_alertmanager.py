@@ -13,9 +13,9 @@ import orjson
 import pytest
 from prometheus_client import CollectorRegistry
 
-from ingest.topics import ensure_topics
+from floor.kafka.topics import ensure_topics
 from schemas.envelope import utcnow
-from schemas.settings import Settings
+from floor.settings import Settings
 from schemas.times import parse_time
 from streams.notify.service import Alerting
 from tests.kafka_fixtures import until

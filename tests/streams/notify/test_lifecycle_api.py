@@ -11,7 +11,7 @@ import aiohttp
 import orjson
 import pytest
 
-from streams.dev.simulate import koywe_payload, post, signed_body
+from hooklog.dev.simulate import koywe_payload, post, signed_body
 from tests.kafka_fixtures import SECRET, System, api_headers, read_topic, until
 
 pytestmark = pytest.mark.kafka

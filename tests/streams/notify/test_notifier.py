@@ -17,11 +17,11 @@ from aiokafka import AIOKafkaProducer
 from prometheus_client import CollectorRegistry
 from standardwebhooks import Webhook
 
-from ingest.topics import ensure_topics
+from floor.kafka.topics import ensure_topics
 from schemas.alerts import Alert, make_alert
 from schemas.envelope import utcnow
 from schemas.jsondump import plain_json
-from schemas.settings import Settings
+from floor.settings import Settings
 from streams.notify.redrive import redrive_notifications
 from streams.notify.service import Alerting
 from tests.kafka_fixtures import Receiver, read_topic, samples, until

@@ -11,9 +11,9 @@ import orjson
 import pytest
 from prometheus_client import CollectorRegistry
 
-from ingest.topics import ensure_topics
+from floor.kafka.topics import ensure_topics
 from schemas.envelope import utcnow
-from schemas.settings import Settings
+from floor.settings import Settings
 from streams.notify.service import Alerting
 from tests.kafka_fixtures import until
 from tests.streams.notify.test_notifier import alert, produce_alerts

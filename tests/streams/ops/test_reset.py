@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 
-from schemas.settings import Settings
-from streams.dev.simulate import lifecycle
-from streams.kafka.names import changelog_topic, store_dir, worker_group
+from floor.kafka.names import changelog_topic, store_dir, worker_group
+from floor.settings import Settings
+from hooklog.dev.simulate import lifecycle
 from streams.ops.admin import WorkerRunningError
 from streams.ops.reset import reset_worker
 from streams.ops.verify import verify

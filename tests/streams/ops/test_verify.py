@@ -12,10 +12,10 @@ import pytest
 from aiohttp import web
 from aiokafka import AIOKafkaProducer
 
-from ingest.topics import ensure_topics
+from floor.kafka.topics import ensure_topics
+from floor.settings import Settings
+from hooklog.dev.simulate import lifecycle
 from schemas.envelope import Envelope, encode_envelope
-from schemas.settings import Settings
-from streams.dev.simulate import lifecycle
 from streams.ops.verify import (
     ABSENT,
     PRESENT,
@@ -110,7 +110,7 @@ async def test_verify_is_clean_on_a_healthy_system_and_reports_tampering(own_top
 async def test_a_persistent_difference_is_reported_and_verify_exits_1_within_its_wait(
         own_topics: None, make_settings: Callable[..., Settings], koywe_envelope: Callable[..., Envelope]) -> None:
     """Many catch-up passes over a log that never changes: verify used to hang in the replay
-    consumer's stop() (streams/kafka/seam/aiokafka_consumer.py) instead of reporting."""
+    consumer's stop() (floor/seam/aiokafka_consumer.py) instead of reporting."""
     settings = make_settings()
     await ensure_topics(settings)
     producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, acks="all")
@@ -127,7 +127,7 @@ async def test_a_persistent_difference_is_reported_and_verify_exits_1_within_its
         await producer.stop()
     wait_s = 8
     try:  # the timeout detects a hang; it is no speed target
-        done = subprocess.run([sys.executable, "-m", "streams.cli", "verify", "--wait", str(wait_s)],
+        done = subprocess.run([sys.executable, "-m", "hooklog.cli", "verify", "--wait", str(wait_s)],
                               env=settings_env(settings), cwd=REPO, capture_output=True, text=True,
                               timeout=wait_s + 120)
     except subprocess.TimeoutExpired as exc:

@@ -16,14 +16,14 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 
-from ingest.topics import ensure_topics
+from floor.kafka.names import changelog_topic, worker_group
+from floor.kafka.topics import ensure_topics
+from floor.settings import Settings
+from hooklog.dev.simulate import lifecycle, post, scramble
 from projections.registry import PROJECTIONS
 from projections.replay import Raw, Rebuilt, fold_into, rebuild
 from schemas.envelope import Envelope, decode_envelope, encode_envelope, new_envelope
 from schemas.orders import OrderState
-from schemas.settings import Settings
-from streams.dev.simulate import lifecycle, post, scramble
-from streams.kafka.names import changelog_topic, worker_group
 from streams.ops.verify import last_per_key, verify
 from streams.replay.generation import Generation, manifest_path, prune_generations, topic_generations
 from streams.replay.lazy_table import LazyTable

@@ -8,8 +8,8 @@ from typing import Any, NamedTuple
 
 import pytest
 
+from floor.settings import Settings
 from schemas.errors import ConfigError
-from schemas.settings import Settings
 from streams.worker.fold_loop import BACKOFF_FIRST_S, BACKOFF_MAX_S, BatchFailedError, backoff_s, offset_ranges
 from streams.worker.health import FoldHealth
 from streams.worker.limits import RecordLimitError, check_record_limits, needed_bytes

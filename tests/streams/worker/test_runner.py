@@ -12,8 +12,8 @@ import sys
 
 import pytest
 
-from ingest.topics import ensure_topics
-from schemas.settings import Settings
+from floor.kafka.topics import ensure_topics
+from floor.settings import Settings
 from streams.worker.memory import cap_malloc_arenas, trim_malloc
 from streams.worker.runner import discard_stores_of_another_cluster
 from tests.kafka_fixtures import REPO, hooklog

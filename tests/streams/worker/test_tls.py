@@ -16,7 +16,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from ingest.partitioning import partition_for
+from floor.kafka.partitioning import partition_for
 from tests.conftest import Pair, client_context, install, served_sha256
 from tests.kafka_fixtures import API_TOKEN, System
 
@@ -64,7 +64,7 @@ def test_the_worker_serves_https_only_tls_1_2_and_a_renewed_certificate_without_
     assert system.worker_url.startswith("https://")
     assert get(f"https://127.0.0.1:{port}/healthz", first)[0] == 200  # verified against the test certificate
     with pytest.raises(ssl.SSLError):
-        served_sha256(port, client_context(tls11=True))  # tests/ingest/test_tls.py: this client can speak 1.1
+        served_sha256(port, client_context(tls11=True))  # tests/floor/test_tls.py: this client can speak 1.1
     with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:  # plain HTTP to the TLS port
         raw.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
         reply = raw.recv(4096)

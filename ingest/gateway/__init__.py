@@ -1,0 +1,4 @@
+"""The request path of POST /webhooks/{source}: app.py (read, verify, wrap, produce, answer),
+its limits (limits.py, ratelimit.py, deadlines.py, clients.py, fallbacks.py), the producer
+(producer.py: 2xx only after the broker acked), readiness.py, metrics.py, and the server
+(server.py, processes.py). Keep this file free of imports."""
