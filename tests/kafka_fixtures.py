@@ -450,14 +450,14 @@ async def receivers() -> Any:
         await receiver.runner.cleanup()
 
 
-ALERTMANAGER = Path("/usr/bin/prometheus-alertmanager")  # Debian's package, installed by .ci/setup
+ALERTMANAGER = Path("/usr/bin/prometheus-alertmanager")  # Debian's package, installed by .ci/setup-tests
 
 
 @pytest.fixture
 def alertmanager(tmp_path: Path) -> Iterator[str]:
     """A real Alertmanager on a free port with its own storage dir and no cluster; its URL."""
     if not ALERTMANAGER.exists():
-        pytest.fail(f"{ALERTMANAGER} is missing: run .ci/setup (installs Debian's prometheus-alertmanager)")
+        pytest.fail(f"{ALERTMANAGER} is missing: run .ci/setup-tests (installs Debian's prometheus-alertmanager)")
     home = tmp_path / "alertmanager"
     home.mkdir()
     (home / "alertmanager.yml").write_text("route:\n  receiver: nobody\nreceivers:\n  - name: nobody\n")

@@ -12,7 +12,7 @@ pytestmark = pytest.mark.unit
 REPO = Path(__file__).resolve().parents[1]
 PAGES = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
 LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
-COMMANDS = ("bash .ci/setup && .venv/bin/hooklog up --demo", "bash .ci/setup && .venv/bin/python -m pytest")
+COMMANDS = ("bash .ci/setup && .venv/bin/hooklog up --demo", "bash .ci/setup-tests && .venv/bin/python -m pytest")
 
 
 def unfenced(text: str) -> str:
@@ -61,3 +61,12 @@ def test_the_readme_opens_with_the_two_commands() -> None:
     lines = [line for line in first_block.group(1).splitlines() if line and not line.startswith("#")]
     assert lines == list(COMMANDS)
     assert text.index("```bash") < text.index("\n## ")
+    run = [line for line in (REPO / ".ci" / "run").read_text().splitlines() if line and not line.startswith(("#", "set ", "cd "))]
+    assert run == COMMANDS[1].split(" && "), "`.ci/run` must run the README's test command"
+
+
+def test_the_demo_setup_installs_no_test_only_part() -> None:
+    """The first command stays light: a browser and Alertmanager come with the test setup only."""
+    demo, tests = ((REPO / ".ci" / name).read_text() for name in ("setup", "setup-tests"))
+    assert "apt-get" not in demo and "[dev]" not in demo
+    assert "chromium" in tests and "prometheus-alertmanager" in tests and "bash .ci/setup" in tests

@@ -14,6 +14,7 @@ from projections.registry import PROJECTIONS
 from floor.tls import server_tls
 from floor.settings import Settings
 from streams.api.views import install_views
+from floor.kafka import clients
 from floor.kafka.names import app_id, store_dir
 from streams.kafka.seam import (
     BATCH_BYTES,
@@ -38,30 +39,30 @@ log = get_logger("worker")
 
 
 def raw_bytes_topic(app: faust.App, name: str, partitions: int, levers: bool = False) -> faust.TopicT:
-    """A topic of raw bytes; with the levers its records become events without Faust's codecs."""
+    """A topic of raw bytes; with the fast paths its records become events without Faust's codecs."""
     if levers:
         return app.topic(name, schema=RawBytesSchema(), partitions=partitions)
     return app.topic(name, key_type=bytes, value_type=bytes, key_serializer="raw",
                      value_serializer="raw", partitions=partitions)
 
 
-def faust_levers(settings: Settings) -> bool:
-    """Whether the worker runs with the seam's Faust levers: asked for, and Faust is the version
-    they were read against (otherwise stock Faust, and the log says why)."""
+def fast_paths(settings: Settings) -> bool:
+    """Whether the worker runs with the seam's fast paths: asked for, and the libraries are the
+    versions they were read against (otherwise stock Faust, and the log says why)."""
     drift = versions_drift()
-    if settings.worker_faust_levers and drift:
-        log.warning("faust_levers_off", reason="library versions differ from the seam's pins", drift=drift)
-    return settings.worker_faust_levers and not drift
+    if settings.worker_fast_paths and drift:
+        log.warning("fast_paths_off", reason="library versions differ from the seam's pins", drift=drift)
+    return settings.worker_fast_paths and not drift
 
 
 def build_worker(settings: Settings) -> Worker:
-    levers = faust_levers(settings)
+    levers = fast_paths(settings)
     datadir = store_dir(settings)
     datadir.mkdir(parents=True, exist_ok=True)
     tls = server_tls(settings)  # HTTPS with HOOKLOG_TLS_CERT_FILE/_KEY_FILE (streams/worker/tls.py)
     app = faust.App(
         app_id(settings),
-        broker=[f"kafka://{server}" for server in settings.kafka_bootstrap_servers.split(",")],
+        broker=clients.faust_brokers(settings.kafka_bootstrap_servers),
         store=settings.table_store,
         datadir=str(datadir),
         topic_partitions=settings.partitions,
