@@ -37,7 +37,7 @@ from schemas.envelope import utcnow
 from schemas.errors import HooklogError
 from streams.kafka.seam import BatchWrites, SeamBrokenError, read_in_partition, take_acked
 from streams.worker.batch import StateCache, TableBatch, latest_per_key
-from streams.worker.health import FoldHealth
+from streams.worker.health import FoldHealth, where
 from streams.worker.metrics import Folded, WorkerMetrics
 from streams.worker.processing import process_record
 from streams.worker.waiters import FoldWaiters
@@ -62,8 +62,7 @@ class BatchFailedError(HooklogError):
 
     @classmethod
     def of(cls, events: Sequence[Any], cause: BaseException, attempts: int) -> BatchFailedError:
-        where = ", ".join(f"partition {p} offsets {lo}-{hi}" for p, (lo, hi) in sorted(offset_ranges(events).items()))
-        return cls(f"could not fold the batch at {where} after {attempts} attempt(s): "
+        return cls(f"could not fold the batch at {where(offset_ranges(events))} after {attempts} attempt(s): "
                    f"{type(cause).__name__}: {cause}. Nothing of it was committed; the worker stops so "
                    "that it (restarted) or another worker folds it again. Fix the cause (see "
                    "docs/replay-and-recovery.md, \"A batch that cannot be folded\").")

@@ -9,6 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
+def where(ranges: dict[int, tuple[int, int]]) -> str:
+    """`partition 0 offsets 3-9, partition 1 offsets …`: where a batch lies, for logs and answers."""
+    return ", ".join(f"partition {p} offsets {lo}-{hi}" for p, (lo, hi) in sorted(ranges.items()))
+
+
 @dataclass
 class FoldHealth:
     """`reason` is None while batches land; else why a batch could not (and where)."""
@@ -17,8 +22,7 @@ class FoldHealth:
     fatal: bool = False
 
     def failing(self, ranges: dict[int, tuple[int, int]], cause: BaseException) -> None:
-        where = ", ".join(f"partition {p} offsets {lo}-{hi}" for p, (lo, hi) in sorted(ranges.items()))
-        self.reason = f"retrying the batch at {where}: {type(cause).__name__}: {cause}"
+        self.reason = f"retrying the batch at {where(ranges)}: {type(cause).__name__}: {cause}"
 
     def failed(self, reason: str) -> None:
         self.reason, self.fatal = reason, True
