@@ -11,7 +11,7 @@ from tests.kafka_fixtures import REPO
 
 pytestmark = pytest.mark.unit
 
-PRODUCT = ("hooklog.cli.main", "streams.worker.app", "streams.worker.runner", "streams.api.views",
+PRODUCT = ("hooklog.cli.main", "streams.worker.app", "streams.compose.process", "streams.api.views",
            "streams.replay.replay", "streams.ops.promote", "ingest.gateway.server")
 
 

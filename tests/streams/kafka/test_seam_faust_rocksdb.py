@@ -12,14 +12,14 @@ import pytest
 
 from floor.settings import Settings
 from streams.kafka import seam
-from streams.worker.app import build_worker
+from streams.worker.app import build_app
 
 pytestmark = pytest.mark.unit
 MIB = 1024 * 1024
 
 
 def test_every_table_of_the_worker_shares_one_budget(tmp_path: Path) -> None:
-    worker = build_worker(Settings(data_dir=tmp_path, topic_prefix="p"))
+    worker = build_app(Settings(data_dir=tmp_path, topic_prefix="p"))
     options = [table.data.rocksdb_options for table in worker.tables.values()]
     assert all(isinstance(o, seam.BudgetedRocksDBOptions) for o in options)
     assert len({id(o.budget) for o in options}) == 1
