@@ -47,8 +47,8 @@ from floor.settings import Settings
 from projections.registry import PROJECTIONS, projection_for
 from schemas.decoding import decode_fact
 from schemas.envelope import decode_envelope, utcnow
-from streams.console.index import OrderIndex
-from streams.console.indexer import order_entry
+from streams.order_index.index import OrderIndex
+from streams.order_index.keeper import order_entry
 from streams.kafka.seam import BatchWrites
 from streams.compose.worker import build_worker
 from streams.worker.batch import StateCache, TableBatch, latest_per_key
@@ -185,7 +185,7 @@ def pure_stages(batch: Batch, worker: Worker) -> dict[str, tuple[int, Callable[[
             tb.current = i
             process_record(value, tb.tables, utcnow, partition, i, cache)
 
-    index = OrderIndex()  # the worker's order index is one of these (streams/console/indexer.py)
+    index = OrderIndex()  # the worker's order index is one of these (streams/order_index/keeper.py)
 
     def console() -> None:
         for f in orders:

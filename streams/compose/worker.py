@@ -13,7 +13,7 @@ from streams.api.forward import Router
 from streams.api.query import QueryApi, build_router
 from streams.api.readiness import readiness_of
 from streams.api.views import install_views
-from streams.console.indexer import IndexKeeper
+from streams.order_index.keeper import IndexKeeper
 from streams.console.install import install_console
 from streams.notify.install import install_alerting
 from streams.notify.service import Alerting

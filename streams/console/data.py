@@ -6,7 +6,7 @@ as JSON (the browser stays on this worker, so its session cookie keeps working).
 can answer now (starting, rebalancing, recovering, owner unknown or unreachable) the answer is
 `Unavailable` (a 503 page, "retry"), never "missing". Alerts and
 dead letters are read from their topics, the same on every worker. The stuck-orders list and the
-order counts are every worker's part, merged (streams/console/fanout.py, merge.py): all
+order counts are every worker's part, merged (streams/order_index/fanout.py, merge.py): all
 partitions or a 503, never a part presented as the whole.
 """
 
@@ -31,14 +31,14 @@ from schemas.orders import OrderState
 from schemas.users import UserState
 from streams.api.routing import Local, Refuse, route
 from streams.console import rawlog
-from streams.console.merge import Cursor, Gap, Merged, WorkerRow
+from streams.order_index.merge import Cursor, Gap, Merged, WorkerRow
 from streams.console.timeline import RawEvent, body_text, raw_event
 from streams.kafka import seam
 from streams.ops.verify import api_path
 
 if TYPE_CHECKING:
     from streams.api.forward import Router
-    from streams.console.fanout import FanOut
+    from streams.order_index.fanout import FanOut
     from streams.worker.handle import Worker
 
 RAW_MARGIN = timedelta(minutes=5)  # raw records' Kafka timestamps vs the envelope's receivedAt

@@ -1,6 +1,6 @@
 """Wiring the console into a worker's web app: routes, the fold-rate sampler, and the internal
 views of the order index (built by the composition root) that other workers' consoles merge
-(streams/console/internal.py)."""
+(streams/order_index/internal.py)."""
 
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ from streams.api.forward import Router
 from streams.api.readiness import readiness_of
 from streams.console.auth import Auth
 from streams.console.data import ConsoleData
-from streams.console.fanout import FanOut
+from streams.order_index.fanout import FanOut
 from streams.console.health import FoldRate, metric_total
-from streams.console.indexer import IndexKeeper
-from streams.console.internal import LocalIndex, install_internal
+from streams.order_index.keeper import IndexKeeper
+from streams.order_index.internal import LocalIndex, install_internal
 from streams.console.pages import Pages
 from streams.console.render import stylesheet
 from streams.notify.service import Alerting

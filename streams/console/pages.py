@@ -16,7 +16,7 @@ from streams.console import links
 from streams.console.auth import Auth
 from streams.console.data import ConsoleData, Unavailable, pretty
 from streams.console.health import FoldRate, broker_check, ingest_check, metric_total
-from streams.console.merge import format_cursor, parse_cursor
+from streams.order_index.merge import format_cursor, parse_cursor
 from streams.console.params import parse_duration, parse_page, parse_since
 from streams.console.render import page, redirect
 from streams.console.timeline import first_received, timeline

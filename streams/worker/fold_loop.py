@@ -98,7 +98,7 @@ def stop_process(app: Any, failure: BatchFailedError, code: int = EXIT_BATCH_FAI
 
 class FoldObserver(Protocol):
     """What watches the fold's outcomes besides the metrics and the waiters (the composition root
-    hands in the orders-by-state index, streams/console/indexer.py): told of every batch once it landed."""
+    hands in the orders-by-state index, streams/order_index/keeper.py): told of every batch once it landed."""
 
     def observe(self, folded: Sequence[Folded]) -> None: ...
 

@@ -112,8 +112,9 @@ ROOMS_BELOW: dict[str, frozenset[str]] = {
     "worker": frozenset({"kafka"}),
     "notify": frozenset({"kafka", "worker"}),
     "api": frozenset({"kafka", "worker", "notify"}),
-    "console": frozenset({"kafka", "worker", "notify", "api", "ops"}),
-    "compose": frozenset({"kafka", "replay", "ops", "worker", "notify", "api", "console"}),
+    "order_index": frozenset({"kafka", "worker", "api"}),
+    "console": frozenset({"kafka", "worker", "notify", "api", "ops", "order_index"}),
+    "compose": frozenset({"kafka", "replay", "ops", "worker", "notify", "api", "order_index", "console"}),
 }
 
 
