@@ -17,7 +17,7 @@ started on the real broker, and the tail of `app.fold` three ways (`TAILS`): Fau
 `flush_changelog_writes`; `send_unbuffered` per record, acks=all, linger 5 ms), with one record
 per event or one projection record per key, and `BatchWrites` (RocksDB write batches and
 closed aiokafka record batches, streams/kafka/seam/faust_batch_writes.py, the worker's path with
-the levers). The acks row is CPU (aiokafka's sender: produce requests, responses, callbacks),
+the fast paths). The acks row is CPU (aiokafka's sender: produce requests, responses, callbacks),
 its wall time beside it. Topics on a fresh `bench-<hex>` prefix, deleted at the end.
 """
 

@@ -20,13 +20,13 @@ from floor.kafka import clients
 from floor.kafka.names import app_id, store_dir
 from streams.kafka.seam import (
     BATCH_BYTES,
-    HooklogTableManager,
+    SeekBeforeResumeTableManager,
     RawBytesSchema,
     RocksDBBudget,
-    bounded_table_class,
+    budgeted_table_class,
     install_fast_delivery,
     install_transport,
-    lever_settings,
+    fast_path_settings,
     versions_drift,
 )
 from streams.worker.fold_loop import FoldLoop, FoldObserver
@@ -40,9 +40,9 @@ from streams.worker.waiters import FoldWaiters
 log = get_logger("worker")
 
 
-def raw_bytes_topic(app: faust.App, name: str, partitions: int, levers: bool = False) -> faust.TopicT:
+def raw_bytes_topic(app: faust.App, name: str, partitions: int, fast: bool = False) -> faust.TopicT:
     """A topic of raw bytes; with the fast paths its records become events without Faust's codecs."""
-    if levers:
+    if fast:
         return app.topic(name, schema=RawBytesSchema(), partitions=partitions)
     return app.topic(name, key_type=bytes, value_type=bytes, key_serializer="raw",
                      value_serializer="raw", partitions=partitions)
@@ -87,9 +87,9 @@ def faust_app(settings: Settings, fast: bool, tls: CertificateReloader | None) -
         table_standby_replicas=settings.standby_replicas,
         web_tables_enabled=False,
         autodiscover=False,
-        TableManager=HooklogTableManager,  # its Recovery seeks before it resumes (streams/kafka/seam)
+        TableManager=SeekBeforeResumeTableManager,  # its Recovery seeks before it resumes (streams/kafka/seam)
         # every RocksDB store shares one cache and one memtable budget (streams/kafka/seam/faust_rocksdb.py)
-        Table=bounded_table_class(RocksDBBudget(settings.worker_rocksdb_cache_bytes,
+        Table=budgeted_table_class(RocksDBBudget(settings.worker_rocksdb_cache_bytes,
                                                 settings.worker_rocksdb_write_buffer_bytes)),
         broker_commit_every=1000,
         broker_commit_interval=1.0,
@@ -97,7 +97,7 @@ def faust_app(settings: Settings, fast: bool, tls: CertificateReloader | None) -
         producer_linger=0.005,  # fewer, larger produce requests: ~16% less worker CPU/event (bench/PROPOSED_CHANGES.md)
         stream_buffer_maxsize=settings.worker_stream_buffer_maxsize,
         consumer_max_fetch_size=settings.worker_fetch_bytes,
-        **lever_settings(fast),
+        **fast_path_settings(fast),
     )
 
 

@@ -116,7 +116,7 @@ class FoldLoop:
     waiters: FoldWaiters
     health: FoldHealth
     observer: FoldObserver  # what else watches outcomes (the orders-by-state index)
-    direct: bool = True  # BatchWrites straight to RocksDB and aiokafka (the seam's levers)
+    direct: bool = True  # BatchWrites straight to RocksDB and aiokafka (the seam's fast paths)
     exit: Callable[[Any, BatchFailedError], None] = stop_process
 
     def __post_init__(self) -> None:
