@@ -108,7 +108,7 @@ def test_no_import_cycles_between_streams_modules() -> None:
 ROOMS_BELOW: dict[str, frozenset[str]] = {
     "kafka": frozenset(),
     "replay": frozenset({"kafka"}),
-    "ops": frozenset({"kafka", "replay"}),
+    "ops": frozenset({"kafka", "replay", "notify"}),  # verify refolds the alert lifecycles
     "worker": frozenset({"kafka"}),
     "notify": frozenset({"kafka", "worker"}),
     "api": frozenset({"kafka", "worker", "notify"}),
