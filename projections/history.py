@@ -93,7 +93,7 @@ def bound_history(state: ProjectionState, limit: int, pinned: Collection[str] = 
     """`state` with at most `limit` history entries: the first tenth (how the aggregate began),
     every entry a status or value still rests on (the latest final one, the `pinned` event
     ids), and the latest ones; `historyOmitted` counts the entries left out. The raw log keeps
-    every event (`GET …?history=full` reads them from there).
+    every event (`hooklog timeline` folds them from there, streams/ops/timeline.py).
 
     The status stays exact past the limit: `effective` only ever needs the latest final entry
     and the latest entry, and both are kept. What is lost is the exact set of the middle: a
