@@ -110,7 +110,7 @@ ROOMS_BELOW: dict[str, frozenset[str]] = {
     "replay": frozenset({"kafka"}),
     "worker": frozenset({"kafka"}),
     "notify": frozenset({"kafka", "worker"}),
-    "ops": frozenset({"kafka", "replay", "notify"}),
+    "ops": frozenset({"kafka", "replay", "notify"}),  # verify refolds the alert lifecycles
     "api": frozenset({"kafka", "worker", "notify"}),
     "order_index": frozenset({"kafka", "worker", "api"}),
     "console": frozenset({"kafka", "worker", "notify", "api", "ops", "order_index"}),
