@@ -89,7 +89,7 @@ def install_views(worker: Worker) -> None:  # noqa: C901 - one small view per en
 
     def view_of(table: str) -> WorkerView:
         changelog = changelogs[table]
-        return WorkerView(readiness(app, worker.health), own_url, active_partitions(app, changelog), owner_urls(app, changelog),
+        return WorkerView(readiness(app, worker.health, worker.contact), own_url, active_partitions(app, changelog), owner_urls(app, changelog),
                           settings.partitions)
 
     forwarder = Forwarder(own_url, settings.forward_timeout_s, lambda outcome: worker.metrics.forwarded.labels(outcome).inc(),
@@ -163,7 +163,8 @@ def install_views(worker: Worker) -> None:  # noqa: C901 - one small view per en
         async def get(self, request: Request) -> Response:
             view = view_of("orders")
             status = view.ready
-            body = {"status": status, **({"reason": worker.health.reason} if worker.health.reason else {}),
+            reason = worker.health.reason or (worker.contact.reason if status == "cut_off" and worker.contact else None)
+            body = {"status": status, **({"reason": reason} if reason else {}),
                     "worker": own_url, "workerId": settings.worker_id,
                     "active": sorted(view.active), "owners": {str(p): u for p, u in sorted(view.owners.items())}}
             return _json(self, 200 if status == "ready" else 503, orjson.dumps(body))

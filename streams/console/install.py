@@ -28,7 +28,7 @@ def install_console(worker: Worker) -> IndexKeeper:
     """Add the console's routes to the worker's web app; the index keeper the fold loop feeds."""
     from streams.api.readiness import readiness_of
 
-    readiness = readiness_of(worker.health)
+    readiness = readiness_of(worker.health, worker.contact)
 
     app, settings = worker.app, worker.settings
     raw_topic = worker.topics["raw"].get_topic_name()

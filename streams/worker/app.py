@@ -15,7 +15,7 @@ from floor.tls import server_tls
 from floor.settings import Settings
 from streams.api.views import install_views
 from floor.kafka import clients
-from floor.kafka.names import app_id, store_dir
+from floor.kafka.names import app_id, store_dir, worker_group
 from streams.kafka.seam import (
     BATCH_BYTES,
     HooklogTableManager,
@@ -23,13 +23,14 @@ from streams.kafka.seam import (
     RocksDBBudget,
     bounded_table_class,
     install_fast_delivery,
+    install_contact_clock,
     install_transport,
     lever_settings,
     versions_drift,
 )
 from streams.worker.fold_loop import FoldLoop
 from streams.worker.handle import Worker
-from streams.worker.health import FoldHealth
+from streams.worker.health import FoldHealth, GroupContact
 from streams.worker.memory import trim_malloc
 from streams.worker.metrics import WorkerMetrics
 from streams.worker.tls import install_tls
@@ -130,7 +131,11 @@ def build_worker(settings: Settings) -> Worker:
         async def hand_back_freed_memory() -> None:  # drained fetch buffers, batches (streams/worker/memory.py)
             trim_malloc()
 
-    worker = Worker(app, settings, tables, topics, metrics, waiters, health=health)
+    # A worker cut off from the brokers stops claiming its keys once the session timeout passed
+    # without a word from the coordinator (streams/worker/health.py GroupContact).
+    install_contact_clock()
+    contact = GroupContact(worker_group(settings), settings.session_timeout_s)
+    worker = Worker(app, settings, tables, topics, metrics, waiters, health=health, contact=contact)
     install_views(worker)
     install_tls(worker, tls)
     return worker

@@ -12,7 +12,7 @@ from typing import Any
 import faust
 
 from floor.settings import Settings
-from streams.worker.health import FoldHealth
+from streams.worker.health import FoldHealth, GroupContact
 from streams.worker.metrics import WorkerMetrics
 from streams.worker.waiters import FoldWaiters
 
@@ -32,3 +32,4 @@ class Worker:
     alerting: Any = None  # lifecycles, clearing, notifiers, the action desk (streams/notify/service.py)
     tls: Any = None  # the web server's CertificateReloader (floor/tls.py), None for plain HTTP
     health: FoldHealth = field(default_factory=FoldHealth)  # whether batches land (streams/worker/fold_loop.py)
+    contact: GroupContact | None = None  # whether the group coordinator still answers (None: not watched)
