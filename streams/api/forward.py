@@ -19,11 +19,12 @@ from aiohttp import web
 
 from floor.kafka.partitioning import partition_for
 from floor.responses import json_error
+from streams.api.freshness import HEADERS as FRESHNESS_HEADERS
 from streams.api.routing import Forward, Local, Refuse, WorkerView, route
 
 FORWARDED = "X-Hooklog-Forwarded"
 SENT_ON = ("Authorization", "Content-Type")
-PASSED_BACK = ("Content-Type", "Retry-After")
+PASSED_BACK = ("Content-Type", "Retry-After", *FRESHNESS_HEADERS)  # the owner's freshness (streams/api/freshness.py)
 
 
 def refusal(refuse: Refuse) -> web.Response:
@@ -75,15 +76,19 @@ class Router:
     """Routes one request for a key of a table: `view_of(table)` is this worker's view now."""
 
     def __init__(self, view_of: Callable[[str], WorkerView], partitions: int, forwarder: Forwarder,
-                 on_refused: Callable[[str], None] = lambda reason: None) -> None:
+                 on_refused: Callable[[str], None] = lambda reason: None,
+                 freshness: Callable[[int], Mapping[str, str]] = lambda partition: {}) -> None:
         self.view_of, self.partitions, self.forwarder, self._on_refused = view_of, partitions, forwarder, on_refused
+        self.freshness = freshness  # the headers a local answer carries (streams/api/freshness.py)
 
     async def answer(self, request: web.Request, table: str, key: str,
                      local: Callable[[int], Awaitable[web.Response]], extra_s: float = 0.0) -> web.Response:
         """`local(partition)` answers from this worker's store; else forward once, or refuse."""
         decision = route(self.view_of(table), partition_for(key, self.partitions), forwarded=FORWARDED in request.headers)
         if isinstance(decision, Local):
-            return await local(decision.partition)
+            answer = await local(decision.partition)
+            answer.headers.update(self.freshness(decision.partition))  # as of this worker's position
+            return answer
         if isinstance(decision, Forward):
             answer = await self.forwarder.send(request.method, decision.url, request.path_qs, await request.read(),
                                                request.headers, extra_s)

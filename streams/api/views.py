@@ -29,6 +29,7 @@ from schemas.times import parse_time
 from streams.api.access import api_guard, bearer_ok
 from streams.api.alerts import install_alert_views
 from streams.api.forward import Forwarder, Router
+from streams.api.freshness import Freshness, read_bounds
 from streams.api.readiness import readiness
 from streams.api.routing import WorkerView
 from streams.console.install import install_console
@@ -94,7 +95,9 @@ def install_views(worker: Worker) -> None:  # noqa: C901 - one small view per en
 
     forwarder = Forwarder(own_url, settings.forward_timeout_s, lambda outcome: worker.metrics.forwarded.labels(outcome).inc(),
                           peer_context(settings))
-    router = Router(view_of, settings.partitions, forwarder, lambda reason: worker.metrics.unavailable.labels(reason).inc())
+    freshness = Freshness(app, worker.topics["raw"].get_topic_name(), worker.positions, settings.worker_id or own_url)
+    router = Router(view_of, settings.partitions, forwarder, lambda reason: worker.metrics.unavailable.labels(reason).inc(),
+                    freshness.headers)
     worker.router = router
     worker.metrics.watch_owned(lambda: active_partitions(app, worker.topics["raw"].get_topic_name()))
 
@@ -104,7 +107,8 @@ def install_views(worker: Worker) -> None:  # noqa: C901 - one small view per en
     app.web.web_app.on_cleanup.append(close_forwarder)  # type: ignore[attr-defined] - Faust's aiohttp driver
 
     async def answer_state(view: View, request: Request, table: str, key: str, missing: str) -> Response:
-        """The stored state; with `?delivery=<id>[&wait=<s>]`, once that delivery is folded into it."""
+        """The stored state; with `?delivery=<id>[&wait=<s>]`, once that delivery is folded into it;
+        with `?min_position=<p>:<o>[&wait=<s>]` once its partition folded past that; `?max_lag=`."""
         delivery = request.query.get("delivery")
         wait_s = 0.0
         if delivery is not None:
@@ -116,13 +120,27 @@ def install_views(worker: Worker) -> None:  # noqa: C901 - one small view per en
                 return _error(view, 400, "bad_request",
                               f"delivery must be an ingest delivery id (32 hex digits), wait 0..{MAX_WAIT_S:.0f} seconds")
 
+        try:  # ?min_position=&wait=, ?max_lag= (streams/api/freshness.py)
+            bounds = read_bounds(request.query)
+        except ValueError as exc:
+            return _error(view, 400, "bad_request", str(exc))
+
         async def local(partition: int) -> Response:
+            unfresh = await freshness.check(partition, bounds)
+            moved = router.still_local(table, partition) if bounds.wait_s else None
+            if moved is not None:  # revoked or rebalancing while waiting: not this worker's answer
+                return router.refuse(moved)
+            if unfresh is not None:
+                answer = _error(view, unfresh.status, unfresh.code, unfresh.detail)
+                if unfresh.retry_after_s is not None:
+                    answer.headers["Retry-After"] = str(unfresh.retry_after_s)
+                return answer
             if delivery is None:
                 stored = read_in_partition(worker.tables[table], partition, key)
                 return _error(view, 404, "not_found", missing) if stored is None else _json(view, 200, stored)
             return await answer_delivery(view, table, key, partition, delivery, wait_s)
 
-        return await router.answer(request, table, key, local, extra_s=wait_s)
+        return await router.answer(request, table, key, local, extra_s=max(wait_s, bounds.wait_s))
 
     async def answer_delivery(view: View, table: str, key: str, partition: int, delivery: str, wait_s: float) -> Response:
         try:

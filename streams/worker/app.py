@@ -33,6 +33,7 @@ from streams.worker.handle import Worker
 from streams.worker.health import FoldHealth, GroupContact
 from streams.worker.memory import trim_malloc
 from streams.worker.metrics import WorkerMetrics
+from streams.worker.positions import FoldedPositions
 from streams.worker.tls import install_tls
 from streams.worker.waiters import FoldWaiters
 
@@ -118,10 +119,11 @@ def build_worker(settings: Settings) -> Worker:
 
     waiters = FoldWaiters()
     health = FoldHealth()
+    positions = FoldedPositions()
     loop = FoldLoop(app, settings, tables, {name: topic.get_topic_name() for name, topic in topics.items()},
                     frozenset(p.name for p in PROJECTIONS), metrics, waiters, health,
                     observe=lambda folded: worker.console.observe(folded),  # the console's orders-by-state index
-                    direct=levers)
+                    direct=levers, positions=positions)
     # One agent instance (`concurrency>1` loses offsets); a batch that cannot be folded stops the
     # worker instead of crashing the agent (Faust would restart it and commit past the batch).
     app.agent(topics["raw"], name="fold")(loop.run)
@@ -135,7 +137,8 @@ def build_worker(settings: Settings) -> Worker:
     # without a word from the coordinator (streams/worker/health.py GroupContact).
     install_contact_clock()
     contact = GroupContact(worker_group(settings), settings.session_timeout_s)
-    worker = Worker(app, settings, tables, topics, metrics, waiters, health=health, contact=contact)
+    worker = Worker(app, settings, tables, topics, metrics, waiters, health=health, contact=contact,
+                    positions=positions)
     install_views(worker)
     install_tls(worker, tls)
     return worker

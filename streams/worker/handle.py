@@ -14,6 +14,7 @@ import faust
 from floor.settings import Settings
 from streams.worker.health import FoldHealth, GroupContact
 from streams.worker.metrics import WorkerMetrics
+from streams.worker.positions import FoldedPositions
 from streams.worker.waiters import FoldWaiters
 
 
@@ -32,4 +33,5 @@ class Worker:
     alerting: Any = None  # lifecycles, clearing, notifiers, the action desk (streams/notify/service.py)
     tls: Any = None  # the web server's CertificateReloader (floor/tls.py), None for plain HTTP
     health: FoldHealth = field(default_factory=FoldHealth)  # whether batches land (streams/worker/fold_loop.py)
+    positions: FoldedPositions = field(default_factory=FoldedPositions)  # how far each raw partition folded
     contact: GroupContact | None = None  # whether the group coordinator still answers (None: not watched)

@@ -64,6 +64,12 @@ async def test_workers_on_hosts_of_their_own_answer_every_key_across_hosts(
         print(f"\n{len(final)} orders answered alike on 2 hosts ({crossed} forwarded across hosts by w0); "
               f"owners {views[0]['owners']}")
         assert crossed > 0
+        for order_id in final:  # forwarded or not, the answer says which owner folded how far
+            owner = views[0]["owners"][str(partition_for(order_id, PARTITIONS))]
+            status, _, headers = await get(client, f"{urls[0]}/orders/{order_id}")
+            assert status == 200 and headers["Hooklog-Worker"] == ("w0" if owner == urls[0] else "w1"), headers
+            assert headers["Hooklog-Partition"] == str(partition_for(order_id, PARTITIONS))
+            assert headers["Hooklog-Lag"] == "0" and int(headers["Hooklog-Offset"]) > 0, headers
 
 
 def test_a_crashed_runs_namespaces_and_links_are_removed_at_start(hosts: Hosts) -> None:

@@ -59,6 +59,7 @@ from streams.kafka.seam.faust_tables import (
 from streams.kafka.seam.faust_transport import (
     HooklogTransport,
     RewindingConsumer,
+    committed_offset,
     committed_position,
     install_transport,
     never_committed,
@@ -71,7 +72,7 @@ from streams.kafka.seam.faust_transport import (
 __all__ = [
     "PINNED", "RELIANCES", "BATCH_BYTES", "BatchWrites", "StoreWriteError", "take_acked", "BudgetedRocksDBOptions", "BudgetedTable", "RocksDBBudget", "bounded_table_class", "AtPartition", "FastDeliveryConsumer", "FastDeliveryTransport", "LeanMonitor",
     "RawBytesSchema", "install_fast_delivery", "lever_settings", "HooklogTableManager", "SeamBrokenError", "SeekBeforeResumeRecovery",
-    "active_partitions", "as_current", "changelog_key", "changelog_topic_name", "committed_position",
+    "active_partitions", "as_current", "changelog_key", "changelog_topic_name", "committed_offset", "committed_position",
     "delete_consumer_group", "digest", "flush_changelog_writes", "key_from_changelog", "partition_items",
     "read_in_partition", "send_unbuffered", "started_consumer", "versions_drift",
     "faust_status", "fetch_task", "owner_urls", "stop_consumer", "install_contact_clock", "last_heard",
