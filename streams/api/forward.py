@@ -20,6 +20,7 @@ from aiohttp import web
 from floor.kafka.partitioning import partition_for
 from floor.responses import json_error
 from streams.api.freshness import HEADERS as FRESHNESS_HEADERS
+from streams.api.freshness import Freshness
 from streams.api.routing import Forward, Local, Refuse, WorkerView, route
 
 FORWARDED = "X-Hooklog-Forwarded"
@@ -77,9 +78,9 @@ class Router:
 
     def __init__(self, view_of: Callable[[str], WorkerView], partitions: int, forwarder: Forwarder,
                  on_refused: Callable[[str], None] = lambda reason: None,
-                 freshness: Callable[[int], Mapping[str, str]] = lambda partition: {}) -> None:
+                 freshness: Freshness | None = None) -> None:
         self.view_of, self.partitions, self.forwarder, self._on_refused = view_of, partitions, forwarder, on_refused
-        self.freshness = freshness  # the headers a local answer carries (streams/api/freshness.py)
+        self.freshness = freshness  # what a local answer says of its freshness (streams/api/freshness.py)
 
     async def answer(self, request: web.Request, table: str, key: str,
                      local: Callable[[int], Awaitable[web.Response]], extra_s: float = 0.0) -> web.Response:
@@ -87,7 +88,8 @@ class Router:
         decision = route(self.view_of(table), partition_for(key, self.partitions), forwarded=FORWARDED in request.headers)
         if isinstance(decision, Local):
             answer = await local(decision.partition)
-            answer.headers.update(self.freshness(decision.partition))  # as of this worker's position
+            if self.freshness is not None:  # as of this worker's position
+                answer.headers.update(self.freshness.headers(decision.partition))
             return answer
         if isinstance(decision, Forward):
             answer = await self.forwarder.send(request.method, decision.url, request.path_qs, await request.read(),
