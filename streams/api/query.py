@@ -71,7 +71,7 @@ def build_router(worker: Worker) -> Router:
                           owner_urls(app, changelog), settings.partitions)
 
     forwarder = Forwarder(own_url, settings.forward_timeout_s, lambda outcome: metrics.forwarded.labels(outcome).inc(),
-                          peer_context(settings))
+                          peer_context(settings), settings.peer_secret)
 
     async def close_forwarder(web_app: Any) -> None:
         await forwarder.close()

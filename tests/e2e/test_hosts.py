@@ -33,6 +33,7 @@ from tests.kafka_fixtures import (
 
 pytestmark = [pytest.mark.kafka, pytest.mark.hosts, pytest.mark.timeout(600)]
 PARTITIONS, ORDERS = 4, 24
+PEER_SECRET, AUTH_TOKEN = "peer-secret-of-these-hosts", "koywe-callback-token"
 
 
 def session() -> aiohttp.ClientSession:
@@ -41,7 +42,7 @@ def session() -> aiohttp.ClientSession:
 
 async def test_workers_on_hosts_of_their_own_answer_every_key_across_hosts(
         hosts: Hosts, run_on_hosts: Callable[..., System]) -> None:
-    system = run_on_hosts(workers=2, partitions=PARTITIONS)
+    system = run_on_hosts(workers=2, partitions=PARTITIONS, peer_secret=PEER_SECRET, koywe_auth_tokens=AUTH_TOKEN)
     urls = [system.url_of("w0"), system.url_of("w1")]
     addresses = {system.address(role) for role in ("ingest", "w0", "w1")}
     assert len(addresses) == 3 and all(a.startswith(f"{SERVICE_NET}.") for a in addresses), addresses
@@ -70,6 +71,13 @@ async def test_workers_on_hosts_of_their_own_answer_every_key_across_hosts(
             assert status == 200 and headers["Hooklog-Worker"] == ("w0" if owner == urls[0] else "w1"), headers
             assert headers["Hooklog-Partition"] == str(partition_for(order_id, PARTITIONS))
             assert headers["Hooklog-Lag"] == "0" and int(headers["Hooklog-Offset"]) > 0, headers
+        # the callback forwarded with the peer secret (not Koywe's token) to the user's owner on the other host
+        email = next(f"user{i}@example.com" for i in range(100)
+                     if partition_for(f"user{i}@example.com", PARTITIONS) in owned_by(views, urls[1]))
+        async with client.post(f"{urls[0]}/auth/koywe", json={"email": email},
+                               headers={"Authorization": f"Bearer {AUTH_TOKEN}"}) as response:
+            assert (response.status, await response.read()) == (200, b"false")
+            assert response.headers["Hooklog-Worker"] == "w1"
 
 
 def test_a_crashed_runs_namespaces_and_links_are_removed_at_start(hosts: Hosts) -> None:
