@@ -167,6 +167,9 @@ class Settings(BaseSettings):
     session_timeout_s: float = Field(default=10.0, ge=6, le=1800)  # broker's group.{min,max}.session.timeout.ms
     standby_replicas: int = Field(default=1, ge=0, le=8)  # warm copies for fast takeover; never read for answers
     forward_timeout_s: float = Field(default=5.0, gt=0, le=60)  # a query forwarded to the key's owner
+    # Workers' credential to each other (streams/api/access.py): set (the same on every worker), a
+    # forwarded query carries it instead of the caller's bearer token, so no member collects those.
+    peer_secret: SecretStr | None = None
 
     # Alert notifications (docs/alerts.md): the sinks (a JSON list; a secret, since it holds
     # webhook secrets and Slack URLs), whether `hooklog worker` runs the notifiers itself (else

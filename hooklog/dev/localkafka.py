@@ -1,4 +1,4 @@
-"""A real single-node KRaft Kafka broker on 127.0.0.1, run from Maven Central jars.
+"""A real single-node KRaft Kafka broker (on 127.0.0.1 unless told another address), run from Maven Central jars.
 
 Stdlib only: CI runs `python -m hooklog.dev.localkafka start` before any pip install.
 Jars land in broker/libs (mvn), state in the spec's data_dir (default <repo>/.kafka).
@@ -48,6 +48,7 @@ class BrokerSpec:
     controller_port: int = 9093
     data_dir: Path = field(default_factory=lambda: REPO / ".kafka")
     heap: str = "512m"  # live set ~70 MB with 50 topics x 4 partitions; 256m ran out of memory with ~3,600 leftover test topics
+    host: str = "127.0.0.1"  # the address both listeners bind and the broker advertises (tests/hosts_fixtures.py: a bridge's)
 
     def __post_init__(self) -> None:
         # Absolute, so the pid-file check and the JVM (cwd=data_dir) see the same paths.
@@ -55,7 +56,7 @@ class BrokerSpec:
 
     @property
     def bootstrap(self) -> str:
-        return f"127.0.0.1:{self.port}"
+        return f"{self.host}:{self.port}"
 
     @property
     def pid_file(self) -> Path:
@@ -73,7 +74,7 @@ class BrokerSpec:
 def external_bootstrap(spec: BrokerSpec) -> str | None:
     """The env-configured cluster; it replaces the local broker for the default spec only."""
     d = BrokerSpec()
-    if (spec.port, spec.controller_port, spec.data_dir) != (d.port, d.controller_port, d.data_dir):
+    if (spec.port, spec.controller_port, spec.data_dir, spec.host) != (d.port, d.controller_port, d.data_dir, d.host):
         return None
     return next((os.environ[v].strip() for v in ENV_VARS if os.environ.get(v, "").strip()), None)
 
@@ -100,8 +101,8 @@ def is_ready(bootstrap: str, timeout: float = 2.0) -> bool:
     return any(_api_versions_ok(h.strip("[]"), int(p), timeout) for h, _, p in hostports if h and p.isdigit())
 
 
-def _port_open(port: int) -> bool:
-    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
+def _port_open(port: int, host: str = "127.0.0.1") -> bool:
+    with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=1):
         return True
     return False
 
@@ -147,9 +148,9 @@ def server_properties(spec: BrokerSpec) -> str:
         "process.roles": "broker,controller",
         "node.id": "1",
         # Static voters (format without --standalone): the quorum survives a controller port change.
-        "controller.quorum.voters": f"1@127.0.0.1:{spec.controller_port}",
-        "listeners": f"PLAINTEXT://127.0.0.1:{spec.port},CONTROLLER://127.0.0.1:{spec.controller_port}",
-        "advertised.listeners": f"PLAINTEXT://127.0.0.1:{spec.port}",
+        "controller.quorum.voters": f"1@{spec.host}:{spec.controller_port}",
+        "listeners": f"PLAINTEXT://{spec.host}:{spec.port},CONTROLLER://{spec.host}:{spec.controller_port}",
+        "advertised.listeners": f"PLAINTEXT://{spec.host}:{spec.port}",
         "inter.broker.listener.name": "PLAINTEXT",
         "controller.listener.names": "CONTROLLER",
         "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
@@ -296,11 +297,11 @@ def ensure_broker(spec: BrokerSpec = BrokerSpec(), timeout: float = READY_TIMEOU
         return spec.bootstrap
     with _lock(spec):  # another caller may have started it while we waited for the lock
         if (pid := _read_pid(spec)) is None:
-            if _port_open(spec.port) and is_ready(spec.bootstrap, 1.0):
+            if _port_open(spec.port, spec.host) and is_ready(spec.bootstrap, 1.0):
                 return spec.bootstrap
             for port in (spec.port, spec.controller_port):
-                if _port_open(port):
-                    raise BrokerError(f"port {port} on 127.0.0.1 is taken by something that is not this broker; "
+                if _port_open(port, spec.host):
+                    raise BrokerError(f"port {port} on {spec.host} is taken by something that is not this broker; "
                                       "stop it or pick other ports (BrokerSpec(port=..., controller_port=...)).")
             fetch_jars()
             spec.props_file.write_text(server_properties(spec))

@@ -96,8 +96,9 @@ class RawProducer:
             self._producer, self._append = producer, DirectAppend(producer, self._topic)
             return True
 
-    async def send(self, envelope: Envelope) -> None:
-        """Append one envelope and wait for acks=all; BrokerUnavailableError if not in time."""
+    async def send(self, envelope: Envelope) -> str:
+        """Append one envelope and wait for acks=all: its position `<partition>:<offset>` in the
+        raw log (what `?min_position=` asks a worker for); BrokerUnavailableError if not in time."""
         if self._producer is None and not await self.start():
             raise BrokerUnavailableError.unreachable(self._bootstrap)
         producer, append = self._producer, self._append
@@ -110,13 +111,14 @@ class RawProducer:
             future = await append.append(envelope.key.encode(), encode_envelope(envelope),
                                          int(envelope.received_at.timestamp() * 1000), self._ack_timeout_s)
             self._deadlines.watch(future, deadline)
-            await future
+            stored = await future
         except (KafkaError, OSError, TimeoutError) as exc:
             if isinstance(exc, BROKEN_PRODUCER):
                 self._discard(producer)
             raise BrokerUnavailableError(
                 f"Kafka did not acknowledge within {self._ack_timeout_s}s ({type(exc).__name__})"
             ) from exc
+        return f"{stored.partition}:{stored.offset}"
 
     def _discard(self, producer: AIOKafkaProducer) -> None:
         """Drop a producer the broker refuses (unless another send already replaced it); the

@@ -40,7 +40,7 @@ class ComposedWorker:
 def build_worker(settings: Settings) -> ComposedWorker:
     worker = build_app(settings)
     index = IndexKeeper(worker.app, worker.tables["orders"], worker.topics["raw"].get_topic_name(),
-                        settings.partitions, readiness_of(worker.health))
+                        settings.partitions, readiness_of(worker.health, worker.contact))
     fold = add_fold_agent(worker, index)
     router = build_router(worker)
     api = QueryApi(worker, router)

@@ -17,7 +17,7 @@ from projections.registry import PROJECTIONS
 from floor.tls import CertificateReloader, server_tls
 from floor.settings import Settings
 from floor.kafka import clients
-from floor.kafka.names import app_id, store_dir
+from floor.kafka.names import app_id, store_dir, worker_group
 from streams.kafka.seam import (
     BATCH_BYTES,
     SeekBeforeResumeTableManager,
@@ -25,13 +25,14 @@ from streams.kafka.seam import (
     RocksDBBudget,
     budgeted_table_class,
     install_fast_delivery,
+    install_contact_clock,
     install_transport,
     fast_path_settings,
     versions_drift,
 )
 from streams.worker.fold_loop import FoldLoop, FoldObserver
 from streams.worker.handle import Worker
-from streams.worker.health import FoldHealth
+from streams.worker.health import FoldHealth, GroupContact
 from streams.worker.memory import trim_malloc
 from streams.worker.metrics import WorkerMetrics
 from streams.worker.tls import install_tls
@@ -127,7 +128,12 @@ def build_app(settings: Settings) -> Worker:
         async def hand_back_freed_memory() -> None:  # drained fetch buffers, batches (streams/worker/memory.py)
             trim_malloc()
 
-    worker = Worker(app, settings, tables, topics, metrics, FoldWaiters(), health=FoldHealth(), fast_paths=fast)
+    # A worker cut off from the brokers stops claiming its keys once the session timeout passed
+    # without a word from the coordinator (streams/worker/health.py GroupContact).
+    install_contact_clock()
+    contact = GroupContact(worker_group(settings), settings.session_timeout_s)
+    worker = Worker(app, settings, tables, topics, metrics, FoldWaiters(), health=FoldHealth(), fast_paths=fast,
+                    contact=contact)
     install_tls(worker, tls)
     return worker
 
@@ -137,7 +143,7 @@ def add_fold_agent(worker: Worker, observer: FoldObserver) -> FoldLoop:
     loop = FoldLoop(worker.app, worker.settings, worker.tables,
                     {name: topic.get_topic_name() for name, topic in worker.topics.items()},
                     frozenset(p.name for p in PROJECTIONS), worker.metrics, worker.waiters, worker.health,
-                    observer, direct=worker.fast_paths)
+                    observer, direct=worker.fast_paths, positions=worker.positions)
     # One agent instance (`concurrency>1` loses offsets); a batch that cannot be folded stops the
     # worker instead of crashing the agent (Faust would restart it and commit past the batch).
     worker.app.agent(worker.topics["raw"], name="fold")(loop.run)
