@@ -73,6 +73,11 @@ class Settings(BaseSettings):
     )
     topic_prefix: str = "hooklog"
     partitions: int = Field(default=4, ge=1, le=256)
+    # Copies of every topic hooklog or Faust creates, and how many must hold a write before it is
+    # acked (min.insync.replicas); unset: min(3, the cluster's brokers) and one less, at least 1
+    # (floor/kafka/replication.py, docs/kafka-cluster.md).
+    replication_factor: int | None = Field(default=None, ge=1, le=32)
+    min_insync_replicas: int | None = Field(default=None, ge=1, le=32)
 
     koywe_secrets: SecretStr | None = None
     kuenta_secrets: SecretStr | None = None
@@ -241,6 +246,13 @@ class Settings(BaseSettings):
     def _trusted_proxies_parse(cls, value: str) -> str:
         proxy_networks(value)
         return value
+
+    @model_validator(mode="after")
+    def _min_insync_fits_the_replication(self) -> Settings:
+        if self.replication_factor and self.min_insync_replicas and self.min_insync_replicas > self.replication_factor:
+            raise ValueError(f"HOOKLOG_MIN_INSYNC_REPLICAS ({self.min_insync_replicas}) must be at most "
+                             f"HOOKLOG_REPLICATION_FACTOR ({self.replication_factor}): no write could ever be acked")
+        return self
 
     @model_validator(mode="after")
     def _tls_files_come_in_pairs(self) -> Settings:

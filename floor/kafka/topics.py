@@ -1,14 +1,14 @@
-"""hooklog's topics, their configs, and creating them (idempotently) with the admin API."""
+"""hooklog's topics (and the Faust worker's), their configs, and creating them (idempotently) with
+the admin API and the cluster's replication (floor/kafka/replication.py)."""
 
 from __future__ import annotations
 
 import asyncio
-from typing import NamedTuple
-
-from aiokafka.admin import NewTopic
-from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from aiokafka.errors import KafkaError
 
 from floor.kafka import clients
+from floor.kafka.names import changelog_topic, leader_topic
+from floor.kafka.replication import TopicSpec, create_topics
 from floor.settings import Settings
 from schemas.errors import BrokerUnavailableError, ConfigError
 
@@ -38,12 +38,6 @@ def partition_count_error(settings: Settings, actual: int) -> PartitionCountErro
         '(docs/operations.md, "Choosing the partition count")')
 
 
-class TopicSpec(NamedTuple):
-    name: str
-    partitions: int
-    config: dict[str, str]
-
-
 def topic_specs(settings: Settings) -> list[TopicSpec]:
     """Raw: kept forever (the log replays from); projections: compacted (last state per key); alerts and
     dead letters: a year. Raw and projection topics share a partition count (Faust co-partitioning)."""
@@ -59,7 +53,17 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
         TopicSpec(settings.topic("alert-actions"), n, {"cleanup.policy": "delete", "retention.ms": FOREVER}),
         TopicSpec(settings.topic("lifecycle"), n, compacted),
         TopicSpec(settings.topic("notify-dlq"), n, {"cleanup.policy": "delete", "retention.ms": YEAR_MS}),
+        *faust_topic_specs(settings),
     ]
+
+
+def faust_topic_specs(settings: Settings) -> list[TopicSpec]:
+    """The worker's Faust topics, made by hooklog before Faust would (Faust then finds them and
+    leaves them): a compacted changelog per table, as Faust makes one (`cleanup.policy=compact`),
+    partitioned like the raw topic; Faust's one-partition leader topic with Faust's defaults."""
+    return [*(TopicSpec(changelog_topic(settings, name), settings.partitions, {"cleanup.policy": "compact"})
+              for name in PROJECTION_TOPICS),
+            TopicSpec(leader_topic(settings), 1, {})]
 
 
 async def ensure_topics(settings: Settings, timeout_s: float = 30.0) -> list[str]:
@@ -71,14 +75,7 @@ async def ensure_topics(settings: Settings, timeout_s: float = 30.0) -> list[str
         await asyncio.wait_for(admin.start(), timeout_s)
         existing = set(await admin.list_topics())
         missing = [spec for spec in topic_specs(settings) if spec.name not in existing]
-        if missing:
-            try:
-                await admin.create_topics(
-                    [NewTopic(s.name, s.partitions, 1, topic_configs=s.config) for s in missing],
-                    timeout_ms=int(timeout_s * 1000),
-                )
-            except TopicAlreadyExistsError:
-                pass
+        await create_topics(settings, admin, missing, timeout_s=timeout_s)
         (raw,) = await admin.describe_topics([settings.topic("raw")])
         actual = len(raw.get("partitions") or ())
     except (KafkaError, OSError, asyncio.TimeoutError) as exc:

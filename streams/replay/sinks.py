@@ -13,11 +13,11 @@ from typing import IO
 
 import orjson
 from aiokafka import AIOKafkaProducer
-from aiokafka.admin import NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
 from floor.kafka import clients
 from floor.kafka.names import generation_topic
+from floor.kafka.replication import TopicSpec, create_topics
 from floor.kafka.topic_reader import read_range
 from floor.settings import Settings
 from streams.replay.lazy_table import json_of
@@ -44,8 +44,8 @@ class TopicSink:
             try:
                 await admin.start()
                 config = {"cleanup.policy": "compact", "min.compaction.lag.ms": "0"}
-                await admin.create_topics([NewTopic(t, partitions, 1, topic_configs=config)
-                                           for t in self.topics.values()])
+                await create_topics(self.settings, admin, [TopicSpec(t, partitions, config) for t in self.topics.values()],
+                                    exist_ok=False)
             except TopicAlreadyExistsError as exc:
                 raise ReplayError(f"generation topics already exist ({exc}); pick another generation") from exc
             finally:

@@ -16,6 +16,7 @@ from floor.settings import Settings
 from streams.api.views import install_views
 from floor.kafka import clients
 from floor.kafka.names import app_id, store_dir
+from floor.kafka.replication import Replication, replication_for
 from streams.kafka.seam import (
     BATCH_BYTES,
     HooklogTableManager,
@@ -55,7 +56,12 @@ def fast_paths(settings: Settings) -> bool:
     return settings.worker_fast_paths and not drift
 
 
-def build_worker(settings: Settings) -> Worker:
+def build_worker(settings: Settings, replication: Replication | None = None) -> Worker:
+    """The worker's Faust app, tables and API. `replication`: what the cluster's topics get
+    (the runner reads it from the cluster, floor/kafka/replication.py); unset, the settings' on one
+    broker. hooklog creates the worker's topics first (floor/kafka/topics.py), so Faust's own
+    settings here only matter for a topic it would create itself."""
+    replication = replication or replication_for(settings, brokers=1)
     levers = fast_paths(settings)
     datadir = store_dir(settings)
     datadir.mkdir(parents=True, exist_ok=True)
@@ -66,7 +72,7 @@ def build_worker(settings: Settings) -> Worker:
         store=settings.table_store,
         datadir=str(datadir),
         topic_partitions=settings.partitions,
-        topic_replication_factor=1,
+        topic_replication_factor=replication.factor,
         processing_guarantee="at_least_once",
         producer_acks=-1,
         consumer_auto_offset_reset="earliest",
@@ -108,7 +114,8 @@ def build_worker(settings: Settings) -> Worker:
     topics = {name: raw_bytes_topic(app, settings.topic(name), settings.partitions, levers) for name in names}
     tables = {
         # bytes values are stored raw (our state JSON); str keys go JSON-encoded into the changelog.
-        p.name: app.Table(p.name, default=None, partitions=settings.partitions, key_type=str, value_type=bytes)
+        p.name: app.Table(p.name, default=None, partitions=settings.partitions, key_type=str, value_type=bytes,
+                          extra_topic_configs=replication.config)
         for p in PROJECTIONS
     }
 

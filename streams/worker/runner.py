@@ -17,6 +17,7 @@ from floor.kafka import clients
 from floor.kafka.epoch import NO_EPOCH, read_epoch
 from floor.kafka.metadata import partitions_in
 from floor.kafka.names import changelog_topic, store_dir
+from floor.kafka.replication import cluster_replication
 from floor.kafka.topics import ensure_topics
 from floor.logs import configure_logging, get_logger, secrets_of
 from floor.settings import Settings
@@ -127,8 +128,9 @@ def run_worker(settings: Settings, loglevel: str = "warning") -> None:
     if reason:
         get_logger("worker").warning("local table stores discarded, rebuilding them from the changelogs",
                                      store=str(store_dir(settings)), reason=reason)
+    replication = asyncio.run(cluster_replication(settings))  # before the worker's own loop is made current
     loop = new_event_loop(settings.worker_event_loop)
-    worker = build_worker(settings)
+    worker = build_worker(settings, replication)
     # Everything built so far lives as long as the process: keep it out of the collector's scans,
     # and collect the young generation less often (the fold allocates many short-lived objects).
     gc.collect()

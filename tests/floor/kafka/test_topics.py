@@ -21,4 +21,6 @@ def test_configs_follow_the_design() -> None:
     assert specs["x.kuenta.payment.v1"].config["cleanup.policy"] == "compact"
     assert specs["x.orders.v1"].config["cleanup.policy"] == "compact"
     assert specs["x.alerts.v1"].config["cleanup.policy"] == "delete"
+    assert specs["x-worker-kuenta.credit-changelog"].config == {"cleanup.policy": "compact"}
+    assert specs.pop("x-worker-__assignor-__leader").partitions == 1  # Faust's own, one partition
     assert {spec.partitions for spec in specs.values()} == {3}  # co-partitioned with the tables
