@@ -131,10 +131,13 @@ def own_topics(make_settings: Callable[..., Settings]) -> Iterator[None]:
 
 
 @pytest.fixture
-def make_settings(kafka_bootstrap: str, tmp_path: Path) -> Iterator[Callable[..., Settings]]:
+def make_settings(kafka_bootstrap: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Callable[..., Settings]]:
     """Factory: Settings on the session broker with a fresh topic prefix, free ports, a tmp datadir.
-    The prefix's topics are deleted from the session broker afterwards."""
+    A test marked `cluster` gets the session's three-node cluster instead (tests/cluster_fixtures.py).
+    The prefix's topics are deleted from that broker afterwards."""
     prefix = f"t-{uuid.uuid4().hex[:12]}"
+    if request.node.get_closest_marker("cluster"):
+        kafka_bootstrap = request.getfixturevalue("cluster_up").bootstrap
 
     def make(**overrides: Any) -> Settings:
         values: dict[str, Any] = {
