@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 #: The topic configs hooklog's guarantees rest on (docs/kafka-cluster.md).
-WATCHED_CONFIGS = ("cleanup.policy", "retention.ms", "min.insync.replicas")
+WATCHED_CONFIGS = ("cleanup.policy", "retention.ms", "retention.bytes", "min.compaction.lag.ms", "min.insync.replicas")
 UNKNOWN_TOPIC = 3  # UNKNOWN_TOPIC_OR_PARTITION: not there (or not yet visible to this broker)
 
 

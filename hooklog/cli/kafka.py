@@ -1,10 +1,16 @@
 """`hooklog kafka …`: the local KRaft broker (hooklog/dev/localkafka.py), or a local cluster of
-several nodes (`--nodes 3`, hooklog/dev/localcluster.py)."""
+several nodes (`--nodes 3`, hooklog/dev/localcluster.py); `check`: hooklog's topics on any cluster."""
 
 from __future__ import annotations
 
-import typer
+import asyncio
 
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from floor.kafka.topics import TopicReport, check_topics
+from floor.settings import Settings
 from hooklog.cli.console import console
 from hooklog.dev import localcluster, localkafka
 
@@ -47,6 +53,53 @@ def kafka_stop(nodes: int = NODES, base_port: int = BASE_PORT) -> None:
 @kafka_cli.command("status")
 def kafka_status(nodes: int = NODES, base_port: int = BASE_PORT) -> None:
     console.print(localkafka.broker_status() if nodes == 1 else localcluster.cluster_status(cluster(nodes, base_port)))
+
+
+#: The columns of `check`: (header, the config it shows); partitions and replication come first.
+CHECK_CONFIGS = (("min.insync", "min.insync.replicas"), ("cleanup", "cleanup.policy"),
+                 ("retention.ms", "retention.ms"), ("retention.bytes", "retention.bytes"))
+
+
+def cell(actual: str, needed: str | None, bad: bool) -> str:
+    """`actual`, and what hooklog needs beside it when they differ (red: refused, yellow: warned)."""
+    if needed is None or not bad:
+        return actual
+    return f"[red]{actual} (needs {needed})[/red]"
+
+
+def check_table(report: TopicReport) -> Table:
+    """Every hooklog topic with what it is, beside what hooklog needs where they differ."""
+    table = Table("topic", "partitions", "replication", *(h for h, _ in CHECK_CONFIGS), "status")
+    findings = {(f.topic, f.what): f for f in report.findings}
+    for spec in report.specs:
+        state = report.states.get(spec.name)
+        if state is None:
+            table.add_row(spec.name, f"- ({spec.partitions})", f"- ({report.replication.factor})",
+                          *("-" for _ in CHECK_CONFIGS), "[yellow]missing: created at start[/yellow]")
+            continue
+        needs = {**spec.config, **report.replication.config}
+        mine = {what: f for (topic, what), f in findings.items() if topic == spec.name}
+        status = ("[red]refused[/red]" if any(f.fatal for f in mine.values())
+                  else "[yellow]below the settings[/yellow]" if mine else "ok")
+        table.add_row(spec.name, cell(str(state.partitions), str(spec.partitions), "partitions" in mine),
+                      cell(str(state.replication), str(report.replication.factor), "replication factor" in mine),
+                      *(cell(state.config.get(name, "?"), needs.get(name), name in mine) for _, name in CHECK_CONFIGS),
+                      status)
+    return table
+
+
+@kafka_cli.command("check")
+def kafka_check() -> None:
+    """Print every hooklog topic (partitions, replication, min.insync.replicas, cleanup.policy,
+    retention) beside what hooklog needs; exit 1 if ingest and the worker would refuse to start."""
+    report = asyncio.run(check_topics(Settings()))
+    Console(width=200).print(check_table(report))
+    for finding in report.findings:
+        console.print(f"[{'red' if finding.fatal else 'yellow'}]{finding.text}[/]: {finding.fix}")
+    console.print(f"replication asked: {report.replication.factor} copies, min.insync.replicas "
+                  f"{report.replication.min_insync} (HOOKLOG_REPLICATION_FACTOR / HOOKLOG_MIN_INSYNC_REPLICAS)")
+    if any(f.fatal for f in report.findings):
+        raise typer.Exit(1)
 
 
 def register(app: typer.Typer) -> None:
