@@ -280,17 +280,21 @@ class System:
     def url_of(self, role: str) -> str:
         return f"{self.scheme}://127.0.0.1:{self.ports[role]}" if role in self.ports else self.worker_url
 
-    def start(self, role: str, *, wait: bool = True) -> None:
+    def start(self, role: str, *, wait: bool = True, piped: bool = False) -> None:
+        """`piped`: the child writes its log to a pipe that a thread here copies into the log
+        file, so a file-size limit put on the child (RLIMIT_FSIZE) leaves its log alone."""
         command = "worker" if role in self.ports else role
-        log = open(self.logs / f"{role}.log", "ab")  # noqa: SIM115 - owned by the child
+        log = open(self.logs / f"{role}.log", "ab")  # noqa: SIM115 - owned by the child or the relay
         env = {**settings_env(self.settings), **self.env_overrides}
         if role in self.ports:
             env.update({"HOOKLOG_WORKER_PORT": str(self.ports[role]), "HOOKLOG_WORKER_ID": role,
                         "HOOKLOG_DATA_DIR": str(self.settings.data_dir / role)})
         self.procs[role] = subprocess.Popen(
             [sys.executable, "-m", "hooklog.cli", command], env={k: v for k, v in env.items() if v is not None},
-            cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
+            cwd=REPO, stdout=subprocess.PIPE if piped else log, stderr=subprocess.STDOUT,
         )
+        if piped:
+            threading.Thread(target=_relay, args=(self.procs[role].stdout, log), daemon=True).start()
         if wait:  # the worker is ready once its tables are restored and its partitions assigned
             url = f"{self.ingest_url}/healthz" if role == "ingest" else f"{self.url_of(role)}/readyz"
             wait_http(url, 120, self.procs[role], self.client_tls)
@@ -319,6 +323,14 @@ class System:
 
     def log_text(self, role: str) -> str:
         return (self.logs / f"{role}.log").read_text(errors="replace")
+
+
+def _relay(stream: Any, log: Any) -> None:
+    """Copy a child's output into its log file, line by line, until the child closes it."""
+    with log:
+        for line in iter(stream.readline, b""):
+            log.write(line)
+            log.flush()
 
 
 @pytest.fixture

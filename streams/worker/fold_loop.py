@@ -8,7 +8,7 @@ raised). A failure inside a batch never lets its offsets reach a commit:
   exponential backoff for up to `HOOKLOG_FOLD_RETRY_S`, the same batch with the same writes,
   while `/readyz` says `failing` and `hooklog_worker_failed_batches_total` counts the attempts;
 - one that will not pass (a record the broker refuses as too large, no authorisation, a moved
-  private part), or a transient one past its budget, stops the worker with exit code
+  private part, a RocksDB write refused: the store takes no writes until reopened), or a transient one past its budget, stops the worker with exit code
   `EXIT_BATCH_FAILED` and a line naming the partitions, offsets and cause. Its partitions go to
   another worker, or to this one restarted (`hooklog up` restarts it), which folds the batch again.
 An event that its fold refuses is not a failure of the batch: it is dead-lettered with the reason
@@ -35,7 +35,7 @@ from floor.logs import get_logger
 from floor.settings import Settings
 from schemas.envelope import utcnow
 from schemas.errors import HooklogError
-from streams.kafka.seam import BatchWrites, SeamBrokenError, read_in_partition, take_acked
+from streams.kafka.seam import BatchWrites, SeamBrokenError, StoreWriteError, read_in_partition, take_acked
 from streams.worker.batch import StateCache, TableBatch, latest_per_key
 from streams.worker.health import FoldHealth, where
 from streams.worker.metrics import Folded, WorkerMetrics
@@ -50,7 +50,7 @@ EXIT_BATCH_FAILED = 75
 #: Failures no retry can mend: the worker stops at once and says why.
 PERMANENT: tuple[type[BaseException], ...] = (
     MessageSizeTooLargeError, RecordListTooLargeError, InvalidTopicError, TopicAuthorizationFailedError,
-    ClusterAuthorizationFailedError, UnsupportedVersionError, SeamBrokenError,
+    ClusterAuthorizationFailedError, UnsupportedVersionError, SeamBrokenError, StoreWriteError,
 )
 
 #: The first retry's wait, and the longest (each doubles, with jitter).
@@ -141,7 +141,11 @@ class FoldLoop:
             attempt += 1
             try:
                 folded, writes = self.fold(events)
-                await writes.deliver()
+                self.health.delivering(offset_ranges(events))
+                try:
+                    await writes.deliver()
+                finally:
+                    self.health.delivered()
                 break
             except asyncio.CancelledError:
                 raise

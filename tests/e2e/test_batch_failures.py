@@ -6,6 +6,9 @@ On the real broker, with the product's defaults:
   stay before the batch; once the topic accepts records again, the restarted worker folds every
   event of the batch and of the keys around it, with their alerts and dead letters, and verify
   finds no difference; a worker started on such a topic refuses to start and names it;
+- a RocksDB write refused (the worker's file-size limit dropped to nothing, as a full disk would
+  refuse it): the worker stops with exit code 75 naming the store and the batch, nothing of the
+  batch committed; restarted, it folds every event of it and of the keys around it;
 - one order with 10,000 distinct events among ordinary orders: every order answers complete, the
   big one with its history bounded to HOOKLOG_HISTORY_LIMIT, and verify finds no difference.
 """
@@ -13,9 +16,10 @@ On the real broker, with the product's defaults:
 from __future__ import annotations
 
 import asyncio
+import resource
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 import aiohttp
@@ -31,7 +35,7 @@ from hooklog.dev.simulate import FINAL_STATE, Delivery, koywe_payload, lifecycle
 from schemas.history import HISTORY_LIMIT
 from streams.ops.verify import verify
 from streams.worker.fold_loop import EXIT_BATCH_FAILED
-from tests.kafka_fixtures import SECRET, committed_offsets, System, api_headers, caught_up, read_topic
+from tests.kafka_fixtures import SECRET, System, api_headers, caught_up, committed_offsets, read_topic
 
 pytestmark = pytest.mark.kafka
 
@@ -47,17 +51,21 @@ async def raw_ends(settings: Settings) -> dict[int, int]:
         await consumer.stop()
 
 
-async def set_record_limit(settings: Settings, topic: str, limit: int | None) -> None:
-    """The projection topic's configs as hooklog creates them, with `max.message.bytes` = `limit`
-    (None: the broker's default). AlterConfigs replaces a topic's whole config set."""
+async def alter_topic(settings: Settings, topic: str, overrides: dict[str, str]) -> None:
+    """The topic's configs as hooklog creates them, with `overrides` on top (none: as created).
+    AlterConfigs replaces a topic's whole config set."""
     (spec,) = [s for s in topic_specs(settings) if s.name == topic]
-    configs = dict(spec.config) | ({"max.message.bytes": str(limit)} if limit else {})
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
     await admin.start()
     try:
-        await admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, topic, configs=configs)])
+        await admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, topic, configs=dict(spec.config) | overrides)])
     finally:
         await admin.close()
+
+
+async def set_record_limit(settings: Settings, topic: str, limit: int | None) -> None:
+    """The topic's `max.message.bytes` = `limit` (None: the broker's default)."""
+    await alter_topic(settings, topic, {"max.message.bytes": str(limit)} if limit else {})
 
 
 def exit_code(system: System, role: str, timeout_s: float) -> int:
@@ -86,38 +94,11 @@ async def assert_all_folded(system: System, plans: dict[str, list[Delivery]], ki
             assert [e["eventName"] for e in state["history"]] == [d.event_name for d in plan]
 
 
-async def test_a_batch_the_broker_refuses_is_never_committed_and_is_folded_after_the_fix(
-        own_topics: None, run_system: Callable[..., System]) -> None:
-    system = run_system()
+async def assert_folded_after_the_fix(system: System, before: dict[str, list[Delivery]],
+                                      after: dict[str, list[Delivery]], kinds: dict[str, str]) -> None:
+    """Every event of the failed batch and of the orders around it folded, with the re-quotes'
+    alerts and the poison's dead letter, and the projections, changelogs and API agree."""
     settings = system.settings
-    start = datetime.now(UTC).replace(microsecond=0)
-    before = {f"ord-before-{i}": lifecycle("onramp", SECRET, start=start, order_id=f"ord-before-{i}") for i in range(4)}
-    await system.send(d for plan in before.values() for d in plan)
-    async with aiohttp.ClientSession(headers=api_headers()) as session:
-        await caught_up(session, system, 90)
-    orders = settings.topic("orders")
-    await set_record_limit(settings, orders, 200)  # every order state is larger
-    ends_before = await raw_ends(settings)
-
-    kinds = {f"ord-after-{i}": kind for i, kind in enumerate(("onramp", "peru-wire", "offramp", "peru-wire"))}
-    after = {oid: lifecycle(kind, SECRET, start=start + timedelta(minutes=1), order_id=oid) for oid, kind in kinds.items()}
-    await system.send([*(d for plan in after.values() for d in plan), poison("ord-poison", start)])
-
-    code = await asyncio.to_thread(exit_code, system, "worker", 120)
-    log = system.log_text("worker")
-    assert code == EXIT_BATCH_FAILED, log[-3000:]
-    assert "batch_failed_for_good" in log and "MessageSizeTooLargeError" in log and "partition " in log
-    assert all(committed_at <= ends_before[p] for p, committed_at in (await committed_offsets(settings)).items()), (
-        await committed_offsets(settings), ends_before)
-
-    # still too small: the worker refuses to start and names the topic
-    await set_record_limit(settings, orders, 100_000)
-    system.start("worker", wait=False)
-    assert await asyncio.to_thread(exit_code, system, "worker", 120) != 0
-    assert f"topic {orders} accepts records of at most 100000 bytes" in " ".join(system.log_text("worker").split())
-
-    await set_record_limit(settings, orders, None)
-    system.start("worker")
     await assert_all_folded(system, after | before, kinds | dict.fromkeys(before, "onramp"))
     alerts = {orjson.loads(r.value)["aggregateId"] for r in await read_topic(settings.kafka_bootstrap_servers,
                                                                            settings.topic("alerts"), 60)}
@@ -127,6 +108,74 @@ async def test_a_batch_the_broker_refuses_is_never_committed_and_is_folded_after
     assert any(d.get("aggregateId") == "ord-poison" for d in dead), dead
     report = await verify(settings, wait_s=60, api_url=system.worker_url, changelogs=True)
     assert report.differences == [], report.differences[:5]
+
+
+async def fold_then_fail(system: System, break_it: Callable[[], Awaitable[None]]
+                         ) -> tuple[dict[str, list[Delivery]], dict[str, list[Delivery]], dict[str, str], dict[int, int]]:
+    """Orders folded, then `break_it`, then more orders (re-quotes among them) and a poison event
+    posted: the batch that cannot land. Returns (before, after, kinds, the raw ends before it)."""
+    start = datetime.now(UTC).replace(microsecond=0)
+    before = {f"ord-before-{i}": lifecycle("onramp", SECRET, start=start, order_id=f"ord-before-{i}") for i in range(4)}
+    await system.send(d for plan in before.values() for d in plan)
+    async with aiohttp.ClientSession(headers=api_headers()) as session:
+        await caught_up(session, system, 90)
+    await break_it()
+    ends_before = await raw_ends(system.settings)
+    kinds = {f"ord-after-{i}": kind for i, kind in enumerate(("onramp", "peru-wire", "offramp", "peru-wire"))}
+    after = {oid: lifecycle(kind, SECRET, start=start + timedelta(minutes=1), order_id=oid) for oid, kind in kinds.items()}
+    await system.send([*(d for plan in after.values() for d in plan), poison("ord-poison", start)])
+    return before, after, kinds, ends_before
+
+
+async def assert_nothing_committed_past(settings: Settings, ends_before: dict[int, int]) -> None:
+    committed = await committed_offsets(settings)
+    assert all(at <= ends_before[p] for p, at in committed.items()), (committed, ends_before)
+
+
+async def test_a_batch_the_broker_refuses_is_never_committed_and_is_folded_after_the_fix(
+        own_topics: None, run_system: Callable[..., System]) -> None:
+    system = run_system()
+    settings = system.settings
+    orders = settings.topic("orders")
+    # every order state is larger than 200 bytes
+    before, after, kinds, ends_before = await fold_then_fail(system, lambda: set_record_limit(settings, orders, 200))
+
+    code = await asyncio.to_thread(exit_code, system, "worker", 120)
+    log = system.log_text("worker")
+    assert code == EXIT_BATCH_FAILED, log[-3000:]
+    assert "batch_failed_for_good" in log and "MessageSizeTooLargeError" in log and "partition " in log
+    await assert_nothing_committed_past(settings, ends_before)
+
+    # still too small: the worker refuses to start and names the topic
+    await set_record_limit(settings, orders, 100_000)
+    system.start("worker", wait=False)
+    assert await asyncio.to_thread(exit_code, system, "worker", 120) != 0
+    assert f"topic {orders} accepts records of at most 100000 bytes" in " ".join(system.log_text("worker").split())
+
+    await set_record_limit(settings, orders, None)
+    system.start("worker")
+    await assert_folded_after_the_fix(system, before, after, kinds)
+
+
+async def test_a_rocksdb_write_refused_stops_the_worker_uncommitted_and_the_restart_folds_the_batch(
+        own_topics: None, run_system: Callable[..., System]) -> None:
+    system = run_system("ingest")
+    system.start("worker", piped=True)  # its log through a pipe: the file-size limit is for its stores
+    settings = system.settings
+
+    async def limit_file_sizes() -> None:  # as a full disk would: every append to a file now fails
+        resource.prlimit(system.procs["worker"].pid, resource.RLIMIT_FSIZE, (1, resource.RLIM_INFINITY))
+
+    before, after, kinds, ends_before = await fold_then_fail(system, limit_file_sizes)
+    code = await asyncio.to_thread(exit_code, system, "worker", 120)
+    log = system.log_text("worker")
+    assert code == EXIT_BATCH_FAILED, log[-3000:]
+    assert "batch_failed_for_good" in log and "StoreWriteError" in log and "File too large" in log, log[-3000:]
+    assert "partition " in log
+    await assert_nothing_committed_past(settings, ends_before)
+
+    system.start("worker")  # a restarted worker has no such limit: the stores take writes again
+    await assert_folded_after_the_fix(system, before, after, kinds)
 
 
 async def test_an_order_with_10000_events_among_ordinary_orders_stays_within_the_broker(

@@ -32,7 +32,7 @@ from floor.seam.aiokafka_admin import delete_consumer_group
 from floor.seam.aiokafka_consumer import fetch_task, stop_consumer
 from floor.seam.pins import PINNED, RELIANCES, SeamBrokenError, digest, versions_drift
 from streams.kafka.seam.faust_assignor import faust_status, owner_urls
-from streams.kafka.seam.faust_batch_writes import BATCH_BYTES, BatchWrites
+from streams.kafka.seam.faust_batch_writes import BATCH_BYTES, BatchWrites, StoreWriteError
 from streams.kafka.seam.faust_batches import take_acked
 from streams.kafka.seam.faust_levers import (
     FastDeliveryConsumer,
@@ -67,7 +67,7 @@ from streams.kafka.seam.faust_transport import (
 )
 
 __all__ = [
-    "PINNED", "RELIANCES", "BATCH_BYTES", "BatchWrites", "take_acked", "BudgetedRocksDBOptions", "BudgetedTable", "RocksDBBudget", "bounded_table_class", "AtPartition", "FastDeliveryConsumer", "FastDeliveryTransport", "LeanMonitor",
+    "PINNED", "RELIANCES", "BATCH_BYTES", "BatchWrites", "StoreWriteError", "take_acked", "BudgetedRocksDBOptions", "BudgetedTable", "RocksDBBudget", "bounded_table_class", "AtPartition", "FastDeliveryConsumer", "FastDeliveryTransport", "LeanMonitor",
     "RawBytesSchema", "install_fast_delivery", "lever_settings", "HooklogTableManager", "SeamBrokenError", "SeekBeforeResumeRecovery",
     "active_partitions", "as_current", "changelog_key", "changelog_topic_name", "committed_position",
     "delete_consumer_group", "digest", "flush_changelog_writes", "key_from_changelog", "partition_items",

@@ -25,10 +25,23 @@ from rocksdict import WriteBatch
 from streams.kafka.seam.faust_tables import as_current, changelog_key
 from streams.kafka.seam.faust_transport import flush_changelog_writes, send_unbuffered
 from floor.seam.pins import SeamBrokenError, relies_on
+from schemas.errors import HooklogError
 
 #: A record batch's size limit: 4 partitions of a 500-event batch fit in one each (a state is
 #: ~0.5-2 KB), and it stays under the broker's default max.message.bytes (1 MiB).
 BATCH_BYTES = 512 * 1024
+
+
+class StoreWriteError(HooklogError):
+    """RocksDB refused a table write (a full disk, a file-size limit, an I/O error). After that
+    RocksDB takes no more writes until the store is reopened, so no retry in this process can
+    land: the worker stops and, restarted, folds the batch again."""
+
+    @classmethod
+    def of(cls, where: str, cause: BaseException) -> StoreWriteError:
+        return cls(f"RocksDB refused a write to {where}: {cause}. The store takes no writes until it is "
+                   "reopened; free disk space (or lift the file-size limit) under HOOKLOG_DATA_DIR and "
+                   "let the worker restart.")
 
 
 class _Segment(NamedTuple):
@@ -113,11 +126,19 @@ class BatchWrites:
             batch = WriteBatch(raw_mode=True)
             for raw_key, value in puts:
                 batch.put(raw_key, value)
-            store._db_for_partition(partition).write(batch)  # noqa: SLF001 - Store._set's database
+            db = store._db_for_partition(partition)  # noqa: SLF001 - Store._set's database
+            try:
+                db.write(batch)
+            except Exception as exc:  # rocksdict raises a bare Exception("IO error: …")
+                raise StoreWriteError.of(f"{db.path()} (partition {partition})", exc) from exc
         if self._faust_puts:
             for table, key, value, event in self._faust_puts:
                 with as_current(event):
-                    table[key] = value
+                    try:
+                        table[key] = value
+                    except Exception as exc:  # Faust's Store._set: rocksdict's bare Exception
+                        raise StoreWriteError.of(f"table {table.name} (partition {event.message.partition})",
+                                                 exc) from exc
             await flush_changelog_writes(self.app)
             await self.app.producer.flush()
         acked = await self._send(self._changelog)

@@ -11,7 +11,7 @@ import pytest
 from floor.settings import Settings
 from schemas.errors import ConfigError
 from streams.worker.fold_loop import BACKOFF_FIRST_S, BACKOFF_MAX_S, BatchFailedError, backoff_s, offset_ranges
-from streams.worker.health import FoldHealth
+from streams.worker.health import STALL_S, FoldHealth
 from streams.worker.limits import RecordLimitError, check_record_limits, needed_bytes
 
 pytestmark = pytest.mark.unit
@@ -54,6 +54,23 @@ def test_health_says_failing_until_a_retry_lands_and_for_good_once_fatal() -> No
     health.failed("could not fold")
     health.recovered()
     assert health.reason == "could not fold"
+
+
+def test_health_says_failing_once_a_delivery_waits_longer_than_the_stall_bound() -> None:
+    now = [100.0]
+    health = FoldHealth(clock=lambda: now[0])
+    health.delivering({2: (40, 41)})
+    now[0] += STALL_S
+    assert health.reason is None  # a slow broker is not yet a stuck one
+    now[0] += 1
+    assert health.reason == ("the batch at partition 2 offsets 40-41 has waited 16s for the broker to "
+                             "acknowledge its writes (see the worker's log and the broker's health)")
+    health.delivered()
+    assert health.reason is None
+    health.failing({0: (1, 1)}, OSError("gone"))
+    health.delivering({0: (1, 1)})
+    now[0] += 60
+    assert health.reason is not None and health.reason.startswith("retrying the batch")  # the failure first
 
 
 def test_the_default_history_limit_fits_the_default_record_limits() -> None:
