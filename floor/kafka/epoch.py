@@ -32,7 +32,7 @@ NO_EPOCH = "0"  # no reset or promote ever wrote one
 async def read_epoch(settings: Settings) -> str:
     """The current epoch id (NO_EPOCH when none was ever written)."""
     current = NO_EPOCH
-    async for batch in read_range(settings.kafka_bootstrap_servers, epoch_topic(settings), timeout_s=30):
+    async for batch in read_range(settings, epoch_topic(settings), timeout_s=30):
         for record in batch:
             if record.key == KEY and record.value:
                 current = str(orjson.loads(record.value)["epoch"])
@@ -44,7 +44,7 @@ async def write_epoch(settings: Settings, admin: object, reason: str) -> str:
     await create_topics(settings, admin, [TopicSpec(epoch_topic(settings), 1, {"cleanup.policy": "compact"})])
     epoch = uuid.uuid4().hex[:16]
     value = orjson.dumps({"epoch": epoch, "by": reason, "at": datetime.now(UTC).isoformat()})
-    producer = clients.producer(settings.kafka_bootstrap_servers, acks="all",
+    producer = clients.producer(settings, acks="all",
                                 enable_idempotence=True, client_id=f"hooklog-{reason}")
     try:
         await producer.start()

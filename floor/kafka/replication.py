@@ -22,7 +22,7 @@ from aiokafka.errors import InvalidReplicationFactorError, KafkaError, TopicAlre
 
 from floor.kafka import clients
 from floor.settings import Settings
-from schemas.errors import BrokerUnavailableError, ConfigError
+from schemas.errors import ConfigError
 
 #: The most copies the default asks for; more cost disk and produce latency, not safety hooklog needs.
 DEFAULT_MAX_REPLICAS = 3
@@ -73,13 +73,12 @@ async def cluster_replication(settings: Settings, admin: Any | None = None, time
     opens an admin client of its own unless given a started one)."""
     if admin is not None:
         return replication_for(settings, await broker_count(admin))
-    own = clients.admin(settings.kafka_bootstrap_servers, request_timeout_ms=int(timeout_s * 1000))
+    own = clients.admin(settings, request_timeout_ms=int(timeout_s * 1000))
     try:
         await asyncio.wait_for(own.start(), timeout_s)
         brokers = await broker_count(own)
     except (KafkaError, OSError, asyncio.TimeoutError) as exc:
-        raise BrokerUnavailableError.unreachable(settings.kafka_bootstrap_servers, exc,
-                                                 doing="read the cluster's brokers") from exc
+        raise await clients.unreachable(settings, exc, doing="read the cluster's brokers") from exc
     finally:
         await own.close()
     return replication_for(settings, brokers)

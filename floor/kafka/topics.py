@@ -15,7 +15,6 @@ from floor.settings import Settings
 from floor.kafka.requirements import Finding, PartitionCountError, TopicConfigError, assess, refusal
 from floor.kafka.topic_state import TopicState, topic_states
 from floor.logs import get_logger
-from schemas.errors import BrokerUnavailableError
 
 __all__ = ["PartitionCountError", "TopicConfigError", "check_topics", "ensure_topics", "topic_specs"]
 log = get_logger("topics")
@@ -79,12 +78,12 @@ async def report(settings: Settings, admin: Any) -> TopicReport:
 
 async def check_topics(settings: Settings, timeout_s: float = 30.0) -> TopicReport:
     """`report` with an admin client of its own (`hooklog kafka check`)."""
-    admin = clients.admin(settings.kafka_bootstrap_servers, request_timeout_ms=int(timeout_s * 1000))
+    admin = clients.admin(settings, request_timeout_ms=int(timeout_s * 1000))
     try:
         await asyncio.wait_for(admin.start(), timeout_s)
         return await report(settings, admin)
     except (KafkaError, OSError, asyncio.TimeoutError) as exc:
-        raise BrokerUnavailableError.unreachable(settings.kafka_bootstrap_servers, exc, doing="describe topics") from exc
+        raise await clients.unreachable(settings, exc, doing="describe topics") from exc
     finally:
         await admin.close()
 
@@ -93,7 +92,7 @@ async def ensure_topics(settings: Settings, timeout_s: float = 30.0) -> list[str
     """Create whichever of hooklog's topics are missing, then check those that exist; returns the
     names created. TopicConfigError (PartitionCountError for partitions only) when an existing
     topic breaks a guarantee (floor/kafka/requirements.py); a weaker one is logged as a warning."""
-    admin = clients.admin(settings.kafka_bootstrap_servers, request_timeout_ms=int(timeout_s * 1000))
+    admin = clients.admin(settings, request_timeout_ms=int(timeout_s * 1000))
     try:
         await asyncio.wait_for(admin.start(), timeout_s)
         existing = set(await admin.list_topics())
@@ -101,7 +100,7 @@ async def ensure_topics(settings: Settings, timeout_s: float = 30.0) -> list[str
         await create_topics(settings, admin, missing, timeout_s=timeout_s)
         findings = (await report(settings, admin)).findings
     except (KafkaError, OSError, asyncio.TimeoutError) as exc:
-        raise BrokerUnavailableError.unreachable(settings.kafka_bootstrap_servers, exc, doing="create topics") from exc
+        raise await clients.unreachable(settings, exc, doing="create topics") from exc
     finally:
         await admin.close()
     if (error := refusal(findings)) is not None:

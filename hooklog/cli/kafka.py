@@ -22,8 +22,14 @@ BASE_PORT = typer.Option(localcluster.DEFAULT_BASE_PORT, "--base-port",
                          help="a cluster's first client port (clients on it and the next ones, then the controllers)")
 
 
-def cluster(nodes: int, base_port: int) -> localcluster.ClusterSpec:
-    return localcluster.ClusterSpec(nodes=nodes, base_port=base_port)
+SECURITY = typer.Option("plaintext", "--security", help="sasl_ssl: clients need TLS (the cluster's own CA) and "
+                        "SASL SCRAM-SHA-512 (a user it makes); printed on start", case_sensitive=False)
+
+
+def cluster(nodes: int, base_port: int, security: str = "plaintext") -> localcluster.ClusterSpec:
+    if security not in ("plaintext", "sasl_ssl"):
+        raise typer.BadParameter("--security is plaintext or sasl_ssl")
+    return localcluster.ClusterSpec(nodes=nodes, base_port=base_port, security=security)  # type: ignore[arg-type]
 
 
 @kafka_cli.command("fetch")
@@ -33,26 +39,32 @@ def kafka_fetch() -> None:
 
 
 @kafka_cli.command("start")
-def kafka_start(nodes: int = NODES, base_port: int = BASE_PORT) -> None:
+def kafka_start(nodes: int = NODES, base_port: int = BASE_PORT, security: str = SECURITY) -> None:
     """Start the broker on 127.0.0.1:9092 (no-op if one answers, or KAFKA_BOOTSTRAP_SERVERS is set),
-    or with --nodes N a local N-node cluster (no-op for the nodes running)."""
-    if nodes == 1:
+    or with --nodes N a local N-node cluster (no-op for the nodes running), --security sasl_ssl secured."""
+    if nodes == 1 and security == "plaintext":
         console.print(f"Kafka ready at {localkafka.ensure_broker()}")
         return
-    bootstrap = localcluster.start_cluster(cluster(nodes, base_port))
-    console.print(f"Kafka cluster of {nodes} nodes ready: KAFKA_BOOTSTRAP_SERVERS={bootstrap}")
+    spec = cluster(nodes, base_port, security.lower())
+    localcluster.start_cluster(spec)
+    console.print(f"Kafka cluster of {nodes} node(s) ready; point hooklog at it with:")
+    for name, value in localcluster.client_env(spec).items():  # the user's own password, for them to use
+        print(f"export {name}={value}")
+    if spec.security == "sasl_ssl":
+        console.print(f"(also in {spec.secrets_dir / 'kafka.env'})")
 
 
 @kafka_cli.command("stop")
-def kafka_stop(nodes: int = NODES, base_port: int = BASE_PORT) -> None:
+def kafka_stop(nodes: int = NODES, base_port: int = BASE_PORT, security: str = SECURITY) -> None:
     """Stop the broker (or the --nodes N cluster) this project started (SIGTERM, then SIGKILL after 30 s)."""
-    stopped = localkafka.stop_broker() if nodes == 1 else localcluster.stop_cluster(cluster(nodes, base_port))
+    stopped = localkafka.stop_broker() if nodes == 1 else localcluster.stop_cluster(cluster(nodes, base_port, security.lower()))
     console.print("stopped" if stopped else "no broker of ours was running")
 
 
 @kafka_cli.command("status")
-def kafka_status(nodes: int = NODES, base_port: int = BASE_PORT) -> None:
-    console.print(localkafka.broker_status() if nodes == 1 else localcluster.cluster_status(cluster(nodes, base_port)))
+def kafka_status(nodes: int = NODES, base_port: int = BASE_PORT, security: str = SECURITY) -> None:
+    console.print(localkafka.broker_status() if nodes == 1 and security == "plaintext"
+                  else localcluster.cluster_status(cluster(nodes, base_port, security.lower())))
 
 
 #: The columns of `check`: (header, the config it shows); partitions and replication come first.

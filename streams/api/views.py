@@ -232,7 +232,7 @@ def install_views(worker: Worker) -> None:  # noqa: C901 - one small view per en
             return _error(view, 400, "bad_request", str(exc))
         found: dict[str, Any] = {}
         try:
-            async for batch in read_range(settings.kafka_bootstrap_servers, settings.topic(topic), since=since):
+            async for batch in read_range(settings, settings.topic(topic), since=since):
                 for record in batch:
                     item = pick(record.value)
                     if (wanted is None or item.get("type") == wanted) and (keep is None or keep(item)):

@@ -71,7 +71,7 @@ async def promote(settings: Settings, generation: Generation, on_progress: Progr
             await create_topics(settings, admin, [TopicSpec(t, len(replayed.end), {"cleanup.policy": "compact"})
                                                   for t in missing])
     report = PromoteReport(offsets=dict(replayed.end))
-    producer = clients.producer(settings.kafka_bootstrap_servers, acks="all",
+    producer = clients.producer(settings, acks="all",
                                 enable_idempotence=True, linger_ms=20, client_id="hooklog-promote")
     await producer.start()
     sent: list[asyncio.Future[object]] = []
@@ -121,7 +121,7 @@ async def promote(settings: Settings, generation: Generation, on_progress: Progr
 async def _commit_offsets(settings: Settings, replayed: Replayed) -> None:
     """The worker group resumes at the replay's end (a commit outside the group: refused by the
     broker if a member joined meanwhile, which is the last guard against a running worker)."""
-    consumer = clients.consumer(settings.kafka_bootstrap_servers, group_id=worker_group(settings),
+    consumer = clients.consumer(settings, group_id=worker_group(settings),
                                 enable_auto_commit=False, client_id="hooklog-promote")
     await consumer.start()
     try:

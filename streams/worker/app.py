@@ -68,7 +68,8 @@ def build_worker(settings: Settings, replication: Replication | None = None) -> 
     tls = server_tls(settings)  # HTTPS with HOOKLOG_TLS_CERT_FILE/_KEY_FILE (streams/worker/tls.py)
     app = faust.App(
         app_id(settings),
-        broker=clients.faust_brokers(settings.kafka_bootstrap_servers),
+        broker=clients.faust_brokers(settings),
+        broker_credentials=clients.faust_credentials(settings),  # TLS and SASL, as every other client
         store=settings.table_store,
         datadir=str(datadir),
         topic_partitions=settings.partitions,

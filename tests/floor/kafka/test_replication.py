@@ -43,7 +43,7 @@ def test_more_in_sync_than_copies_is_refused() -> None:
 async def test_every_topic_is_created_with_the_clusters_replication(make_settings: Callable[..., Settings]) -> None:
     settings = make_settings()
     await ensure_topics(settings)
-    admin = clients.admin(settings.kafka_bootstrap_servers)
+    admin = clients.admin(settings)
     await admin.start()
     try:
         await write_epoch(settings, admin, "test")

@@ -80,7 +80,7 @@ def test_fewer_copies_or_in_sync_than_the_settings_ask_are_only_warned_of() -> N
 
 
 async def _alter(settings: Settings, topic: str, config: dict[str, str]) -> None:
-    admin = clients.admin(settings.kafka_bootstrap_servers)
+    admin = clients.admin(settings)
     await admin.start()
     try:
         await admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, topic, configs=config)])

@@ -32,7 +32,7 @@ async def test_topics_get_three_copies_two_in_sync_and_nothing_is_auto_created(
     settings = make_settings()
     assert await cluster_replication(settings) == Replication(3, 2)
     await ensure_topics(settings)
-    admin = clients.admin(settings.kafka_bootstrap_servers)
+    admin = clients.admin(settings)
     await admin.start()
     try:
         states = await topic_states(admin, [s.name for s in topic_specs(settings)])
