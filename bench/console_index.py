@@ -1,7 +1,7 @@
 """`python -m bench console-index`: the console's stuck-orders query at 1M orders, beside a scan.
 
 Figure: one `/console/orders?state=S&older_than=D` page (50 newest, and a deep page) answered
-from streams/console/index.py's OrderIndex holding N orders. Baseline, same run: the same
+from streams/order_index/index.py's OrderIndex holding N orders. Baseline, same run: the same
 answer by a linear scan over the same N (state, updatedAt) rows with heapq.nlargest, what a
 view without an index would do over the local table's values (already parsed: the real scan
 would also read RocksDB and parse JSON, so the baseline is a lower bound). Rounds interleave
@@ -20,7 +20,7 @@ import time
 import tracemalloc
 
 from bench.report import Baseline, BenchResult, Figure, machine
-from streams.console.index import OrderIndex
+from streams.order_index.index import OrderIndex
 
 STATES = ("WAITING", "PENDING", "IN_PROGRESS", "DELIVERED", "REJECTED")
 HOUR_MS = 3_600_000

@@ -1,12 +1,12 @@
 """Faust's own floor: CPU per record for an agent that does nothing but count.
 
-    python -m bench.faust_floor [records] [take|events] [stock|levers]
+    python -m bench.faust_floor [records] [take|events] [stock|fast]
 
 Lays `records` 600-byte records (12,000 keys, 4 partitions) on a fresh topic, then runs a
 faust-streaming worker (memory store) whose agent only counts them, and prints events/s and
 CPU µs per record (process CPU, every thread) from the first record to the last. `stock` is
-Faust as configured by default; `levers` is what `hooklog worker` runs by default: the seam's
-Faust levers (streams/kafka/seam/faust_levers.py), Settings' stream buffer and fetch size, and
+Faust as configured by default; `fast` is what `hooklog worker` runs by default: the seam's
+Faust fast paths (streams/kafka/seam/faust_fast_paths.py), Settings' stream buffer and fetch size, and
 its event loop (uvloop). `python -m bench.floor_rounds` interleaves the two in rounds. This is the part of `bench fold`'s worker
 figure no change to hooklog's own code can remove (bench/PROPOSED_CHANGES.md, Q1). The topic is
 left for `python -m bench clean` (its name holds `bench-`).
@@ -26,7 +26,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from floor.settings import Settings
-from streams.kafka.seam import install_fast_delivery, lever_settings
+from streams.kafka.seam import install_fast_delivery, fast_path_settings
 from streams.worker.app import raw_bytes_topic
 from streams.worker.runner import new_event_loop
 
@@ -56,16 +56,16 @@ def main() -> None:
     bootstrap = settings.kafka_bootstrap_servers
     topic = f"bench-{uuid.uuid4().hex[:8]}-floor"
     asyncio.run(_lay(bootstrap, topic, records))
-    levers = variant == "levers"
+    fast = variant == "fast"
     tuned = {"stream_buffer_maxsize": settings.worker_stream_buffer_maxsize,
-             "consumer_max_fetch_size": settings.worker_fetch_bytes, **lever_settings(True)} if levers else {}
+             "consumer_max_fetch_size": settings.worker_fetch_bytes, **fast_path_settings(True)} if fast else {}
     app = faust.App(f"{topic}-app", broker=[f"kafka://{s}" for s in bootstrap.split(",")], store="memory://",
                     web_enabled=False, consumer_auto_offset_reset="earliest", topic_partitions=4, autodiscover=False,
                     datadir=tempfile.mkdtemp(prefix="faust-floor-"), **tuned)
-    if levers:
+    if fast:
         install_fast_delivery(app)
         new_event_loop(settings.worker_event_loop)
-    source = raw_bytes_topic(app, topic, 4, levers)  # the worker's raw topic (with the levers: RawBytesSchema)
+    source = raw_bytes_topic(app, topic, 4, fast)  # the worker's raw topic (with the fast paths: RawBytesSchema)
     seen = {"n": 0, "wall": 0.0, "cpu": 0.0}
 
     @app.agent(source)

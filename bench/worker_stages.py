@@ -17,7 +17,7 @@ started on the real broker, and the tail of `app.fold` three ways (`TAILS`): Fau
 `flush_changelog_writes`; `send_unbuffered` per record, acks=all, linger 5 ms), with one record
 per event or one projection record per key, and `BatchWrites` (RocksDB write batches and
 closed aiokafka record batches, streams/kafka/seam/faust_batch_writes.py, the worker's path with
-the levers). The acks row is CPU (aiokafka's sender: produce requests, responses, callbacks),
+the fast paths). The acks row is CPU (aiokafka's sender: produce requests, responses, callbacks),
 its wall time beside it. Topics on a fresh `bench-<hex>` prefix, deleted at the end.
 """
 
@@ -47,9 +47,10 @@ from floor.settings import Settings
 from projections.registry import PROJECTIONS, projection_for
 from schemas.decoding import decode_fact
 from schemas.envelope import decode_envelope, utcnow
-from streams.console.indexer import order_entry
+from streams.order_index.index import OrderIndex
+from streams.order_index.keeper import order_entry
 from streams.kafka.seam import BatchWrites
-from streams.worker.app import build_worker
+from streams.compose.worker import build_worker
 from streams.worker.batch import StateCache, TableBatch, latest_per_key
 from streams.worker.handle import Worker
 from streams.worker.metrics import Folded
@@ -184,10 +185,12 @@ def pure_stages(batch: Batch, worker: Worker) -> dict[str, tuple[int, Callable[[
             tb.current = i
             process_record(value, tb.tables, utcnow, partition, i, cache)
 
+    index = OrderIndex()  # the worker's order index is one of these (streams/order_index/keeper.py)
+
     def console() -> None:
         for f in orders:
             state, updated = order_entry(f.outcome.outputs[0].value)
-            worker.console.index.put(f.outcome.aggregate_id, state, updated, f.partition)
+            index.put(f.outcome.aggregate_id, state, updated, f.partition)
 
     n = len(batch.values)
     return {
@@ -248,7 +251,7 @@ async def _setup(settings: Settings) -> Worker:
     await ensure_topics(settings, timeout_s=30)
     await create_topics(settings.kafka_bootstrap_servers, [changelog_topic(settings, p.name) for p in PROJECTIONS],
                         settings.partitions)
-    worker = build_worker(settings)
+    worker = build_worker(settings).worker
     await worker.app.producer.start()
     return worker
 

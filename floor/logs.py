@@ -4,7 +4,8 @@ HOOKLOG_LOG_FORMAT picks the rendering: `json` (one JSON object per line, for se
 shippers) or `console` (structlog's readable `key=value` lines, for a person at a terminal);
 unset, a terminal gets `console` and anything else `json`. hooklog's own loggers (`hooklog.*`)
 log at HOOKLOG_LOG_LEVEL; libraries (aiohttp, aiokafka, Faust, mode) at WARNING, rendered the
-same way. Tracebacks are plain text without local variables (locals may hold secrets), and as
+same way, except that aiokafka's retried "coordinator not available" lines read as the warning
+they are while the broker's coordinator starts (`TransientCoordinatorLines`). Tracebacks are plain text without local variables (locals may hold secrets), and as
 a last guard every configured secret is replaced by `[redacted]` in each rendered line.
 """
 
@@ -15,12 +16,13 @@ import atexit
 import logging
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import IO, Any
 
 import orjson
 import structlog
+from aiokafka.errors import GroupCoordinatorNotAvailableError, GroupLoadInProgressError, NotCoordinatorForGroupError
 from pydantic import SecretStr
 
 from floor.settings import Settings, split_secrets
@@ -115,6 +117,43 @@ def _renderers(log_format: str, stream: IO[str]) -> list[structlog.typing.Proces
                                           exception_formatter=structlog.dev.plain_traceback)]
 
 
+#: what aiokafka retries while a group's coordinator starts or moves (KAFKA.md: after a broker start)
+COORDINATOR_STARTING = (GroupCoordinatorNotAvailableError, GroupLoadInProgressError, NotCoordinatorForGroupError)
+
+
+class TransientCoordinatorLines(logging.Filter):
+    """aiokafka logs `ERROR Group Coordinator Request failed: [Error 15] GroupCoordinatorNotAvailableError`
+    on every retry while the broker's group coordinator starts (the first seconds after a broker
+    starts, or while a coordinator moves). It is expected and retried: for `patience_s` of such
+    lines in a row (a pause of `quiet_s` starts a new run) each reads as a WARNING saying so. A run
+    that lasts longer is something to look at: its lines are ERRORs again, saying how long."""
+
+    def __init__(self, patience_s: float = 60.0, quiet_s: float = 30.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__()
+        self.patience_s, self.quiet_s, self._clock = patience_s, quiet_s, clock
+        self._first: float | None = None
+        self._last = 0.0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not (record.name.startswith("aiokafka") and record.levelno >= logging.ERROR and isinstance(record.args, tuple)
+                and any(isinstance(arg, COORDINATOR_STARTING) for arg in record.args)):
+            return True
+        now = self._clock()
+        if self._first is None or now - self._last > self.quiet_s:
+            self._first = now
+        self._last = now
+        waited = now - self._first
+        text = record.getMessage()
+        if waited <= self.patience_s:
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            record.msg = f"waiting for the broker's group coordinator (expected while it starts; retrying): {text}"
+        else:
+            record.msg = f"the broker's group coordinator is still not available after {waited:.0f} s: {text}"
+        record.args = None
+        return True
+
+
 def configure_logging(role: str, level: str = "info", *, secrets: Iterable[SecretStr] = (),
                       stream: IO[str] | None = None, log_format: str | None = None) -> None:
     """Route structlog and the standard library through one renderer on `stream` (stderr):
@@ -144,6 +183,7 @@ def configure_logging(role: str, level: str = "info", *, secrets: Iterable[Secre
     )
     handler = logging.StreamHandler(out)
     handler.setFormatter(formatter)
+    handler.addFilter(TransientCoordinatorLines())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.WARNING)

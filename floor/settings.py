@@ -156,7 +156,7 @@ class Settings(BaseSettings):
     # history entries a state keeps (the first tenth, what its status rests on, the latest): a
     # state is one Kafka record and must fit the topics' max.message.bytes (checked at start)
     history_limit: int = Field(default=HISTORY_LIMIT, ge=10, le=100_000)
-    # Faust's per-record machinery (issue 12, bench/faust_floor.py; streams/kafka/seam/faust_levers.py):
+    # Faust's per-record machinery (issue 12, bench/faust_floor.py; streams/kafka/seam/faust_fast_paths.py):
     # records buffered per stream before the fetcher pauses a partition (Faust's default: 4096),
     # bytes fetched per partition per request (Faust's default: 1 MiB), the worker's event loop,
     # and the fast delivery path + lean Monitor (off: stock Faust, e.g. to compare).
@@ -171,7 +171,7 @@ class Settings(BaseSettings):
     worker_rocksdb_write_buffer_bytes: int = Field(default=64 * 1024 * 1024, ge=4 * 1024 * 1024, le=64 * 1024**3)
     worker_malloc_arenas: int = Field(default=2, ge=0, le=64)  # glibc malloc arenas (streams/worker/memory.py); 0: glibc's default
     worker_malloc_trim_s: float = Field(default=10.0, ge=0, le=3600)  # hand freed memory back this often; 0: never
-    # Faust's fast paths (streams/kafka/seam/faust_levers.py): fast delivery, the lean Monitor, the
+    # Faust's fast paths (streams/kafka/seam/faust_fast_paths.py): fast delivery, the lean Monitor, the
     # raw topic's records as events without Faust's codecs, and a batch's writes as one record
     # batch per partition; false: stock Faust. HOOKLOG_WORKER_FAUST_LEVERS, its old name, is read too.
     worker_fast_paths: bool = Field(default=True, validation_alias=AliasChoices(

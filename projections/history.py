@@ -93,11 +93,12 @@ def bound_history(state: ProjectionState, limit: int, pinned: Collection[str] = 
     """`state` with at most `limit` history entries: the first tenth (how the aggregate began),
     every entry a status or value still rests on (the latest final one, the `pinned` event
     ids), and the latest ones; `historyOmitted` counts the entries left out. The raw log keeps
-    every event (`GET …?history=full` reads them from there).
+    every event (`hooklog timeline` folds them from there, streams/ops/timeline.py).
 
     The status stays exact past the limit: `effective` only ever needs the latest final entry
     and the latest entry, and both are kept. What is lost is the exact set of the middle: a
-    redelivery of an event left out can no longer be told apart and is counted again."""
+    redelivery of an event left out can no longer be told apart and is counted again. A state's
+    `digests` (event id -> body digest) keeps the kept entries' only, so it stays bounded too."""
     history = state.history  # type: ignore[attr-defined]
     if len(history) <= limit:
         return state
@@ -115,5 +116,8 @@ def bound_history(state: ProjectionState, limit: int, pinned: Collection[str] = 
     kept = tuple(history[i] for i in sorted(keep))
     fields = dict(state.__dict__)
     fields["history"] = kept
+    if isinstance(fields.get("digests"), dict):  # Koywe Payments: a digest per event id, as bounded as the history
+        ids = {entry.eventId for entry in kept}
+        fields["digests"] = {ident: digest for ident, digest in fields["digests"].items() if ident in ids}
     fields["historyOmitted"] = state.historyOmitted + len(history) - len(kept)  # type: ignore[attr-defined]
     return trusted(type(state), fields)

@@ -8,7 +8,8 @@ replay of the alerts and actions topics equals the live state:
   acknowledged; any --resolve/clear--> resolved, which is final (the alert's event happened
   once; a new occurrence is a new alert with its own id).
 - A silence whose `until` has passed reads as open again (`AlertLifecycle.status_at`); the
-  notifiers re-announce it then (streams/notify/).
+  folder then records an `expire` action (`schemas.lifecycle.silence_expiry`), which opens it
+  again for good, a change every sink is told (streams/notify/lifecycle.py).
 
 A change is emitted when the status (or a silence's end) differs from the last one notified,
 and only once the alert itself is known: a clear can arrive before its alert, and the alert then
@@ -51,13 +52,21 @@ def _silence(now: Standing, action: AlertAction) -> Standing:
     return Standing(S.SILENCED, action.until, action.id, action.at, action.by, action.reason)
 
 
+def _expire(now: Standing, action: AlertAction) -> Standing:
+    """The end of the silence that lasts until `action.until`; nothing once another silence
+    replaced it or an operator acted since."""
+    if now.status is S.SILENCED and now.until == action.until:
+        return Standing(S.OPEN, None, action.id, action.at, action.by, action.reason)
+    return now
+
+
 def _resolve(now: Standing, action: AlertAction) -> Standing:
     return Standing(S.RESOLVED, None, action.id, action.at, action.by, action.reason)
 
 
 #: action kind -> how it moves a (not yet resolved) alert.
 STEPS: dict[str, Callable[[Standing, AlertAction], Standing]] = {
-    "ack": _ack, "silence": _silence, "resolve": _resolve, "clear": _resolve,
+    "ack": _ack, "silence": _silence, "resolve": _resolve, "clear": _resolve, "expire": _expire,
 }
 
 

@@ -32,13 +32,14 @@ class AlertStatus(StrEnum):
 
 
 #: What an action may be: an operator's `ack`, `resolve`, `silence`, or hooklog's own `clear`
-#: (the alert's condition cleared: a resolve by the system).
-ActionKind = Literal["ack", "resolve", "silence", "clear"]
+#: (the alert's condition cleared: a resolve by the system) and `expire` (a silence's end came:
+#: the alert is open again, and every sink is told so).
+ActionKind = Literal["ack", "resolve", "silence", "clear", "expire"]
 
 #: The operator actions the API and console take (`clear` is hooklog's alone).
 OPERATOR_ACTIONS: tuple[ActionKind, ...] = ("ack", "resolve", "silence")
 
-#: The actor of a `clear`.
+#: The actor of a `clear` and an `expire`.
 SYSTEM_ACTOR = "hooklog"
 
 
@@ -62,6 +63,13 @@ class AlertAction(Frozen):
 def action_id(alert_id: str, action: str, cause: str) -> str:
     """The id of an action from what caused it (a clearing event id, a request's nonce)."""
     return _digest("action", alert_id, action, cause)
+
+
+def silence_expiry(alert_id: str, until: datetime) -> AlertAction:
+    """The action that ends the silence lasting until `until`, at that time. Its id is a function
+    of (alert, end), so every worker that sends it sends the same action, folded once."""
+    return AlertAction(id=action_id(alert_id, "expire", until.isoformat()), alertId=alert_id, action="expire",
+                       at=until, by=SYSTEM_ACTOR, until=until, reason="the silence ended")
 
 
 class LifecycleChange(Frozen):

@@ -1,12 +1,18 @@
 """README.md and docs/: every relative link (and #anchor) resolves, every page is reachable from
-the README, and the README's two commands are the ones CI and the e2e test run."""
+the README, the README's two commands are the ones CI and the e2e test run, every setting's
+environment name is in docs/configuration.md, and every module or file path a page names exists
+(so a move or a rename cannot leave the docs stale silently)."""
 
 from __future__ import annotations
 
+import ast
 import re
 from pathlib import Path
 
 import pytest
+from pydantic import AliasChoices
+
+from floor.settings import Settings
 
 pytestmark = pytest.mark.unit
 REPO = Path(__file__).resolve().parents[1]
@@ -70,3 +76,94 @@ def test_the_demo_setup_installs_no_test_only_part() -> None:
     demo, tests = ((REPO / ".ci" / name).read_text() for name in ("setup", "setup-tests"))
     assert "apt-get" not in demo and "[dev]" not in demo
     assert "chromium" in tests and "prometheus-alertmanager" in tests and "bash .ci/setup" in tests
+
+
+def env_names() -> dict[str, list[str]]:
+    """setting -> the environment names it is read from (its aliases, old names included)."""
+    prefix = Settings.model_config.get("env_prefix") or ""
+    names: dict[str, list[str]] = {}
+    for name, field in Settings.model_fields.items():
+        alias = field.validation_alias
+        if isinstance(alias, AliasChoices):
+            names[name] = [c for c in alias.choices if isinstance(c, str) and c.isupper()]
+        else:
+            names[name] = [alias if isinstance(alias, str) else f"{prefix}{name.upper()}"]
+    return names
+
+
+def documented_env_names(text: str) -> set[str]:
+    """Every `HOOKLOG_…` name in the text, the table's shorthand `HOOKLOG_A_B` / `_C` read as
+    HOOKLOG_A_C too (the suffix replaces as many of the name's last parts as it has)."""
+    found = set(re.findall(r"`([A-Z][A-Z0-9_]+)`", text))
+    for full, suffix in re.findall(r"`([A-Z][A-Z0-9_]+)` / `(_[A-Z0-9_]+)`", text):
+        kept = full.split("_")[: -len(suffix.split("_")[1:])]
+        found.add("_".join(kept) + suffix)
+    return found
+
+
+def test_the_shorthand_is_read() -> None:
+    assert documented_env_names("| `HOOKLOG_TLS_CERT_FILE` / `_KEY_FILE` | `HOOKLOG_X` |") == {
+        "HOOKLOG_TLS_CERT_FILE", "HOOKLOG_TLS_KEY_FILE", "HOOKLOG_X"}
+
+
+def test_every_setting_and_alias_is_in_the_configuration_page() -> None:
+    documented = documented_env_names((REPO / "docs" / "configuration.md").read_text())
+    names = env_names()
+    assert "HOOKLOG_WORKER_FAUST_LEVERS" in names["worker_fast_paths"]  # an old name counts too
+    missing = {name: [e for e in envs if e not in documented] for name, envs in names.items()}
+    assert {name: envs for name, envs in missing.items() if envs} == {}
+
+
+#: the first-party packages a dotted name may start with (topic names such as `hooklog.raw.v1` aside)
+PACKAGES = ("schemas", "projections", "floor", "ingest", "streams", "hooklog", "bench", "tests")
+#: a file path rooted at a folder of the repo, with an extension (`streams/api/views.py`)
+FILE_PATH = re.compile(r"(?<![\w./<>-])((?:%s|docs|\.ci)/(?:[\w.-]+/)*[\w-][\w.-]*\.\w+)(?![\w*]|\.\w)"
+                       % "|".join(PACKAGES))
+DOTTED = re.compile(r"(?<![\w./-])((?:%s)(?:\.\w+)+)" % "|".join(PACKAGES))
+TOPIC = re.compile(r"\.v\d+$")
+
+
+def top_level_names(module: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.parse(module.read_text()).body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign | ast.AnnAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names |= {t.id for t in targets if isinstance(t, ast.Name)}
+        elif isinstance(node, ast.ImportFrom | ast.Import):
+            names |= {(a.asname or a.name).split(".")[0] for a in node.names}
+    return names
+
+
+def dotted_exists(name: str, root: Path = REPO) -> bool:
+    """`a.b.c` is a module or package, or a module and a name it defines at its top level."""
+    parts = name.split(".")
+    for cut in range(len(parts), 0, -1):
+        base = root.joinpath(*parts[:cut])
+        module = base.with_suffix(".py") if base.with_suffix(".py").exists() else base / "__init__.py"
+        if module.exists():
+            rest = parts[cut:]
+            return not rest or (len(rest) == 1 and rest[0] in top_level_names(module))
+    return False
+
+
+def named_paths(text: str) -> tuple[list[str], list[str]]:
+    """(file paths, dotted module names) a page names, fenced code and inline code included."""
+    dotted = [d for d in DOTTED.findall(text) if not TOPIC.search(d)]
+    return FILE_PATH.findall(text), dotted
+
+
+def test_the_path_finder_sees_paths_and_names_but_not_topics() -> None:
+    files, dotted = named_paths("(`streams/access.py`), `streams.dlq.redrive`, `hooklog.raw.v1`, "
+                                "`docs/img/console-*.png`, `<data_dir>/replay/x.json`, schemas/json/a.schema.json.")
+    assert files == ["streams/access.py", "schemas/json/a.schema.json"] and dotted == ["streams.dlq.redrive"]
+    assert not dotted_exists("streams.dlq.redrive") and dotted_exists("streams.ops.redrive")
+    assert dotted_exists("streams.ops.redrive.redrive_values") and not dotted_exists("streams.ops.redrive.nothing")
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(REPO)))
+def test_every_module_path_a_page_names_exists(page: Path) -> None:
+    files, dotted = named_paths(page.read_text())
+    assert [f for f in files if not (REPO / f).exists()] == []
+    assert [d for d in dotted if not dotted_exists(d)] == []

@@ -11,9 +11,12 @@ except `if TYPE_CHECKING:` blocks.
 from __future__ import annotations
 
 import ast
+import re
+import tomllib
 from collections.abc import Mapping
 
 import pytest
+import setuptools
 
 from tests.kafka_fixtures import REPO
 from tests.streams.test_layout import cycles, import_graph, imported, modules_of
@@ -90,10 +93,21 @@ def test_sub_packages_by_job_not_loose_modules(package: str) -> None:
     assert sorted(p.name for p in (REPO / package).glob("*.py") if p.name != "__init__.py") == []
 
 
-def test_every_product_package_is_shipped() -> None:
-    """pyproject's packages and the Dockerfile carry every floor (and not the benchmarks)."""
-    pyproject = (REPO / "pyproject.toml").read_text()
-    dockerfile = (REPO / "Dockerfile").read_text()
-    for package in BELOW:
-        assert f'"{package}*"' in pyproject, f"pyproject.toml's packages miss {package}"
-        assert f"COPY {package} ./{package}" in dockerfile, f"the Dockerfile misses {package}"
+def wheel_packages() -> list[str]:
+    """The packages the wheel carries: setuptools' own search, with pyproject's find config."""
+    find = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]["find"]
+    return sorted(setuptools.find_packages(str(REPO), include=find.get("include", ["*"]), exclude=find.get("exclude", ())))
+
+
+def test_the_wheel_carries_every_product_package_and_nothing_else() -> None:
+    shipped = wheel_packages()
+    assert {name.split(".")[0] for name in shipped} == set(BELOW), "the wheel's top-level packages are the floors"
+    assert {module.rpartition(".")[0] for module in product_imports() if module.count(".") > 1} <= set(shipped), \
+        "a sub-package of the product is missing from the wheel"
+    assert not [name for name in shipped if name.split(".")[0] in NEVER]
+
+
+def test_the_image_carries_the_product_only() -> None:
+    copied = re.findall(r"^COPY (\S+) ", (REPO / "Dockerfile").read_text(), flags=re.M)
+    assert set(BELOW) <= set(copied), f"the Dockerfile misses {sorted(set(BELOW) - set(copied))}"
+    assert not set(copied) & NEVER, "bench/ and tests/ are not the product: keep them out of the image"

@@ -84,6 +84,14 @@ async def cluster_replication(settings: Settings, admin: Any | None = None, time
     return replication_for(settings, brokers)
 
 
+async def with_cluster_replication(settings: Settings) -> Settings:
+    """The settings with the replication defaults filled in from the cluster: what a process
+    that builds topics' configs without a broker at hand (the worker's Faust app) is given."""
+    replication = await cluster_replication(settings)
+    return settings.model_copy(update={"replication_factor": replication.factor,
+                                       "min_insync_replicas": replication.min_insync})
+
+
 def new_topics(specs: Iterable[TopicSpec], replication: Replication) -> list[NewTopic]:
     """The admin API's requests for `specs`, each with the replication's factor and min ISR."""
     return [NewTopic(s.name, s.partitions, replication.factor, topic_configs={**s.config, **replication.config})

@@ -6,6 +6,7 @@ Thin shells: the work is in streams/replay/ and streams/ops/.
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 from pathlib import Path
 
@@ -122,6 +123,22 @@ def register(app: typer.Typer) -> None:
             console.print(f"[red]{len(report.differences)} difference(s) in {len(keys)} aggregate(s)[/red]")
             raise typer.Exit(1)
         console.print("[green]no differences[/green]")
+
+    @app.command()
+    def timeline(
+        projection: str = typer.Argument(..., help="the projection: orders, kyc, kuenta.loans, koywe-payments.orders, …"),
+        key: str = typer.Argument(..., help="the aggregate id (the order id, the user id, …)"),
+    ) -> None:
+        """Print one aggregate's state with its whole history, folded from the raw log (a stored
+        state keeps at most HOOKLOG_HISTORY_LIMIT entries); exit 1 when the log has none of it."""
+        from schemas.jsondump import plain_json
+        from streams.ops.timeline import full_state
+
+        state = asyncio.run(full_state(Settings(), projection, key))
+        if state is None:
+            console.print(f"[red]the raw log holds no {projection} event of {key!r}[/red]")
+            raise typer.Exit(1)
+        sys.stdout.write(plain_json(state).decode() + "\n")
 
     @app.command()
     def reset(

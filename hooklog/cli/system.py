@@ -38,7 +38,7 @@ def ingest(processes: int = typer.Option(1, help="ingest processes sharing the p
 
 def worker() -> None:
     """Run the Faust worker: fold the raw log into tables, projection topics, alerts and DLQ."""
-    from streams.worker.runner import run_worker
+    from streams.compose.process import run_worker
 
     run_worker(Settings())
 

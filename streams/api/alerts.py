@@ -7,26 +7,21 @@ The action's body is optional JSON: `reason`, and for a silence `until` (ISO 860
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, ClassVar
 
 import orjson
-from faust.web import Request, Response, View
+from faust.web import Request, Response
 
 from floor.responses import error_body
 from schemas.envelope import utcnow
 from schemas.errors import AlertActionError, BrokerUnavailableError
 from schemas.lifecycle import AlertStatus
+from streams.api.query import QueryApi, json_response
+from streams.api.views import ApiView, bound
+from streams.notify.actions import ActionDesk
 from streams.notify.lifecycle import lifecycle_view, read_lifecycles
-from streams.worker.handle import Worker
 
-#: `read(view, request, topic, pick, keep)`: views.py's bounded read of a topic
-Read = Callable[..., Awaitable[Response]]
 STATES = tuple(status.value for status in AlertStatus)
-
-
-def _json(view: View, status: int, body: bytes) -> Response:
-    return view.bytes(body, content_type="application/json", status=status)
 
 
 async def action_body(request: Request) -> dict[str, Any]:
@@ -42,40 +37,46 @@ async def action_body(request: Request) -> dict[str, Any]:
     return body
 
 
-def install_alert_views(worker: Worker, read: Read) -> None:
-    app, settings = worker.app, worker.settings
+class Alerts(ApiView):
+    """Alerts from the alerts topic (deduplicated by their deterministic id), newest last, each
+    with its `lifecycle`; `?state=open|acknowledged|silenced|resolved` keeps those in that state."""
 
-    @app.page("/alerts")
-    class Alerts(View):
-        """Alerts from the alerts topic (deduplicated by their deterministic id), newest last, each
-        with its `lifecycle`; `?state=open|acknowledged|silenced|resolved` keeps those in that state."""
+    async def get(self, request: Request) -> Response:
+        state = request.query.get("state")
+        if state is not None and state not in STATES:
+            return json_response(self, 400, error_body("bad_request", f"state must be one of {', '.join(STATES)}"))
+        try:
+            lifecycles = await read_lifecycles(self.api.worker.settings)
+        except BrokerUnavailableError as exc:
+            return json_response(self, 503, error_body("broker_unavailable", str(exc)))
+        now = utcnow()
 
-        async def get(self, request: Request) -> Response:
-            state = request.query.get("state")
-            if state is not None and state not in STATES:
-                return _json(self, 400, error_body("bad_request", f"state must be one of {', '.join(STATES)}"))
-            try:
-                lifecycles = await read_lifecycles(settings)
-            except BrokerUnavailableError as exc:
-                return _json(self, 503, error_body("broker_unavailable", str(exc)))
-            now = utcnow()
+        def pick(value: bytes) -> dict[str, Any]:
+            item = orjson.loads(value)
+            item["lifecycle"] = lifecycle_view(lifecycles.get(item.get("id", "")), now)
+            return item
 
-            def pick(value: bytes) -> dict[str, Any]:
-                item = orjson.loads(value)
-                item["lifecycle"] = lifecycle_view(lifecycles.get(item.get("id", "")), now)
-                return item
+        return await self.api.read(self, request, "alerts", pick,
+                                   lambda item: state is None or item["lifecycle"]["status"] == state)
 
-            return await read(self, request, "alerts", pick,
-                              lambda item: state is None or item["lifecycle"]["status"] == state)
 
-    @app.page("/alerts/{alert_id}/{action}")
-    class AlertAction(View):
-        async def post(self, request: Request, alert_id: str, action: str) -> Response:
-            try:
-                done = await worker.alerting.desk.act(alert_id, action, await action_body(request), by="api",
-                                                      nonce=request.headers.get("Idempotency-Key"))
-            except AlertActionError as exc:
-                return _json(self, 400, error_body("bad_request", str(exc)))
-            except BrokerUnavailableError as exc:
-                return _json(self, 503, error_body("broker_unavailable", str(exc)))
-            return _json(self, 202, orjson.dumps({"status": "accepted", "action": done.model_dump(mode="json")}))
+class AlertAction(ApiView):
+    """An operator's ack/resolve/silence of an alert, through the action desk (`desk`)."""
+
+    desk: ClassVar[ActionDesk]
+
+    async def post(self, request: Request, alert_id: str, action: str) -> Response:
+        try:
+            done = await self.desk.act(alert_id, action, await action_body(request), by="api",
+                                       nonce=request.headers.get("Idempotency-Key"))
+        except AlertActionError as exc:
+            return json_response(self, 400, error_body("bad_request", str(exc)))
+        except BrokerUnavailableError as exc:
+            return json_response(self, 503, error_body("broker_unavailable", str(exc)))
+        return json_response(self, 202, orjson.dumps({"status": "accepted", "action": done.model_dump(mode="json")}))
+
+
+def install_alert_views(api: QueryApi, desk: ActionDesk) -> None:
+    """`GET /alerts?state=`, `POST /alerts/{id}/ack|resolve|silence`, bound to `api` and `desk`."""
+    api.worker.app.page("/alerts")(bound(Alerts, api=api))
+    api.worker.app.page("/alerts/{alert_id}/{action}")(bound(AlertAction, api=api, desk=desk))

@@ -5,6 +5,7 @@ user's KYC and a Kuenta record, watch alerts, re-drive dead letters. Jinja2 temp
 (autoescaped), one CSS file, no JavaScript; a cookie session made from an API token
 (auth.py, session.py); every read behind data.py. Docs: docs/console.md.
 
-Hooks into the worker: `install.install_console(worker)` from the views installer, and
-`worker.console.observe(folded)` once per batch in the fold loop (the order index).
+Composed into the worker by the composition root (streams/compose/worker.py):
+`install.install_console(worker, router, alerting, keeper)` adds the routes; the order index it
+reads is fed by the fold loop, which observes each landed batch.
 """

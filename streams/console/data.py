@@ -6,7 +6,7 @@ as JSON (the browser stays on this worker, so its session cookie keeps working).
 can answer now (starting, rebalancing, recovering, owner unknown or unreachable) the answer is
 `Unavailable` (a 503 page, "retry"), never "missing". Alerts and
 dead letters are read from their topics, the same on every worker. The stuck-orders list and the
-order counts are every worker's part, merged (streams/console/fanout.py, merge.py): all
+order counts are every worker's part, merged (streams/order_index/fanout.py, merge.py): all
 partitions or a 503, never a part presented as the whole.
 """
 
@@ -31,13 +31,14 @@ from schemas.orders import OrderState
 from schemas.users import UserState
 from streams.api.routing import Local, Refuse, route
 from streams.console import rawlog
-from streams.console.merge import Cursor, Gap, Merged, WorkerRow
+from streams.order_index.merge import Cursor, Gap, Merged, WorkerRow
 from streams.console.timeline import RawEvent, body_text, raw_event
 from streams.kafka import seam
 from streams.ops.verify import api_path
 
 if TYPE_CHECKING:
-    from streams.console.fanout import FanOut
+    from streams.api.forward import Router
+    from streams.order_index.fanout import FanOut
     from streams.worker.handle import Worker
 
 RAW_MARGIN = timedelta(minutes=5)  # raw records' Kafka timestamps vs the envelope's receivedAt
@@ -69,8 +70,8 @@ class DeadLetter(NamedTuple):
 
 
 class ConsoleData:
-    def __init__(self, worker: Worker, fanout: FanOut, readiness: Any) -> None:
-        self.worker, self.fanout, self._readiness = worker, fanout, readiness
+    def __init__(self, worker: Worker, router: Router, fanout: FanOut, readiness: Any) -> None:
+        self.worker, self.router, self.fanout, self._readiness = worker, router, fanout, readiness
         self.settings = worker.settings
         self.raw_topic = worker.topics["raw"].get_topic_name()
 
@@ -79,7 +80,7 @@ class ConsoleData:
         """The key's state from this worker's active partition, or as its owner's API gives it
         (the same routing decision as the query API: streams/api/routing.py); Unavailable when
         neither can answer now, None only when the owner has no such key."""
-        router = self.worker.router
+        router = self.router
         decision = route(router.view_of(table), partition_for(key, self.settings.partitions), forwarded=False)
         if isinstance(decision, Refuse):
             raise Unavailable(decision.detail, decision.retry_after_s)
@@ -89,7 +90,7 @@ class ConsoleData:
             stored = await self._from_owner(router, decision.url, table, key)
         return None if stored is None else model.model_validate_json(stored)
 
-    async def _from_owner(self, router: Any, url: str, table: str, key: str) -> bytes | None:
+    async def _from_owner(self, router: Router, url: str, table: str, key: str) -> bytes | None:
         """The owner's `GET` of the key, with this worker's first API token (the console's user
         holds a cookie of this worker, not a token); 404 is None, anything else Unavailable."""
         tokens = self.settings.api_token_list

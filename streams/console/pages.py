@@ -8,19 +8,20 @@ from typing import Any
 
 from aiohttp import web
 
-from schemas.errors import AlertActionError, BrokerUnavailableError
 from floor.settings import Settings
+from schemas.errors import AlertActionError, BrokerUnavailableError
 from schemas.kuenta import KUENTA_EVENTS
 from schemas.orders import OrderStatus
 from streams.console import links
 from streams.console.auth import Auth
 from streams.console.data import ConsoleData, Unavailable, pretty
 from streams.console.health import FoldRate, broker_check, ingest_check, metric_total
-from streams.console.merge import format_cursor, parse_cursor
+from streams.order_index.merge import format_cursor, parse_cursor
 from streams.console.params import parse_duration, parse_page, parse_since
 from streams.console.render import page, redirect
 from streams.console.timeline import first_received, timeline
 from streams.notify.lifecycle import read_lifecycles
+from streams.notify.service import Alerting
 from streams.ops.redrive import redrive, redrive_values
 
 ALERT_TYPES = ("order_amount_modified", "order_rejected_by_compliance", "order_crypto_tx_failed", "kyc_review_needed",
@@ -34,8 +35,10 @@ def _now() -> datetime:
 
 
 class Pages:
-    def __init__(self, data: ConsoleData, auth: Auth, settings: Settings, rate: FoldRate, readiness: Any) -> None:
+    def __init__(self, data: ConsoleData, auth: Auth, settings: Settings, rate: FoldRate, readiness: Any,
+                 alerting: Alerting) -> None:
         self.data, self.auth, self.settings, self.rate, self._readiness = data, auth, settings, rate, readiness
+        self.alerting = alerting
 
     def _page(self, request: web.Request, template: str, status: int = 200, **context: Any) -> web.Response:
         return page(template, status, user=request.get("console.session"), csrf=self.auth.csrf(request),
@@ -161,12 +164,12 @@ class Pages:
             alerts, capped = await self.data.alerts(since, wanted)
         except Unavailable as exc:
             return self._unavailable(request, exc)
-        alerting = self.data.worker.alerting
+        alerting = self.alerting
         lifecycles, lifecycles_problem = await self._optional(self._lifecycles())
         return self._page(request, "alerts.html", alerts=alerts[:500], capped=capped or len(alerts) > 500,
                           types=ALERT_TYPES, wanted=wanted, since=request.query.get("since", ""), since_at=since,
                           lifecycles=lifecycles or {}, lifecycles_problem=lifecycles_problem, now=_now(),
-                          sinks=sorted(alerting.metrics.sinks.items()) if alerting else [],
+                          sinks=sorted(alerting.metrics.sinks.items()),
                           done=request.query.get("done"))
 
     async def _lifecycles(self) -> Any:
@@ -180,8 +183,8 @@ class Pages:
         form = await request.post()
         fields = {"forSeconds": form.get("forSeconds"), "reason": form.get("reason")}
         try:
-            action = await self.data.worker.alerting.desk.act(str(form.get("alert", "")), str(form.get("action", "")),
-                                                              fields, by="console")
+            action = await self.alerting.desk.act(str(form.get("alert", "")), str(form.get("action", "")),
+                                                 fields, by="console")
         except AlertActionError as exc:
             return self._error(request, 400, "Bad action", str(exc))
         except BrokerUnavailableError as exc:

@@ -1,14 +1,15 @@
 """Query parameters of the console's pages: durations, pages, times. Pure; ValueError says what is wrong."""
 
 from __future__ import annotations
-from schemas.times import parse_time
 
 import re
 from datetime import UTC, datetime
 
+from schemas.times import parse_time
+from streams.order_index.merge import MAX_PAGE_SIZE
+
 _DURATION = re.compile(r"(\d+)([smhd])")
 _UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-MAX_PAGE_SIZE = 200
 
 
 def parse_duration(text: str) -> int:

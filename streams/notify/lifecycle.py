@@ -7,6 +7,12 @@ loaded from `<prefix>.lifecycle.v1`'s same partition when assigned: the compacte
 the table, and there are few alerts. Each batch is folded (`projections.lifecycle`), its new
 states published, and only once the broker acknowledged them are the inputs committed; a crash
 re-folds from the last commit, and the fold takes a repeat as nothing.
+
+A silence ends by itself: every `EXPIRY_CHECK_S` the folder sends an `expire` action
+(`silence_expiry`, a deterministic id) for each of its lifecycles silenced past its end, to the
+actions topic like any action; folded, it opens the alert again and every sink is told. A crash
+before the send leaves it to the partition's next owner; two owners during a rebalance send the
+same id, folded once.
 """
 
 from __future__ import annotations
@@ -22,13 +28,17 @@ from pydantic import ValidationError
 from projections.lifecycle import Input, fold_lifecycle
 from schemas.alerts import Alert
 from schemas.jsondump import plain_json
-from schemas.lifecycle import AlertAction, AlertLifecycle, LifecycleChange, lifecycle_key
+from schemas.envelope import utcnow
+from schemas.lifecycle import AlertAction, AlertLifecycle, AlertStatus, LifecycleChange, lifecycle_key, silence_expiry
 from floor.settings import Settings
 from floor.kafka.names import lifecycle_group
 from floor.kafka.topic_reader import read_range
 from streams.notify.consumer import consume_producing, group_consumer, log, new_producer, read_partition
 
 Table = dict[str, AlertLifecycle]
+
+#: How often the folder looks for silences that have ended.
+EXPIRY_CHECK_S = 1.0
 
 
 def decode_input(topic_kind: str, value: bytes | None) -> Input | None:
@@ -54,9 +64,12 @@ class LifecycleFolder(ConsumerRebalanceListener):
     """Fold a member's partitions of alerts and actions; `on_change` sees each change folded
     (the console's and the metrics' live view; the notifiers read the topic)."""
 
-    def __init__(self, settings: Settings, on_change: Callable[[LifecycleChange], None] | None = None) -> None:
+    def __init__(self, settings: Settings, on_change: Callable[[LifecycleChange], None] | None = None,
+                 clock: Callable[[], datetime] = utcnow) -> None:
         self.settings = settings
         self.on_change = on_change
+        self.clock = clock
+        self.expiries_sent: set[str] = set()  # expire actions sent and not folded yet
         self.kinds = {settings.topic("alerts"): "alerts", settings.topic("alert-actions"): "actions"}
         self.out = settings.topic("lifecycle")
         self.tables: dict[int, Table] = {}
@@ -65,8 +78,43 @@ class LifecycleFolder(ConsumerRebalanceListener):
 
     async def run(self) -> None:
         self.tables = {}  # a new run starts from what the topic holds, never from a failed run's memory
+        self.expiries_sent = set()
         self.producer = new_producer(self.settings)
-        await consume_producing(group_consumer(self.settings, list(self.kinds), lifecycle_group(self.settings), self), self.producer, self.handle)
+        expiring = asyncio.ensure_future(self.expire_forever())
+        try:
+            await consume_producing(group_consumer(self.settings, list(self.kinds), lifecycle_group(self.settings), self),
+                                    self.producer, self.handle)
+        finally:
+            expiring.cancel()
+            await asyncio.gather(expiring, return_exceptions=True)
+
+    async def expire_forever(self) -> None:
+        """End the silences that are over, every EXPIRY_CHECK_S; a failed send is tried next round."""
+        while True:
+            await asyncio.sleep(EXPIRY_CHECK_S)
+            try:
+                await self.expire_silences(self.clock())
+            except Exception as exc:  # noqa: BLE001 - the broker away: the next round sends it
+                log.warning("silence_expiry_unsent", error=f"{type(exc).__name__}: {exc}")
+
+    async def expire_silences(self, now: datetime) -> list[AlertAction]:
+        """Send an `expire` action for each held lifecycle silenced past its end (once per run
+        until folded); the actions sent."""
+        due = [silence_expiry(state.alertId, state.silencedUntil) for table in list(self.tables.values())
+               for state in list(table.values())
+               if state.status is AlertStatus.SILENCED and state.silencedUntil is not None and state.silencedUntil <= now]
+        self.expiries_sent &= {action.id for action in due}  # folded ones are due no more
+        sent = []
+        for action in due:
+            if action.id in self.expiries_sent or self.producer is None:
+                continue
+            await self.producer.send_and_wait(self.settings.topic("alert-actions"), plain_json(action),
+                                              key=lifecycle_key(action.alertId))
+            self.expiries_sent.add(action.id)
+            sent.append(action)
+        if sent:
+            log.info("silences_ended", alerts=[a.alertId for a in sent])
+        return sent
 
     async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
         for tp in revoked:

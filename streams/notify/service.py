@@ -29,7 +29,7 @@ class Alerting:
         self.sinks = settings.notify_sinks  # a malformed HOOKLOG_NOTIFY stops the start (ConfigError)
         self.parts: dict[str, Callable[[], object]] = {}
         if fold:
-            self.folder = LifecycleFolder(settings)
+            self.folder = LifecycleFolder(settings, clock=clock)
             self.parts["lifecycle"] = self.folder.run
             self.parts["clearing"] = ClearingFeed(settings).run
         if notify:

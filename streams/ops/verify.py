@@ -2,7 +2,8 @@
 
 The compacted projection topics are downstream's contract, so they are always compared (last
 record per key, a null value deleting the key); the alert and dead-letter ids too; with `api`
-the worker's query API is asked for every aggregate as well. Values are compared semantically:
+the worker's query API is asked for every aggregate as well; and each alert's lifecycle against
+a fold of the alerts and actions topics (streams/ops/lifecycles.py). Values are compared semantically:
 both sides are parsed (through the projection's model when they validate, so two spellings of
 one time are equal) and every differing field is reported.
 
@@ -28,6 +29,7 @@ from floor.kafka.topic_reader import read_range
 from floor.settings import Settings
 from schemas.errors import HooklogError
 from streams.kafka.seam import key_from_changelog
+from streams.ops.lifecycles import live_and_refolded
 from streams.replay.model import STATE_TYPES, Replayed
 from streams.replay.replay import replay_topic
 
@@ -248,6 +250,10 @@ async def _compare_once(settings: Settings, replayed: Replayed, api_url: str | N
     dead.update({f"{p}-{o}": "?" for p, o, _ in replayed.undecodable})
     diffs += missing_ids("dlq", set(await last_per_key(settings, settings.topic("dlq"))), dead)
     compared[settings.topic("dlq")] = len(dead)
+    live, refolded = await live_and_refolded(settings)
+    diffs += [Difference("lifecycle", key, path, a, b) for key in sorted(live.keys() | refolded.keys())
+              for path, a, b in diff_values(live.get(key, ABSENT), refolded.get(key, ABSENT))]
+    compared[settings.topic("lifecycle")] = len(live.keys() | refolded.keys())
     return diffs, compared
 
 

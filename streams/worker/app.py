@@ -1,4 +1,7 @@
-"""The Faust worker: one agent over the raw log, one table per projection, and the query API.
+"""The Faust worker: one agent over the raw log, one table per projection.
+
+The parts above it (the query API, the console, the order index, alerting) are added by the
+composition root (streams/compose/worker.py), which hands the fold agent its observer.
 
 At-least-once with idempotent folds (Faust's exactly-once is unreliable); one agent instance
 (`concurrency>1` loses offsets). Tables are keyed like the raw topic (aggregate id) and have its
@@ -11,24 +14,23 @@ import faust
 
 from floor.logs import get_logger
 from projections.registry import PROJECTIONS
-from floor.tls import server_tls
+from floor.tls import CertificateReloader, server_tls
 from floor.settings import Settings
-from streams.api.views import install_views
 from floor.kafka import clients
 from floor.kafka.names import app_id, store_dir
-from floor.kafka.replication import Replication, replication_for
+from floor.kafka.replication import replication_for
 from streams.kafka.seam import (
     BATCH_BYTES,
-    HooklogTableManager,
+    SeekBeforeResumeTableManager,
     RawBytesSchema,
     RocksDBBudget,
-    bounded_table_class,
+    budgeted_table_class,
     install_fast_delivery,
     install_transport,
-    lever_settings,
+    fast_path_settings,
     versions_drift,
 )
-from streams.worker.fold_loop import FoldLoop
+from streams.worker.fold_loop import FoldLoop, FoldObserver
 from streams.worker.handle import Worker
 from streams.worker.health import FoldHealth
 from streams.worker.memory import trim_malloc
@@ -39,9 +41,9 @@ from streams.worker.waiters import FoldWaiters
 log = get_logger("worker")
 
 
-def raw_bytes_topic(app: faust.App, name: str, partitions: int, levers: bool = False) -> faust.TopicT:
+def raw_bytes_topic(app: faust.App, name: str, partitions: int, fast: bool = False) -> faust.TopicT:
     """A topic of raw bytes; with the fast paths its records become events without Faust's codecs."""
-    if levers:
+    if fast:
         return app.topic(name, schema=RawBytesSchema(), partitions=partitions)
     return app.topic(name, key_type=bytes, value_type=bytes, key_serializer="raw",
                      value_serializer="raw", partitions=partitions)
@@ -56,24 +58,20 @@ def fast_paths(settings: Settings) -> bool:
     return settings.worker_fast_paths and not drift
 
 
-def build_worker(settings: Settings, replication: Replication | None = None) -> Worker:
-    """The worker's Faust app, tables and API. `replication`: what the cluster's topics get
-    (the runner reads it from the cluster, floor/kafka/replication.py); unset, the settings' on one
-    broker. hooklog creates the worker's topics first (floor/kafka/topics.py), so Faust's own
-    settings here only matter for a topic it would create itself."""
-    replication = replication or replication_for(settings, brokers=1)
-    levers = fast_paths(settings)
+def faust_app(settings: Settings, fast: bool, tls: CertificateReloader | None) -> faust.App:
+    """Faust's app with hooklog's settings (at-least-once, acks=all, hooklog's table manager)."""
     datadir = store_dir(settings)
     datadir.mkdir(parents=True, exist_ok=True)
-    tls = server_tls(settings)  # HTTPS with HOOKLOG_TLS_CERT_FILE/_KEY_FILE (streams/worker/tls.py)
-    app = faust.App(
+    return faust.App(
         app_id(settings),
         broker=clients.faust_brokers(settings),
         broker_credentials=clients.faust_credentials(settings),  # TLS and SASL, as every other client
         store=settings.table_store,
         datadir=str(datadir),
         topic_partitions=settings.partitions,
-        topic_replication_factor=replication.factor,
+        # hooklog creates the worker's topics first (floor/kafka/topics.py); this only matters for
+        # a topic Faust would create itself. The runner filled in the cluster's defaults.
+        topic_replication_factor=replication_for(settings, brokers=1).factor,
         processing_guarantee="at_least_once",
         producer_acks=-1,
         consumer_auto_offset_reset="earliest",
@@ -93,9 +91,9 @@ def build_worker(settings: Settings, replication: Replication | None = None) -> 
         table_standby_replicas=settings.standby_replicas,
         web_tables_enabled=False,
         autodiscover=False,
-        TableManager=HooklogTableManager,  # its Recovery seeks before it resumes (streams/kafka/seam)
+        TableManager=SeekBeforeResumeTableManager,  # its Recovery seeks before it resumes (streams/kafka/seam)
         # every RocksDB store shares one cache and one memtable budget (streams/kafka/seam/faust_rocksdb.py)
-        Table=bounded_table_class(RocksDBBudget(settings.worker_rocksdb_cache_bytes,
+        Table=budgeted_table_class(RocksDBBudget(settings.worker_rocksdb_cache_bytes,
                                                 settings.worker_rocksdb_write_buffer_bytes)),
         broker_commit_every=1000,
         broker_commit_interval=1.0,
@@ -103,42 +101,49 @@ def build_worker(settings: Settings, replication: Replication | None = None) -> 
         producer_linger=0.005,  # fewer, larger produce requests: ~16% less worker CPU/event (bench/PROPOSED_CHANGES.md)
         stream_buffer_maxsize=settings.worker_stream_buffer_maxsize,
         consumer_max_fetch_size=settings.worker_fetch_bytes,
-        **lever_settings(levers),
+        **fast_path_settings(fast),
     )
+
+
+def build_app(settings: Settings) -> Worker:
+    """The Faust app with its topics, one table per projection, HTTPS and the malloc trimmer;
+    no agent yet (`add_fold_agent`)."""
+    fast = fast_paths(settings)
+    tls = server_tls(settings)  # HTTPS with HOOKLOG_TLS_CERT_FILE/_KEY_FILE (streams/worker/tls.py)
+    app = faust_app(settings, fast, tls)
     # Before the first `app.transport` (app.topic below): a consumer that rewinds never-committed
-    # partitions on Faust's seeks (streams/kafka/seam/faust_transport.py), fast delivery with levers.
-    if levers:
+    # partitions on Faust's seeks (streams/kafka/seam/faust_transport.py), fast delivery with the fast paths.
+    if fast:
         install_fast_delivery(app)
     else:
         install_transport(app)
     names = ["raw", *(p.name for p in PROJECTIONS), "alerts", "dlq"]
-    topics = {name: raw_bytes_topic(app, settings.topic(name), settings.partitions, levers) for name in names}
+    topics = {name: raw_bytes_topic(app, settings.topic(name), settings.partitions, fast) for name in names}
     tables = {
         # bytes values are stored raw (our state JSON); str keys go JSON-encoded into the changelog.
         p.name: app.Table(p.name, default=None, partitions=settings.partitions, key_type=str, value_type=bytes,
-                          extra_topic_configs=replication.config)
+                          extra_topic_configs=replication_for(settings, brokers=1).config)
         for p in PROJECTIONS
     }
-
     metrics = WorkerMetrics()
     metrics.watch_lag(app, settings.topic("raw"))
-
-    waiters = FoldWaiters()
-    health = FoldHealth()
-    loop = FoldLoop(app, settings, tables, {name: topic.get_topic_name() for name, topic in topics.items()},
-                    frozenset(p.name for p in PROJECTIONS), metrics, waiters, health,
-                    observe=lambda folded: worker.console.observe(folded),  # the console's orders-by-state index
-                    direct=levers)
-    # One agent instance (`concurrency>1` loses offsets); a batch that cannot be folded stops the
-    # worker instead of crashing the agent (Faust would restart it and commit past the batch).
-    app.agent(topics["raw"], name="fold")(loop.run)
-
     if settings.worker_malloc_trim_s > 0:
         @app.timer(settings.worker_malloc_trim_s)
         async def hand_back_freed_memory() -> None:  # drained fetch buffers, batches (streams/worker/memory.py)
             trim_malloc()
 
-    worker = Worker(app, settings, tables, topics, metrics, waiters, health=health)
-    install_views(worker)
+    worker = Worker(app, settings, tables, topics, metrics, FoldWaiters(), health=FoldHealth(), fast_paths=fast)
     install_tls(worker, tls)
     return worker
+
+
+def add_fold_agent(worker: Worker, observer: FoldObserver) -> FoldLoop:
+    """The fold agent over the raw topic, telling `observer` of every batch that landed."""
+    loop = FoldLoop(worker.app, worker.settings, worker.tables,
+                    {name: topic.get_topic_name() for name, topic in worker.topics.items()},
+                    frozenset(p.name for p in PROJECTIONS), worker.metrics, worker.waiters, worker.health,
+                    observer, direct=worker.fast_paths)
+    # One agent instance (`concurrency>1` loses offsets); a batch that cannot be folded stops the
+    # worker instead of crashing the agent (Faust would restart it and commit past the batch).
+    worker.app.agent(worker.topics["raw"], name="fold")(loop.run)
+    return loop

@@ -24,7 +24,7 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from aiokafka.errors import (
     ClusterAuthorizationFailedError, InvalidTopicError, MessageSizeTooLargeError, RecordListTooLargeError,
@@ -96,6 +96,13 @@ def stop_process(app: Any, failure: BatchFailedError, code: int = EXIT_BATCH_FAI
     os._exit(code)
 
 
+class FoldObserver(Protocol):
+    """What watches the fold's outcomes besides the metrics and the waiters (the composition root
+    hands in the orders-by-state index, streams/order_index/keeper.py): told of every batch once it landed."""
+
+    def observe(self, folded: Sequence[Folded]) -> None: ...
+
+
 @dataclass
 class FoldLoop:
     """The fold agent's body, with what it folds into and whom it tells."""
@@ -108,8 +115,8 @@ class FoldLoop:
     metrics: WorkerMetrics
     waiters: FoldWaiters
     health: FoldHealth
-    observe: Callable[[Sequence[Folded]], None]  # what else watches outcomes (the console's index)
-    direct: bool = True  # BatchWrites straight to RocksDB and aiokafka (the seam's levers)
+    observer: FoldObserver  # what else watches outcomes (the orders-by-state index)
+    direct: bool = True  # BatchWrites straight to RocksDB and aiokafka (the seam's fast paths)
     exit: Callable[[Any, BatchFailedError], None] = stop_process
 
     def __post_init__(self) -> None:
@@ -166,7 +173,7 @@ class FoldLoop:
             self.waiters.folded((f.outcome.outputs[0].topic, f.outcome.aggregate_id or "", f.outcome.delivery_id or "")
                                 for f in folded if not f.outcome.dead)
         self.metrics.observe_batch(folded, started)
-        self.observe(folded)
+        self.observer.observe(folded)
 
     def fold(self, events: Iterable[Any]) -> tuple[list[Folded], BatchWrites]:
         """Fold every event against the tables (through an overlay: each touched key written

@@ -1,17 +1,19 @@
 """The handle on a built worker: its Faust app and what its views and tests read.
 
 Its own module so the query views (streams/api/views.py) can take a worker without importing
-the module that builds the Faust app.
+the module that builds the Faust app. What the parts above the worker add (the API's router,
+alerting, the order index) is held by the composition root's handle (streams/compose/worker.py),
+not here: the worker knows nothing of them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 import faust
 
 from floor.settings import Settings
+from floor.tls import CertificateReloader
 from streams.worker.health import FoldHealth
 from streams.worker.metrics import WorkerMetrics
 from streams.worker.waiters import FoldWaiters
@@ -27,8 +29,6 @@ class Worker:
     topics: dict[str, faust.TopicT]
     metrics: WorkerMetrics = field(default_factory=WorkerMetrics)
     waiters: FoldWaiters = field(default_factory=FoldWaiters)
-    console: Any = None  # the console's order-index keeper (streams/console), set by install_views
-    router: Any = None  # routes a key's query to its owner (streams/api/forward.py), set by install_views
-    alerting: Any = None  # lifecycles, clearing, notifiers, the action desk (streams/notify/service.py)
-    tls: Any = None  # the web server's CertificateReloader (floor/tls.py), None for plain HTTP
+    tls: CertificateReloader | None = None  # the web server's certificate (floor/tls.py), None for plain HTTP
     health: FoldHealth = field(default_factory=FoldHealth)  # whether batches land (streams/worker/fold_loop.py)
+    fast_paths: bool = False  # the seam's fast paths are on (streams/worker/app.py's fast_paths)

@@ -172,3 +172,39 @@ async def test_line_logger_writes_one_iteration_s_lines_at_once_and_errors_at_on
         root.handlers[:], root.level = saved[0], saved[1]
         logging.getLogger("hooklog").setLevel(saved[2])
         structlog.reset_defaults()
+
+
+def coordinator_line(level: int = logging.ERROR) -> logging.LogRecord:
+    """The line aiokafka's group coordinator logs on each retried lookup."""
+    from aiokafka.errors import GroupCoordinatorNotAvailableError
+
+    return logging.LogRecord("aiokafka.consumer.group_coordinator", level, __file__, 1,
+                             "Group Coordinator Request failed: %s", (GroupCoordinatorNotAvailableError(),), None)
+
+
+def test_a_starting_coordinator_reads_as_a_warning_and_other_aiokafka_errors_stay_errors(stream: io.StringIO) -> None:
+    from aiokafka.errors import GroupCoordinatorNotAvailableError, KafkaConnectionError
+
+    coordinator = logging.getLogger("aiokafka.consumer.group_coordinator")
+    coordinator.error("Group Coordinator Request failed: %s", GroupCoordinatorNotAvailableError())
+    coordinator.error("Heartbeat failed: %r", KafkaConnectionError("gone"))
+    starting, other = lines(stream)
+    assert starting["level"] == "warning" and starting["event"].startswith("waiting for the broker's group coordinator")
+    assert "GroupCoordinatorNotAvailableError" in starting["event"]
+    assert other["level"] == "error" and other["event"] == "Heartbeat failed: KafkaConnectionError('gone')"
+
+
+def test_a_coordinator_that_stays_away_is_an_error_again_and_a_new_run_starts_patient() -> None:
+    now = [0.0]
+    lines_filter = floor.logs.TransientCoordinatorLines(patience_s=60, quiet_s=30, clock=lambda: now[0])
+    seen = []
+    for at in (0.0, 20.0, 40.0, 60.0, 80.0, 200.0):  # 80: past the patience; 200: after a quiet pause
+        now[0] = at
+        record = coordinator_line()
+        assert lines_filter.filter(record)
+        seen.append((record.levelname, record.getMessage().split(" (")[0].split(":")[0]))
+    assert seen == [("WARNING", "waiting for the broker's group coordinator")] * 4 + [
+        ("ERROR", "the broker's group coordinator is still not available after 80 s"),
+        ("WARNING", "waiting for the broker's group coordinator")]
+    other = logging.LogRecord("hooklog.worker", logging.ERROR, __file__, 1, "boom %s", ("x",), None)
+    assert lines_filter.filter(other) and other.levelname == "ERROR" and other.getMessage() == "boom x"

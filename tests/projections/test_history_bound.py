@@ -102,3 +102,14 @@ def test_the_status_past_the_limit_is_the_unbounded_folds_in_any_arrival_order(
 def test_bound_history_leaves_a_short_state_as_it_is(koywe_fact: Callable[..., Any]) -> None:
     state, _ = fold_facts(fold_order, [koywe_fact("payment_created", seconds=0)])
     assert bound_history(state, 10, ORDERS.pinned(state)) is state
+
+
+def test_a_koywe_payments_orders_digests_are_bounded_with_its_history() -> None:
+    from tests.koywe_payments_factories import payments_envelope
+
+    records = [encode_envelope(payments_envelope("order.created", "ord_big", event_id="evt_0"))]
+    records += [encode_envelope(payments_envelope("order.pending", "ord_big", event_id=f"evt_{i}", seconds=i))
+                for i in range(1, 30)]
+    state = fold_all(records, 10)
+    assert len(state.history) == 10 and state.historyOmitted == 20
+    assert set(state.digests) == {entry.eventId for entry in state.history}  # not one per event ever seen

@@ -9,7 +9,7 @@ import pytest
 
 from projections.lifecycle import fold_lifecycle
 from schemas.alerts import Alert, make_alert
-from schemas.lifecycle import AlertAction, AlertLifecycle, AlertStatus, LifecycleChange, action_id
+from schemas.lifecycle import AlertAction, AlertLifecycle, AlertStatus, LifecycleChange, action_id, silence_expiry
 
 pytestmark = pytest.mark.unit
 
@@ -64,6 +64,31 @@ def test_a_silence_ends_at_its_time() -> None:
     assert state.status is S.SILENCED and changes[-1].until == T0 + timedelta(seconds=60)
     assert state.status_at(T0 + timedelta(seconds=59)) is S.SILENCED
     assert state.status_at(T0 + timedelta(seconds=60)) is S.OPEN
+
+
+def test_a_silence_expiry_opens_the_alert_again_as_a_change_of_its_own() -> None:
+    end = T0 + timedelta(seconds=60)
+    state, changes = run(alert(), act("silence", 1, until_s=60), silence_expiry(alert().id, end))
+    assert state.status is S.OPEN and state.silencedUntil is None
+    assert [c.status for c in changes] == [S.OPEN, S.SILENCED, S.OPEN]
+    assert changes[2].at == end and changes[2].by == "hooklog" and changes[0].id != changes[2].id
+    again, more = fold_lifecycle(state, silence_expiry(alert().id, end))  # a second worker's expiry: the same id
+    assert again is state and more == ()
+
+
+@pytest.mark.parametrize("then", ["silence", "ack", "resolve"])
+def test_a_silence_expiry_does_nothing_once_replaced_or_acted_on(then: str) -> None:
+    first_end = T0 + timedelta(seconds=60)
+    later = act(then, 30, until_s=600 if then == "silence" else None)
+    state, changes = run(alert(), act("silence", 1, until_s=60), later, silence_expiry(alert().id, first_end))
+    assert state.status is {"silence": S.SILENCED, "ack": S.ACKNOWLEDGED, "resolve": S.RESOLVED}[then]
+    assert len(changes) == 3  # open, silenced, then's: the stale expiry is no change
+
+
+def test_an_expiry_folded_in_any_order_gives_the_same_status() -> None:
+    items = [alert(), act("silence", 1, until_s=60), silence_expiry(alert().id, T0 + timedelta(seconds=60))]
+    finals = {run(*order)[0].model_dump_json(exclude={"changes"}) for order in itertools.permutations(items)}
+    assert len(finals) == 1 and '"status":"open"' in finals.pop()
 
 
 def test_a_longer_silence_is_a_change_of_its_own() -> None:

@@ -103,6 +103,44 @@ def test_no_import_cycles_between_streams_modules() -> None:
     assert cycles(import_graph(modules)) == []
 
 
+#: streams' sub-packages, bottom up -> the ones each may import (besides itself): the worker knows
+#: nothing of the API, the API nothing of the console; only the composition root sees them all.
+ROOMS_BELOW: dict[str, frozenset[str]] = {
+    "kafka": frozenset(),
+    "replay": frozenset({"kafka"}),
+    "ops": frozenset({"kafka", "replay", "notify"}),  # verify refolds the alert lifecycles
+    "worker": frozenset({"kafka"}),
+    "notify": frozenset({"kafka", "worker"}),
+    "api": frozenset({"kafka", "worker", "notify"}),
+    "order_index": frozenset({"kafka", "worker", "api"}),
+    "console": frozenset({"kafka", "worker", "notify", "api", "ops", "order_index"}),
+    "compose": frozenset({"kafka", "replay", "ops", "worker", "notify", "api", "order_index", "console"}),
+}
+
+
+def upward_room_imports(graph: Mapping[str, set[str]]) -> dict[str, list[str]]:
+    """`{module: [streams modules of a room it may not import]}` for the modules that have any."""
+    def room(module: str) -> str:
+        return module.split(".")[1] if module.count(".") else ""
+
+    return {module: wrong for module, names in graph.items()
+            if (wrong := sorted(n for n in names if room(n) != room(module)
+                                and room(n) not in ROOMS_BELOW.get(room(module), frozenset())))}
+
+
+def test_the_room_check_sees_an_upward_import() -> None:
+    assert upward_room_imports({"streams.worker.app": {"streams.api.views", "streams.kafka.seam"},
+                                "streams.compose.worker": {"streams.console.install"}}) == {
+        "streams.worker.app": ["streams.api.views"]}
+
+
+def test_streams_rooms_import_only_the_rooms_below() -> None:
+    modules = modules_of("streams")
+    rooms = {p.name for p in (REPO / "streams").iterdir() if (p / "__init__.py").exists()}
+    assert rooms == set(ROOMS_BELOW), "a new room of streams/ needs its place in ROOMS_BELOW"
+    assert upward_room_imports(import_graph(modules)) == {}
+
+
 def test_the_pure_core_imports_no_io_layer() -> None:
     for package in PURE:
         modules = modules_of(package)

@@ -11,7 +11,7 @@ on, and tests/streams/kafka/test_seam.py fails loudly when an upgrade changes on
 - faust_transport: sending after the buffered changelog writes, the consumer's in-memory
   offsets for the lag reader (`SeamBrokenError` when they moved), and the consumer that rewinds
   never-committed partitions when Faust seeks to the committed offsets (always installed);
-- faust_levers: Faust's per-record machinery made cheaper (a direct delivery when it cannot
+- faust_fast_paths: Faust's per-record machinery made cheaper (a direct delivery when it cannot
   block instead of `wait_first`, the Monitor's per-record hooks as no-ops, the raw topic's
   records made events without Faust's codecs), installed only on the pinned versions;
 - faust_assignor: every member's active partitions by advertised URL (routing), and Faust's
@@ -34,18 +34,18 @@ from floor.seam.pins import PINNED, RELIANCES, SeamBrokenError, digest, versions
 from streams.kafka.seam.faust_assignor import faust_status, owner_urls
 from streams.kafka.seam.faust_batch_writes import BATCH_BYTES, BatchWrites, StoreWriteError
 from streams.kafka.seam.faust_batches import take_acked
-from streams.kafka.seam.faust_levers import (
+from streams.kafka.seam.faust_fast_paths import (
     FastDeliveryConsumer,
     FastDeliveryTransport,
     LeanMonitor,
     RawBytesSchema,
     install_fast_delivery,
-    lever_settings,
+    fast_path_settings,
 )
-from streams.kafka.seam.faust_rocksdb import BudgetedRocksDBOptions, BudgetedTable, RocksDBBudget, bounded_table_class
+from streams.kafka.seam.faust_rocksdb import BudgetedRocksDBOptions, BudgetedTable, RocksDBBudget, budgeted_table_class
 from streams.kafka.seam.faust_tables import (
     AtPartition,
-    HooklogTableManager,
+    SeekBeforeResumeTableManager,
     SeekBeforeResumeRecovery,
     active_partitions,
     as_current,
@@ -55,7 +55,7 @@ from streams.kafka.seam.faust_tables import (
     read_in_partition,
 )
 from streams.kafka.seam.faust_transport import (
-    HooklogTransport,
+    RewindingTransport,
     RewindingConsumer,
     committed_position,
     install_transport,
@@ -67,11 +67,11 @@ from streams.kafka.seam.faust_transport import (
 )
 
 __all__ = [
-    "PINNED", "RELIANCES", "BATCH_BYTES", "BatchWrites", "StoreWriteError", "take_acked", "BudgetedRocksDBOptions", "BudgetedTable", "RocksDBBudget", "bounded_table_class", "AtPartition", "FastDeliveryConsumer", "FastDeliveryTransport", "LeanMonitor",
-    "RawBytesSchema", "install_fast_delivery", "lever_settings", "HooklogTableManager", "SeamBrokenError", "SeekBeforeResumeRecovery",
+    "PINNED", "RELIANCES", "BATCH_BYTES", "BatchWrites", "StoreWriteError", "take_acked", "BudgetedRocksDBOptions", "BudgetedTable", "RocksDBBudget", "budgeted_table_class", "AtPartition", "FastDeliveryConsumer", "FastDeliveryTransport", "LeanMonitor",
+    "RawBytesSchema", "install_fast_delivery", "fast_path_settings", "SeekBeforeResumeTableManager", "SeamBrokenError", "SeekBeforeResumeRecovery",
     "active_partitions", "as_current", "changelog_key", "changelog_topic_name", "committed_position",
     "delete_consumer_group", "digest", "flush_changelog_writes", "key_from_changelog", "partition_items",
     "read_in_partition", "send_unbuffered", "started_consumer", "versions_drift",
     "faust_status", "fetch_task", "owner_urls", "stop_consumer",
-    "HooklogTransport", "RewindingConsumer", "install_transport", "never_committed", "seek_to_committed_or_beginning",
+    "RewindingTransport", "RewindingConsumer", "install_transport", "never_committed", "seek_to_committed_or_beginning",
 ]

@@ -71,7 +71,7 @@ class BatchWrites:
     failed). It can be called again after a failure: it writes and sends everything again
     (the same keys and values: idempotent in RocksDB and on compacted topics).
 
-    `direct=False` (stock Faust: the levers are off), or a store other than RocksDB through
+    `direct=False` (stock Faust: the fast paths are off), or a store other than RocksDB through
     rocksdict (`memory://`), writes through Faust's table and producer as before; there a
     changelog record's failure is Faust's own callback's to log, not raised here.
     Relies on aiokafka sending a closed batch without lingering (`MessageBatch.remaining_linger`)

@@ -6,7 +6,7 @@ Faust opens one RocksDB per table per partition (actives and standbys: 7 tables 
 read by key, so here every store of the worker shares one LRU block cache and one
 `WriteBufferManager` that flushes memtables once all of them together reach the budget
 (`HOOKLOG_WORKER_ROCKSDB_CACHE_BYTES`, `HOOKLOG_WORKER_ROCKSDB_WRITE_BUFFER_BYTES`,
-docs/configuration.md). Faust has no setting for a shared cache: `bounded_table_class` is the
+docs/configuration.md). Faust has no setting for a shared cache: `budgeted_table_class` is the
 `Table` class the worker's App uses; it swaps each new store's `rocksdb_options` for a subclass
 whose `as_options` plugs in the shared objects (rocksdict driver only; python-rocksdb and
 `memory://` stores are left as Faust builds them).
@@ -102,6 +102,6 @@ class BudgetedTable(faust.Table):
         return store
 
 
-def bounded_table_class(budget: RocksDBBudget) -> type[faust.Table]:
+def budgeted_table_class(budget: RocksDBBudget) -> type[faust.Table]:
     """The App's `Table=` setting: a `BudgetedTable` sharing `budget` (one per worker)."""
     return type("BudgetedTable", (BudgetedTable,), {"budget": budget})

@@ -66,7 +66,7 @@ class SeekBeforeResumeRecovery(Recovery):
 
 
 @relies_on(("faust.tables.manager:TableManager.recovery", "f0bf5de78b4c3d23"))
-class HooklogTableManager(TableManager):
+class SeekBeforeResumeTableManager(TableManager):
     """Faust's `TableManager` setting is the one public way to choose the Recovery class: this
     copies `TableManager.recovery` (build once, keep in `_recovery`) with our subclass."""
 

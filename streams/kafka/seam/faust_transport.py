@@ -112,14 +112,14 @@ class RewindingConsumer(AIOKafkaConsumer):
                                         self._is_changelog_tp)
 
 
-class HooklogTransport(AIOKafkaTransport):
+class RewindingTransport(AIOKafkaTransport):
     """Faust's aiokafka transport, creating `RewindingConsumer`s."""
 
     Consumer = RewindingConsumer
 
 
 @relies_on(("faust.app.base:App._new_transport", "42db531312dd776f"))
-def install_transport(app: Any, transport: type[AIOKafkaTransport] = HooklogTransport) -> None:
+def install_transport(app: Any, transport: type[AIOKafkaTransport] = RewindingTransport) -> None:
     """Give `app` hooklog's transport (what `App._new_transport` builds, with this class), through
     the public `app.transport` setter; before anything asked for `app.transport`."""
     app.transport = transport(app.conf.broker_consumer, app)

@@ -36,9 +36,9 @@ from faust.types import TP, Message
 from floor.seam.pins import resolve
 from floor.settings import Settings
 from streams.kafka import seam
-from streams.kafka.seam.faust_levers import _deliverable_now
+from streams.kafka.seam.faust_fast_paths import _deliverable_now
 from streams.kafka.seam.faust_tables import _ResumeAfterSeek
-from streams.worker.app import build_worker
+from streams.worker.app import build_app
 from streams.worker.runner import new_event_loop
 from tests.kafka_fixtures import REPO
 
@@ -47,7 +47,7 @@ from tests.kafka_fixtures import REPO
 @pytest.fixture
 def app(tmp_path: Path) -> faust.App:
     return faust.App("t-worker", broker="kafka://127.0.0.1:9", store="rocksdb://", datadir=str(tmp_path),
-                     autodiscover=False, TableManager=seam.HooklogTableManager)
+                     autodiscover=False, TableManager=seam.SeekBeforeResumeTableManager)
 
 
 @pytest.fixture
@@ -58,7 +58,7 @@ def table(app: faust.App) -> faust.Table:
 @pytest.mark.unit
 def test_every_item_records_what_it_relies_on() -> None:
     items = {r.item.rsplit(".", 1)[-1] for r in seam.RELIANCES}
-    assert items >= {"SeekBeforeResumeRecovery", "HooklogTableManager", "as_current", "partition_items",
+    assert items >= {"SeekBeforeResumeRecovery", "SeekBeforeResumeTableManager", "as_current", "partition_items",
                      "active_partitions", "changelog_topic_name", "changelog_key", "flush_changelog_writes",
                      "send_unbuffered", "started_consumer", "delete_consumer_group", "BatchWrites"}
     assert resolve("faust.tables.manager:TableManager.recovery").__name__ == "recovery"  # a property's getter
@@ -68,8 +68,8 @@ def test_every_item_records_what_it_relies_on() -> None:
 
 @pytest.mark.unit
 def test_the_worker_recovers_with_the_seek_before_resume_recovery(tmp_path: Path) -> None:
-    worker = build_worker(Settings(data_dir=tmp_path, topic_prefix="p"))
-    assert type(worker.app.tables).recovery is seam.HooklogTableManager.recovery
+    worker = build_app(Settings(data_dir=tmp_path, topic_prefix="p"))
+    assert type(worker.app.tables).recovery is seam.SeekBeforeResumeTableManager.recovery
     assert isinstance(worker.app.tables.recovery, seam.SeekBeforeResumeRecovery)
     assert worker.app.tables.recovery is worker.app.tables.recovery  # built once, as Faust does
     assert not hasattr(Recovery.on_recovery_completed, "__wrapped__"), "Faust's class must stay unpatched"
@@ -260,17 +260,17 @@ def test_only_the_seam_touches_private_parts() -> None:
     assert private_touches(seams[1] / "aiokafka_producer.py"), "the finder must find the seam's own touches"
 
 
-# -- the Faust levers (issue 12) ----------------------------------------------------------------
+# -- the Faust fast paths (issue 12) ------------------------------------------------------------
 
 @pytest.mark.unit
-def test_the_worker_runs_the_levers_by_default_and_stock_faust_when_asked(tmp_path: Path) -> None:
-    app = build_worker(Settings(data_dir=tmp_path / "a", topic_prefix="p")).app
+def test_the_worker_runs_the_fast_paths_by_default_and_stock_faust_when_asked(tmp_path: Path) -> None:
+    app = build_app(Settings(data_dir=tmp_path / "a", topic_prefix="p")).app
     assert type(app.transport) is seam.FastDeliveryTransport and type(app.consumer) is seam.FastDeliveryConsumer
     assert type(app.monitor) is seam.LeanMonitor
     assert app.conf.stream_buffer_maxsize == 65_536 and app.conf.consumer_max_fetch_size == 16 * 1024 * 1024
-    stock = build_worker(Settings(data_dir=tmp_path / "b", topic_prefix="p", worker_fast_paths=False)).app
+    stock = build_app(Settings(data_dir=tmp_path / "b", topic_prefix="p", worker_fast_paths=False)).app
     # stock Faust but for the consumer's rewind of never-committed partitions (test_seam_faust_transport.py)
-    assert type(stock.transport) is seam.HooklogTransport and type(stock.consumer) is seam.RewindingConsumer
+    assert type(stock.transport) is seam.RewindingTransport and type(stock.consumer) is seam.RewindingConsumer
     assert seam.RewindingConsumer.__bases__ == (FaustAIOKafkaConsumer,) and type(stock.monitor) is Monitor
 
 
@@ -283,7 +283,7 @@ def test_the_conductor_handler_is_one_of_the_two_the_fast_path_was_read_against(
 
 @pytest.mark.unit
 def test_a_delivery_is_direct_only_when_nothing_on_its_path_can_wait(tmp_path: Path) -> None:
-    worker = build_worker(Settings(data_dir=tmp_path, topic_prefix="p", worker_stream_buffer_maxsize=2))
+    worker = build_app(Settings(data_dir=tmp_path, topic_prefix="p", worker_stream_buffer_maxsize=2))
     app, raw = worker.app, worker.topics["raw"]
     tp = TP(raw.get_topic_name(), 0)
     handler_for = _deliverable_now(app.consumer)
@@ -361,7 +361,7 @@ def test_the_worker_event_loop_is_uvloop_at_the_pinned_version() -> None:
 
 @pytest.mark.unit
 async def test_the_raw_schema_makes_the_event_fausts_own_decode_makes(tmp_path: Path) -> None:
-    worker = build_worker(Settings(data_dir=tmp_path, topic_prefix="p"))
+    worker = build_app(Settings(data_dir=tmp_path, topic_prefix="p"))
     app, raw = worker.app, worker.topics["raw"]
     assert isinstance(raw.schema, seam.RawBytesSchema)
     stock = faust.Schema(key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
@@ -372,5 +372,5 @@ async def test_the_raw_schema_makes_the_event_fausts_own_decode_makes(tmp_path: 
         assert type(ours) is type(theirs) is app.conf.Event
         assert (ours.app, ours.key, ours.value, ours.headers, ours.message) == \
             (theirs.app, theirs.key, theirs.value, theirs.headers, theirs.message)
-    stock_worker = build_worker(Settings(data_dir=tmp_path / "s", topic_prefix="p", worker_fast_paths=False))
+    stock_worker = build_app(Settings(data_dir=tmp_path / "s", topic_prefix="p", worker_fast_paths=False))
     assert not isinstance(stock_worker.topics["raw"].schema, seam.RawBytesSchema)

@@ -12,14 +12,14 @@ import pytest
 
 from floor.settings import Settings
 from streams.kafka import seam
-from streams.worker.app import build_worker
+from streams.worker.app import build_app
 
 pytestmark = pytest.mark.unit
 MIB = 1024 * 1024
 
 
 def test_every_table_of_the_worker_shares_one_budget(tmp_path: Path) -> None:
-    worker = build_worker(Settings(data_dir=tmp_path, topic_prefix="p"))
+    worker = build_app(Settings(data_dir=tmp_path, topic_prefix="p"))
     options = [table.data.rocksdb_options for table in worker.tables.values()]
     assert all(isinstance(o, seam.BudgetedRocksDBOptions) for o in options)
     assert len({id(o.budget) for o in options}) == 1
@@ -31,7 +31,7 @@ def test_every_table_of_the_worker_shares_one_budget(tmp_path: Path) -> None:
 def test_databases_use_the_shared_cache_and_flush_at_the_write_buffer_budget(tmp_path: Path) -> None:
     budget = seam.RocksDBBudget(cache_bytes=8 * MIB, write_buffer_bytes=4 * MIB)
     app = faust.App("t-budget", broker="kafka://127.0.0.1:9", store="rocksdb://", datadir=str(tmp_path),
-                    autodiscover=False, Table=seam.bounded_table_class(budget))
+                    autodiscover=False, Table=seam.budgeted_table_class(budget))
     tables = [app.Table(name, default=None, partitions=2, key_type=str, value_type=bytes) for name in ("a", "b")]
     dbs = [table.data.rocksdb_options.open(tmp_path / f"db-{i}") for i, table in enumerate(tables)]
     cache, write_buffers = budget.shared()
@@ -51,6 +51,6 @@ def test_databases_use_the_shared_cache_and_flush_at_the_write_buffer_budget(tmp
 
 def test_a_memory_store_is_left_as_faust_builds_it(tmp_path: Path) -> None:
     app = faust.App("t-mem", broker="kafka://127.0.0.1:9", store="memory://", datadir=str(tmp_path),
-                    autodiscover=False, Table=seam.bounded_table_class(seam.RocksDBBudget(MIB, 4 * MIB)))
+                    autodiscover=False, Table=seam.budgeted_table_class(seam.RocksDBBudget(MIB, 4 * MIB)))
     table = app.Table("a", default=None, partitions=1, key_type=str, value_type=bytes)
     assert not hasattr(table.data, "rocksdb_options")

@@ -1,5 +1,6 @@
 """End to end: an alert opens, operators act on it by API, its condition clears it, and
-`GET /alerts?state=` follows; the lifecycle topic holds each alert's latest state."""
+`GET /alerts?state=` follows; the lifecycle topic holds each alert's latest state, which `verify`
+finds equal to a fold of the alerts and actions topics (and reports once tampered with)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ from typing import Any
 import aiohttp
 import orjson
 import pytest
+from aiokafka import AIOKafkaProducer
 
 from hooklog.dev.simulate import koywe_payload, post, signed_body
+from streams.ops.verify import verify
 from tests.kafka_fixtures import SECRET, System, api_headers, read_topic, until
 
 pytestmark = pytest.mark.kafka
@@ -93,3 +96,19 @@ async def test_ack_silence_resolve_and_self_clearing(run_system: Callable[..., S
     actions = await read_topic(system.settings.kafka_bootstrap_servers, system.settings.topic("alert-actions"))
     kinds = sorted(orjson.loads(r.value)["action"] for r in actions)
     assert kinds.count("ack") == 2 and "clear" in kinds and "silence" in kinds
+
+    # verify folds the lifecycles afresh from the alerts and actions topics: they agree ...
+    settings = system.settings
+    report = await verify(settings, wait_s=60)
+    assert report.differences == [] and report.compared[settings.topic("lifecycle")] == 2, report.differences[:5]
+    # ... and a lifecycle the topic holds but its inputs do not make is reported
+    tampered = latest[ids["ord-b"].encode()] | {"status": "open"}
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, acks="all")
+    await producer.start()
+    try:
+        await producer.send_and_wait(settings.topic("lifecycle"), orjson.dumps(tampered), key=ids["ord-b"].encode())
+    finally:
+        await producer.stop()
+    dirty = await verify(settings, wait_s=0)
+    assert [(d.projection, d.aggregate, d.field, d.live, d.replay) for d in dirty.differences] == [
+        ("lifecycle", ids["ord-b"], "status", "open", "resolved")], dirty.differences

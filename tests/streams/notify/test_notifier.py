@@ -19,6 +19,7 @@ from standardwebhooks import Webhook
 
 from floor.kafka.topics import ensure_topics
 from schemas.alerts import Alert, make_alert
+from schemas.lifecycle import AlertAction
 from schemas.envelope import utcnow
 from schemas.jsondump import plain_json
 from floor.settings import Settings
@@ -130,3 +131,27 @@ async def test_a_restart_resends_what_was_not_accepted_with_the_same_ids(
         second.cancel()
         await asyncio.gather(second, return_exceptions=True)
     assert {o["id"] for o in verified(sink)} == tried and len(tried) == 1
+
+
+async def test_a_silence_that_ends_is_told_to_every_sink_as_the_alert_open_again(
+        make_settings: Callable[..., Settings], receivers: Callable[..., Any]) -> None:
+    sink = await receivers("ok")
+    settings = fast(make_settings, [webhook("ops", sink)])
+    await ensure_topics(settings)
+    alerting = Alerting(settings, CollectorRegistry(), utcnow, fold=True, notify=True)
+    task = asyncio.ensure_future(alerting.run())
+    try:
+        await produce_alerts(settings, [alert(4)])
+        await until(lambda: asyncio.sleep(0, len(sink.accepted) == 1), 60, "the alert notified open")
+        silence = await alerting.desk.act(alert(4).id, "silence", {"forSeconds": 2}, by="ops")
+        await until(lambda: asyncio.sleep(0, len(sink.accepted) == 3), 60, "the silence and its end notified")
+        told = verified(sink)
+        assert [t["type"] for t in told] == ["alert.open", "alert.silenced", "alert.open"], told
+        assert told[2]["data"]["change"]["by"] == "hooklog" and told[2]["id"] != told[0]["id"]
+        actions = [orjson.loads(r.value) for r in await read_topic(settings.kafka_bootstrap_servers,
+                                                                     settings.topic("alert-actions"))]
+        (expiry,) = [AlertAction.model_validate(a) for a in actions if a["action"] == "expire"]  # once, though checked every second
+        assert expiry.until == expiry.at == silence.until and expiry.by == "hooklog"
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)

@@ -1,4 +1,4 @@
-"""Merging each worker's part of the stuck-orders list and the counts (streams/console/merge.py),
+"""Merging each worker's part of the stuck-orders list and the counts (streams/order_index/merge.py),
 against one index of every order (what a single worker holding every partition would answer)."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ import random
 
 import pytest
 
-from streams.console.index import Entry, OrderIndex
-from streams.console.merge import (Counts, Cursor, Failed, Gap, Merged, Part, counts_from_json, counts_json,
+from streams.order_index.index import Entry, OrderIndex
+from streams.order_index.merge import (Counts, Cursor, Failed, Gap, Merged, Part, counts_from_json, counts_json,
                                    format_cursor, merge_counts, merge_pages, parse_cursor, part_from_json, part_json,
                                    plan, worker_rows)
 

@@ -4,7 +4,7 @@ The owners come from the group's assignment (the query API's routing view); this
 is answered in-process (`LocalIndex`), every other owner's through
 `/internal/console/...` with the forwarding client of the query API (its session and timeout,
 streams/api/forward.py) and this worker's first API token, all at once. The answers are merged
-in streams/console/merge.py, which turns any failure or uncovered partition into a `Gap`.
+in streams/order_index/merge.py, which turns any failure or uncovered partition into a `Gap`.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ import orjson
 
 from streams.api.forward import Forwarder
 from streams.api.routing import Refuse, WorkerView
-from streams.console.internal import COUNTS_PATH, ORDERS_PATH, LocalIndex
-from streams.console.merge import (Answer, Counts, Cursor, Failed, Gap, Merged, WorkerRow, counts_from_json,
+from streams.order_index.internal import COUNTS_PATH, ORDERS_PATH, LocalIndex
+from streams.order_index.merge import (Answer, Counts, Cursor, Failed, Gap, Merged, WorkerRow, counts_from_json,
                                    format_cursor, merge_counts, merge_pages, part_from_json, plan, worker_rows)
 
 

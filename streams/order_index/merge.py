@@ -1,5 +1,5 @@
 """The stuck-orders list and the order counts of *every* partition, merged from each worker's
-answer for its own active partitions. Pure: no I/O (the asking is streams/console/fanout.py).
+answer for its own active partitions. Pure: no I/O (the asking is streams/order_index/fanout.py).
 
 An answer is right only when the workers' answers cover every partition exactly once; a worker
 that failed, a partition nobody covered or one covered twice (the assignment moved between two
@@ -18,7 +18,10 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
-from streams.console.index import Entry
+from streams.order_index.index import Entry
+
+#: the most orders one page of the index holds (the console's `size`, the internal views' `limit`)
+MAX_PAGE_SIZE = 200
 
 
 class Cursor(NamedTuple):
@@ -150,7 +153,7 @@ def worker_rows(owners: Mapping[int, str], answers: Iterable[Answer], own_url: s
     return rows
 
 
-# -- the wire format of /internal/console/... (streams/console/internal.py) ----------------------
+# -- the wire format of /internal/console/... (streams/order_index/internal.py) ----------------------
 def part_json(part: Part) -> dict[str, Any]:
     return {"worker": part.worker, "partitions": sorted(part.partitions), "total": part.total, "more": part.more,
             "entries": [[e.updated_ms, e.order_id, e.partition] for e in part.entries]}

@@ -4,7 +4,7 @@
 `GET /internal/console/counts`, behind the API's bearer token (streams/api/access.py): JSON
 from this worker's index for its *active* partitions only, naming them; 503 + Retry-After when
 this worker is not ready, its index is still being built, or holds partitions it no longer owns.
-The console calls the same `LocalIndex` in-process for its own partitions (streams/console/fanout.py).
+The console calls the same `LocalIndex` in-process for its own partitions (streams/order_index/fanout.py).
 """
 
 from __future__ import annotations
@@ -17,12 +17,12 @@ from aiohttp import web
 
 from floor.responses import json_error
 from schemas.orders import OrderStatus
-from streams.console.merge import Counts, Cursor, Failed, Part, counts_json, parse_cursor, part_json
-from streams.console.params import MAX_PAGE_SIZE
+from streams.order_index.merge import (MAX_PAGE_SIZE, Counts, Cursor, Failed, Part, counts_json, parse_cursor,
+                                      part_json)
 from streams.kafka import seam
 
 if TYPE_CHECKING:
-    from streams.console.indexer import IndexKeeper
+    from streams.order_index.keeper import IndexKeeper
 
 ORDERS_PATH = "/internal/console/orders"
 COUNTS_PATH = "/internal/console/counts"

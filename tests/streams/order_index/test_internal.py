@@ -1,11 +1,11 @@
-"""The internal orders view's query string (streams/console/internal.py): what a bad one says."""
+"""The internal orders view's query string (streams/order_index/internal.py): what a bad one says."""
 
 from __future__ import annotations
 
 import pytest
 
-from streams.console.internal import orders_query
-from streams.console.merge import Cursor
+from streams.order_index.internal import orders_query
+from streams.order_index.merge import Cursor
 
 pytestmark = pytest.mark.unit
 

@@ -1,4 +1,4 @@
-"""Keeps the order index (streams/console/index.py) true to this worker's *active* partitions.
+"""Keeps the order index (streams/order_index/index.py) true to this worker's *active* partitions.
 
 - Each folded batch: every order state the fold wrote is indexed (`observe`, one call per batch
   from the fold loop), for the partitions this worker is assigned.
@@ -11,8 +11,6 @@
 
 from __future__ import annotations
 
-from schemas.times import parse_time
-
 import asyncio
 from collections.abc import Iterable
 from typing import Any
@@ -21,10 +19,11 @@ import orjson
 
 from floor.kafka.partitioning import partition_for
 from floor.logs import get_logger
-from streams.console.index import OrderIndex
+from schemas.times import parse_time
 from streams.kafka import seam
+from streams.order_index.index import OrderIndex
 
-log = get_logger("worker.console")
+log = get_logger("worker.order_index")
 SCAN_CHUNK = 5_000
 
 
@@ -44,6 +43,8 @@ def state_entry(state: Any) -> tuple[str, int]:
 
 
 class IndexKeeper:
+    """The fold loop's observer (streams/worker/fold_loop.py's `FoldObserver`): this worker's part of the index."""
+
     def __init__(self, app: Any, table: Any, raw_topic: str, partitions: int, ready: Any) -> None:
         self.app, self.table, self.raw_topic, self._ready = app, table, raw_topic, ready
         self.partitions = partitions

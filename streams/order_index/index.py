@@ -1,6 +1,6 @@
 """Orders by state, sorted by last update: what `/console/orders?state=S&older_than=D` reads.
 
-Pure (no Faust): the worker's shell (streams/console/indexer.py) feeds it each folded batch and
+Pure (no Faust): the worker's shell (streams/order_index/keeper.py) feeds it each folded batch and
 rebuilds a partition's part from the local table after an assignment. A query is a bisection in
 the state's sorted list plus a walk over one page: O(log n + offset/B + limit), not a scan of
 every order (bench: `python -m bench console-index`).

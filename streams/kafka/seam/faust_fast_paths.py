@@ -1,5 +1,5 @@
-"""faust-streaming's per-record machinery, made cheaper where that changes nothing observable
-(issue 12; bench/faust_floor.py measures it):
+"""The worker's fast paths (HOOKLOG_WORKER_FAST_PATHS): faust-streaming's per-record machinery,
+made cheaper where that changes nothing observable (issue 12; bench/faust_floor.py measures it):
 
 - a direct delivery instead of mode's `Service.wait_first` in `Consumer._drain_messages` when
   the delivery cannot block (flow active, no rebalance suspending it, room in every queue of
@@ -27,7 +27,7 @@ from faust.transport.consumer import CONSUMER_FETCHING
 from mode import Service
 
 from floor.seam.pins import relies_on
-from streams.kafka.seam.faust_transport import HooklogTransport, RewindingConsumer, install_transport
+from streams.kafka.seam.faust_transport import RewindingConsumer, RewindingTransport, install_transport
 
 
 def _deliverable_now(consumer: Any) -> Any:
@@ -146,7 +146,7 @@ class FastDeliveryConsumer(RewindingConsumer):
             unset_flag(flag_consumer_fetching)
 
 
-class FastDeliveryTransport(HooklogTransport):
+class FastDeliveryTransport(RewindingTransport):
     """hooklog's transport, creating `FastDeliveryConsumer`s."""
 
     Consumer = FastDeliveryConsumer
@@ -203,6 +203,6 @@ def install_fast_delivery(app: Any) -> None:
     install_transport(app, FastDeliveryTransport)
 
 
-def lever_settings(enabled: bool) -> dict[str, Any]:
-    """The `faust.App(...)` settings of the levers (`Monitor`), none when not `enabled`."""
+def fast_path_settings(enabled: bool) -> dict[str, Any]:
+    """The `faust.App(...)` settings of the fast paths (`Monitor`), none when not `enabled`."""
     return {"Monitor": LeanMonitor} if enabled else {}

@@ -8,9 +8,9 @@ from collections import defaultdict
 import pytest
 
 from schemas.envelope import utcnow
-from streams.console import index as ix
-from streams.console.index import OrderIndex, SortedBuckets
-from streams.console.indexer import order_entry, state_entry
+from streams.order_index import index as ix
+from streams.order_index.index import OrderIndex, SortedBuckets
+from streams.order_index.keeper import order_entry, state_entry
 from streams.worker.processing import process_record
 from tests.conftest import raw_log
 
