@@ -29,7 +29,7 @@ from schemas.envelope import Envelope, encode_envelope, new_envelope
 from schemas.history import Fact
 from tests.kuenta_factories import kuenta_envelope
 
-pytest_plugins = ["tests.kafka_fixtures", "tests.hosts_fixtures"]
+pytest_plugins = ["tests.kafka_fixtures", "tests.hosts_fixtures", "tests.cluster_fixtures"]
 
 T0 = datetime(2026, 3, 20, 10, 0, tzinfo=UTC)
 SEED_ENV = "HOOKLOG_TEST_SEED"

@@ -132,10 +132,13 @@ def own_topics(make_settings: Callable[..., Settings]) -> Iterator[None]:
 
 
 @pytest.fixture
-def make_settings(kafka_bootstrap: str, tmp_path: Path) -> Iterator[Callable[..., Settings]]:
+def make_settings(kafka_bootstrap: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Callable[..., Settings]]:
     """Factory: Settings on the session broker with a fresh topic prefix, free ports, a tmp datadir.
-    The prefix's topics are deleted from the session broker afterwards."""
+    A test marked `cluster` gets the session's three-node cluster instead (tests/cluster_fixtures.py).
+    The prefix's topics are deleted from that broker afterwards."""
     prefix = f"t-{uuid.uuid4().hex[:12]}"
+    if request.node.get_closest_marker("cluster"):
+        kafka_bootstrap = request.getfixturevalue("cluster_up").bootstrap
 
     def make(**overrides: Any) -> Settings:
         values: dict[str, Any] = {
@@ -169,10 +172,11 @@ def settings_env(settings: Settings) -> dict[str, str]:
     return env
 
 
-def hooklog(settings: Settings, *args: str, answer: str = "") -> subprocess.CompletedProcess[str]:
-    """Run the real CLI; stderr comes back with rich's line wrapping undone."""
+def hooklog(settings: Settings, *args: str, answer: str = "", timeout_s: float = 180) -> subprocess.CompletedProcess[str]:
+    """Run the real CLI (killed, and the test failed, after `timeout_s`); stderr comes back with
+    rich's line wrapping undone."""
     done = subprocess.run([sys.executable, "-m", "hooklog.cli", *args], env=settings_env(settings), cwd=REPO,
-                          capture_output=True, text=True, timeout=180, input=answer)
+                          capture_output=True, text=True, timeout=timeout_s, input=answer)
     done.stderr = " ".join(done.stderr.split())
     return done
 
@@ -182,10 +186,10 @@ async def read_topic(bootstrap: str, topic: str, timeout_s: float = 15.0) -> lis
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None)
     await consumer.start()
     try:
-        partitions = await topic_partitions(bootstrap, topic)
+        partitions = await topic_partitions(Settings(kafka_bootstrap_servers=bootstrap), topic)
         deadline = time.monotonic() + timeout_s
         while not partitions and time.monotonic() < deadline:  # the topic may be being created
-            partitions = await topic_partitions(bootstrap, topic)
+            partitions = await topic_partitions(Settings(kafka_bootstrap_servers=bootstrap), topic)
         if not partitions:
             return []
         tps = [TopicPartition(topic, p) for p in sorted(partitions)]

@@ -279,7 +279,7 @@ def create_app(
     app[CLIENTS] = ClientAddress(settings.trusted_proxy_networks)
     app[METRICS], app[GATE] = IngestMetrics(), Gate(settings.max_in_flight)
     app[METRICS].watch_in_flight(lambda: app[GATE].in_flight)
-    app[PROBE] = BrokerProbe(settings.kafka_bootstrap_servers, timeout_s=min(2.0, settings.produce_timeout_s),
+    app[PROBE] = BrokerProbe(settings, timeout_s=min(2.0, settings.produce_timeout_s),
                              cache_s=settings.ready_cache_s)
     for name in sources:  # a plain route per source: a dict lookup, no pattern match per request
         app.router.add_post(f"/webhooks/{name}", guarded(partial(webhook, source_name=name)))

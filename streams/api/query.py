@@ -172,7 +172,7 @@ class QueryApi:
         settings = self.worker.settings
         found: dict[str, Any] = {}
         try:
-            async for batch in read_range(settings.kafka_bootstrap_servers, settings.topic(topic), since=since):
+            async for batch in read_range(settings, settings.topic(topic), since=since):
                 for record in batch:
                     item = pick(record.value)
                     if (wanted is None or item.get("type") == wanted) and (keep is None or keep(item)):

@@ -29,7 +29,7 @@ def group_consumer(settings: Settings, topics: Sequence[str], group: str,
     """A consumer of `group` over `topics`, committing by hand. The range assignor gives one
     member the same partition number of every topic: alerts and actions keyed by alert id meet."""
     consumer = clients.consumer(
-        settings.kafka_bootstrap_servers, group_id=group, enable_auto_commit=False,
+        settings, group_id=group, enable_auto_commit=False,
         auto_offset_reset="earliest", partition_assignment_strategy=(RangePartitionAssignor,),
         session_timeout_ms=int(settings.session_timeout_s * 1000),
         heartbeat_interval_ms=int(settings.session_timeout_s * 1000 / 3),
@@ -40,7 +40,7 @@ def group_consumer(settings: Settings, topics: Sequence[str], group: str,
 
 
 def new_producer(settings: Settings) -> AIOKafkaProducer:
-    return clients.producer(settings.kafka_bootstrap_servers, acks="all", enable_idempotence=True)
+    return clients.producer(settings, acks="all", enable_idempotence=True)
 
 
 async def consume(consumer: AIOKafkaConsumer, handle: Handle, *, max_records: int = 500) -> None:
@@ -70,7 +70,7 @@ async def consume_producing(consumer: AIOKafkaConsumer, producer: AIOKafkaProduc
 
 async def read_partition(settings: Settings, topic: str, partition: int) -> list[ConsumerRecord]:
     """Every record of one partition, from its beginning to its end as of now (no group)."""
-    async with reader(settings.kafka_bootstrap_servers, fetch_bytes=8 * 1024 * 1024, timeout_s=30,
+    async with reader(settings, fetch_bytes=8 * 1024 * 1024, timeout_s=30,
                       doing=f"read {topic}") as consumer:
         tp = TopicPartition(topic, partition)
         consumer.assign([tp])

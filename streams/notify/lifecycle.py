@@ -162,7 +162,7 @@ class LifecycleFolder(ConsumerRebalanceListener):
 async def read_lifecycles(settings: Settings) -> dict[str, AlertLifecycle]:
     """Every alert's lifecycle as the compacted topic holds it now (the API's and console's view)."""
     found: dict[str, AlertLifecycle] = {}
-    async for batch in read_range(settings.kafka_bootstrap_servers, settings.topic("lifecycle")):
+    async for batch in read_range(settings, settings.topic("lifecycle")):
         for record in batch:
             state = decode_lifecycle(record.value)
             if state is not None:

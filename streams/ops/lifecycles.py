@@ -26,7 +26,7 @@ async def refold(settings: Settings) -> dict[str, AlertLifecycle]:
     """Every alert's lifecycle folded afresh from the whole alerts and actions topics."""
     states: dict[str, AlertLifecycle] = {}
     for kind in ("alerts", "alert-actions"):
-        async for batch in read_range(settings.kafka_bootstrap_servers, settings.topic(kind), timeout_s=600):
+        async for batch in read_range(settings, settings.topic(kind), timeout_s=600):
             for record in batch:
                 item = decode_input("alerts" if kind == "alerts" else "actions", record.value)
                 if item is not None:

@@ -47,7 +47,7 @@ async def full_state(settings: Settings, projection_name: str, key: str, *, time
     def load(projection: Projection, aggregate: str) -> Any:
         return states.get(projection.name)
 
-    async with reader(settings.kafka_bootstrap_servers, fetch_bytes=8 << 20, timeout_s=timeout_s,
+    async with reader(settings, fetch_bytes=8 << 20, timeout_s=timeout_s,
                       doing=f"read {tp.topic}") as consumer:
         consumer.assign([tp])
         end = (await consumer.end_offsets([tp]))[tp]

@@ -18,6 +18,7 @@ from floor.tls import CertificateReloader, server_tls
 from floor.settings import Settings
 from floor.kafka import clients
 from floor.kafka.names import app_id, store_dir, worker_group
+from floor.kafka.replication import replication_for
 from streams.kafka.seam import (
     BATCH_BYTES,
     SeekBeforeResumeTableManager,
@@ -64,11 +65,14 @@ def faust_app(settings: Settings, fast: bool, tls: CertificateReloader | None) -
     datadir.mkdir(parents=True, exist_ok=True)
     return faust.App(
         app_id(settings),
-        broker=clients.faust_brokers(settings.kafka_bootstrap_servers),
+        broker=clients.faust_brokers(settings),
+        broker_credentials=clients.faust_credentials(settings),  # TLS and SASL, as every other client
         store=settings.table_store,
         datadir=str(datadir),
         topic_partitions=settings.partitions,
-        topic_replication_factor=1,
+        # hooklog creates the worker's topics first (floor/kafka/topics.py); this only matters for
+        # a topic Faust would create itself. The runner filled in the cluster's defaults.
+        topic_replication_factor=replication_for(settings, brokers=1).factor,
         processing_guarantee="at_least_once",
         producer_acks=-1,
         consumer_auto_offset_reset="earliest",
@@ -118,7 +122,8 @@ def build_app(settings: Settings) -> Worker:
     topics = {name: raw_bytes_topic(app, settings.topic(name), settings.partitions, fast) for name in names}
     tables = {
         # bytes values are stored raw (our state JSON); str keys go JSON-encoded into the changelog.
-        p.name: app.Table(p.name, default=None, partitions=settings.partitions, key_type=str, value_type=bytes)
+        p.name: app.Table(p.name, default=None, partitions=settings.partitions, key_type=str, value_type=bytes,
+                          extra_topic_configs=replication_for(settings, brokers=1).config)
         for p in PROJECTIONS
     }
     metrics = WorkerMetrics()
