@@ -70,3 +70,24 @@ async def read_range(
                 if kept:
                     yield kept
             pending = [tp for tp in pending if await consumer.position(tp) < end[tp]]
+
+
+async def read_partition_range(
+    cluster: Settings, topic: str, partition: int, *, request_timeout_s: float = 30.0, deadline_s: float = 60.0,
+    batch_bytes: int = 8 * 1024 * 1024, max_records: int | None = None,
+) -> AsyncIterator[list[ConsumerRecord]]:
+    """Yield batches of one partition's records, from its beginning to its end as of now (no
+    group); BrokerUnavailableError once the read has taken `deadline_s`."""
+    async with reader(cluster, fetch_bytes=batch_bytes, timeout_s=request_timeout_s, doing=f"read {topic}") as consumer:
+        tp = TopicPartition(topic, partition)
+        consumer.assign([tp])
+        end = (await consumer.end_offsets([tp]))[tp]
+        consumer.seek(tp, (await consumer.beginning_offsets([tp]))[tp])
+        deadline = time.monotonic() + deadline_s
+        while await consumer.position(tp) < end:
+            if time.monotonic() > deadline:
+                raise BrokerUnavailableError(f"reading {topic}[{partition}] to offset {end} took over {deadline_s:g} s")
+            for batch in (await consumer.getmany(tp, timeout_ms=500, max_records=max_records)).values():
+                kept = [r for r in batch if r.offset < end]
+                if kept:
+                    yield kept
