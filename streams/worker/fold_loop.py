@@ -150,7 +150,7 @@ class FoldLoop:
             attempt += 1
             try:
                 folded, writes = self.fold(events)
-                self.health.delivering(offset_ranges(events))
+                self.health.delivering(lambda: offset_ranges(events))
                 try:
                     await writes.deliver()
                 finally:

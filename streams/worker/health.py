@@ -36,7 +36,7 @@ class FoldHealth:
     fatal: bool = False
     stall_s: float = STALL_S
     clock: Callable[[], float] = time.monotonic
-    _delivering: tuple[float, dict[int, tuple[int, int]]] | None = field(default=None, repr=False)
+    _delivering: tuple[float, Callable[[], dict[int, tuple[int, int]]]] | None = field(default=None, repr=False)
 
     @property
     def reason(self) -> str | None:
@@ -47,7 +47,7 @@ class FoldHealth:
         waited = self.clock() - since
         if waited <= self.stall_s:
             return None
-        return (f"the batch at {where(ranges)} has waited {waited:.0f}s for the broker to acknowledge "
+        return (f"the batch at {where(ranges())} has waited {waited:.0f}s for the broker to acknowledge "
                 "its writes (see the worker's log and the broker's health)")
 
     def failing(self, ranges: dict[int, tuple[int, int]], cause: BaseException) -> None:
@@ -60,8 +60,9 @@ class FoldHealth:
         if not self.fatal:
             self.failure = None
 
-    def delivering(self, ranges: dict[int, tuple[int, int]]) -> None:
-        """A batch's writes are on their way (cleared by `delivered`)."""
+    def delivering(self, ranges: Callable[[], dict[int, tuple[int, int]]]) -> None:
+        """A batch's writes are on their way (cleared by `delivered`); `ranges` says where the
+        batch lies, asked only once it has stalled (not on every batch of the hot path)."""
         self._delivering = (self.clock(), ranges)
 
     def delivered(self) -> None:
