@@ -6,6 +6,8 @@ broker's."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
+
 import pytest
 
 from floor.kafka import clients
@@ -54,12 +56,22 @@ def cluster_up(kafka_cluster: ClusterSpec) -> Iterator[ClusterSpec]:
     start_cluster(kafka_cluster)
 
 
-async def leaders(bootstrap: str, topic: str) -> dict[int, int]:
-    """`{partition: leader node id}` of `topic` (-1: no leader now)."""
+async def partitions_of(bootstrap: str, topic: str) -> list[dict[str, Any]]:
+    """`topic`'s partitions as the cluster describes them (`partition`, `leader`, `replicas`, `isr`)."""
     admin = clients.admin(Settings(kafka_bootstrap_servers=bootstrap))
     await admin.start()
     try:
         (described,) = await admin.describe_topics([topic])
     finally:
         await admin.close()
-    return {p["partition"]: p["leader"] for p in described["partitions"]}
+    return list(described["partitions"])
+
+
+async def leaders(bootstrap: str, topic: str) -> dict[int, int]:
+    """`{partition: leader node id}` of `topic` (-1: no leader now)."""
+    return {p["partition"]: p["leader"] for p in await partitions_of(bootstrap, topic)}
+
+
+async def in_sync(bootstrap: str, topic: str) -> dict[int, set[int]]:
+    """`{partition: node ids of its in-sync replicas}` of `topic`."""
+    return {p["partition"]: set(p["isr"]) for p in await partitions_of(bootstrap, topic)}

@@ -7,6 +7,11 @@ raised). A failure inside a batch never lets its offsets reach a commit:
 - a transient one (a broker away, a send timed out, a store write refused) is retried with
   exponential backoff for up to `HOOKLOG_FOLD_RETRY_S`, the same batch with the same writes,
   while `/readyz` says `failing` and `hooklog_worker_failed_batches_total` counts the attempts;
+- a send the broker keeps refusing with a retriable error (too few in-sync replicas, a leader
+  away) raises nothing for a long while: aiokafka retries it inside the producer for up to its
+  request timeout. Once a batch's writes have waited `STALL_S` (streams/worker/health.py),
+  `/readyz` says `failing` and `hooklog_worker_stalled_batches_total` counts it; the batch is
+  acked only when the broker acknowledged everything;
 - one that will not pass (a record the broker refuses as too large, no authorisation, a moved
   private part, a RocksDB write refused: the store takes no writes until reopened), or a transient one past its budget, stops the worker with exit code
   `EXIT_BATCH_FAILED` and a line naming the partitions, offsets and cause. Its partitions go to
@@ -151,9 +156,11 @@ class FoldLoop:
             try:
                 folded, writes = self.fold(events)
                 self.health.delivering(lambda: offset_ranges(events))
+                stall = asyncio.get_running_loop().call_later(self.health.stall_s, self.stalled, events)
                 try:
                     await writes.deliver()
                 finally:
+                    stall.cancel()
                     self.health.delivered()
                 break
             except asyncio.CancelledError:
@@ -164,8 +171,7 @@ class FoldLoop:
                     raise BatchFailedError.of(events, exc, attempt) from exc
                 wait = backoff_s(attempt)
                 self.health.failing(offset_ranges(events), exc)
-                log.warning("batch_retry", attempt=attempt, retry_in_s=round(wait, 3),
-                            partitions={p: f"{lo}-{hi}" for p, (lo, hi) in offset_ranges(events).items()},
+                log.warning("batch_retry", attempt=attempt, retry_in_s=round(wait, 3), at=where(offset_ranges(events)),
                             error=f"{type(exc).__name__}: {exc}")
                 await asyncio.sleep(wait)
         if attempt > 1:
@@ -178,6 +184,13 @@ class FoldLoop:
                                 for f in folded if not f.outcome.dead)
         self.metrics.observe_batch(folded, started)
         self.observer.observe(folded)
+
+    def stalled(self, events: Sequence[Any]) -> None:
+        """A batch's writes have waited `stall_s` for the broker (a send it keeps refusing with a
+        retriable error is retried inside the producer, raising nothing): counted and logged once
+        per attempt, as `/readyz` turns `failing`."""
+        self.metrics.batch_stalled()
+        log.warning("batch_stalled", waited_s=self.health.stall_s, at=where(offset_ranges(events)))
 
     def fold(self, events: Iterable[Any]) -> tuple[list[Folded], BatchWrites]:
         """Fold every event against the tables (through an overlay: each touched key written

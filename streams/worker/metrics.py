@@ -130,6 +130,10 @@ class WorkerMetrics:
         self.failed_batches = Counter("hooklog_worker_failed_batches",
                                       "Attempts to fold a batch that failed (retried, or the worker stopped), by error",
                                       ["error"], registry=r)
+        self.stalled_batches = Counter("hooklog_worker_stalled_batches",
+                                       "Attempts to fold a batch whose writes waited longer than STALL_S for the "
+                                       "broker's acknowledgement (its partitions could not advance meanwhile)",
+                                       registry=r)
         self.batch_seconds = Histogram("hooklog_worker_batch_seconds",
                                        "Decode + fold + publish + table write time of one batch of records",
                                        buckets=FOLD_BUCKETS, registry=r)
@@ -153,6 +157,9 @@ class WorkerMetrics:
 
     def batch_failed(self, error: str) -> None:
         self.failed_batches.labels(error).inc()
+
+    def batch_stalled(self) -> None:
+        self.stalled_batches.inc()
 
     def observe_batch(self, folded: Sequence[Folded], started: float) -> None:
         """Count and log one batch of records; never raises (a metrics bug must not stop the fold)."""

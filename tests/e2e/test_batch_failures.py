@@ -21,6 +21,7 @@ import subprocess
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import aiohttp
 import orjson
@@ -110,10 +111,12 @@ async def assert_folded_after_the_fix(system: System, before: dict[str, list[Del
     assert report.differences == [], report.differences[:5]
 
 
-async def fold_then_fail(system: System, break_it: Callable[[], Awaitable[None]]
+async def fold_then_fail(system: System, break_it: Callable[[], Awaitable[None]],
+                         send: Callable[[list[Delivery]], Awaitable[Any]] | None = None,
                          ) -> tuple[dict[str, list[Delivery]], dict[str, list[Delivery]], dict[str, str], dict[int, int]]:
     """Orders folded, then `break_it`, then more orders (re-quotes among them) and a poison event
-    posted: the batch that cannot land. Returns (before, after, kinds, the raw ends before it)."""
+    posted (by `send`, default `system.send`): the batch that cannot land. Returns (before, after,
+    kinds, the raw ends before it)."""
     start = datetime.now(UTC).replace(microsecond=0)
     before = {f"ord-before-{i}": lifecycle("onramp", SECRET, start=start, order_id=f"ord-before-{i}") for i in range(4)}
     await system.send(d for plan in before.values() for d in plan)
@@ -123,7 +126,7 @@ async def fold_then_fail(system: System, break_it: Callable[[], Awaitable[None]]
     ends_before = await raw_ends(system.settings)
     kinds = {f"ord-after-{i}": kind for i, kind in enumerate(("onramp", "peru-wire", "offramp", "peru-wire"))}
     after = {oid: lifecycle(kind, SECRET, start=start + timedelta(minutes=1), order_id=oid) for oid, kind in kinds.items()}
-    await system.send([*(d for plan in after.values() for d in plan), poison("ord-poison", start)])
+    await (send or system.send)([*(d for plan in after.values() for d in plan), poison("ord-poison", start)])
     return before, after, kinds, ends_before
 
 

@@ -7,7 +7,10 @@ worker, with the product's defaults (session timeout included):
   dead and after it returns; live == replay afterwards;
 - two of three nodes down: 503, never a 2xx; back: accepted again;
 - the worker SIGKILLed mid-load on the cluster: a published state is never newer than what the
-  restarted worker restores (BatchWrites sends projections only once the changelog is acked).
+  restarted worker restores (BatchWrites sends projections only once the changelog is acked);
+- a batch's sends refused while a broker is lost (the orders changelog and projection topic need
+  all three copies): `/readyz` says `failing`, the stall is counted, nothing past the batch is
+  committed; once the broker is back every event of it and around it is folded.
 """
 
 from __future__ import annotations
@@ -24,14 +27,18 @@ from datetime import UTC, datetime
 import aiohttp
 import orjson
 import pytest
+from aiokafka.errors import KafkaError
 
+from floor.kafka.names import changelog_topic
 from hooklog.dev.localcluster import ClusterSpec, kill_node, start_cluster, start_node
 from hooklog.dev.simulate import LIFECYCLES, Delivery, lifecycle, post, wait_for_state
 from schemas.envelope import decode_envelope
 from streams.ops.verify import verify
-from tests.cluster_fixtures import leaders
+from tests.cluster_fixtures import in_sync, leaders
+from tests.e2e.test_batch_failures import (alter_topic, assert_folded_after_the_fix, assert_nothing_committed_past,
+                                           fold_then_fail)
 from tests.e2e.test_kill9 import Load, history_never_shrinks, send_paced
-from tests.kafka_fixtures import API_TOKEN, SECRET, System, read_topic
+from tests.kafka_fixtures import API_TOKEN, SECRET, System, caught_up, get, metrics_of, read_topic, samples, until
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(600)]
 
@@ -186,3 +193,55 @@ async def test_kill_9_of_the_worker_on_the_cluster_never_publishes_past_what_it_
     published = await read_topic(settings.kafka_bootstrap_servers, settings.topic("orders"), 60)
     assert history_never_shrinks(published) == [], f"seed {test_seed}"
     assert len(kills) == 2
+
+
+async def answers_ready(session: aiohttp.ClientSession, url: str) -> bool:
+    return (await get(session, f"{url}/readyz"))[0] == 200
+
+
+async def test_sends_refused_while_a_broker_is_lost_hold_the_batch_uncommitted_until_it_is_back(
+        own_topics: None, run_system: Callable[..., System], cluster_up: ClusterSpec) -> None:
+    system = run_system()
+    settings = system.settings
+    bootstrap, lost = settings.kafka_bootstrap_servers, 2  # any node: every partition has a copy on each
+    needs_all = [settings.topic("orders"), changelog_topic(settings, "orders")]
+
+    async def lose_a_broker() -> None:
+        """The orders topics now need three in-sync copies; the node dies (kill -9) and drops out of
+        every ISR (once the controller's session for it lapses): their sends get NotEnoughReplicas.
+        The raw topic keeps its default, two: ingest goes on accepting."""
+        for topic in needs_all:
+            await alter_topic(settings, topic, {"min.insync.replicas": "3"})
+        assert await asyncio.to_thread(kill_node, cluster_up, lost)
+
+        async def shrunk() -> bool:
+            try:
+                isrs = [isr for topic in [*needs_all, settings.topic("raw")]
+                        for isr in (await in_sync(bootstrap, topic)).values()]
+            except KafkaError:  # asked the dead node, before the cluster's metadata dropped it
+                return False
+            return all(lost + 1 not in isr for isr in isrs)
+
+        await until(shrunk, 60, f"node {lost + 1} out of the orders topics' in-sync replicas")
+
+    before, after, kinds, ends_before = await fold_then_fail(system, lose_a_broker,
+                                                             lambda ds: redeliver(system, ds))
+
+    async def failing() -> dict[str, str] | None:
+        status, body, _ = await get(session, f"{system.worker_url}/readyz")
+        answer = orjson.loads(body)
+        return answer if status == 503 and answer["status"] == "failing" else None
+
+    async with aiohttp.ClientSession() as session:
+        ready = await until(failing, 90, "/readyz failing while the batch's sends are refused")
+        assert "waited" in ready["reason"] and "for the broker to acknowledge its writes" in ready["reason"], ready
+        stalled = samples(await metrics_of(session, system.worker_url), "hooklog_worker_stalled_batches_total")
+        assert sum(stalled.values()) >= 1, stalled
+        await assert_nothing_committed_past(settings, ends_before)
+        assert '"event":"batch_stalled"' in system.log_text("worker")
+
+        await asyncio.to_thread(start_node, cluster_up, lost)
+        # committed to the end: the batch landed (its states answer from RocksDB before that)
+        await caught_up(session, system, 120)
+        await until(lambda: answers_ready(session, system.worker_url), 60, "/readyz ready once the batch landed")
+        await assert_folded_after_the_fix(system, before, after, kinds)
