@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -56,7 +57,13 @@ def test_kafka_is_single_node_kraft_with_rf1_internal_topics(compose: dict) -> N
     assert env["KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS"] == "0"
     internal = env["KAFKA_ADVERTISED_LISTENERS"].split(",")
     bootstrap = compose["services"]["ingest"]["environment"]["KAFKA_BOOTSTRAP_SERVERS"]
-    assert any(listener.endswith(bootstrap) for listener in internal)
+    assert any(listener.endswith(interpolated(bootstrap)) for listener in internal)
+
+
+def interpolated(value: str, env: dict[str, str] | None = None) -> str:
+    """`${NAME:-default}` as docker compose fills it in from `env` (the rest of `value` as it is)."""
+    match = re.fullmatch(r"\$\{(\w+):-([^}]*)\}", value)
+    return value if match is None else (env or {}).get(match[1]) or match[2]
 
 
 def test_every_hooklog_variable_is_a_real_setting(compose: dict) -> None:
@@ -83,3 +90,16 @@ def test_an_optional_three_node_cluster_like_the_local_one(compose: dict) -> Non
     assert env["KAFKA_CONTROLLER_QUORUM_VOTERS"] == "1@kafka-1:9093,2@kafka-2:9093,3@kafka-3:9093"
     assert env["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false" and env["KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR"] == "3"
     assert [node["ports"] for node in nodes] == [["19192:19192"], ["19193:19193"], ["19194:19194"]]
+
+
+
+def test_ingest_and_the_workers_reach_the_cluster_when_told_to(compose: dict) -> None:
+    """COMPOSE_KAFKA_BOOTSTRAP (the comment's command) points every hooklog service at the three nodes'
+    internal listeners."""
+    bootstrap = "kafka-1:19092,kafka-2:19092,kafka-3:19092"
+    assert f"COMPOSE_KAFKA_BOOTSTRAP={bootstrap} docker compose --profile cluster up" in (REPO / "docker-compose.yml").read_text()
+    advertised = {listener.partition("//")[2] for name in CLUSTER
+                  for listener in compose["services"][name]["environment"]["KAFKA_ADVERTISED_LISTENERS"].split(",")}
+    for role in HOOKLOG_SERVICES:
+        value = compose["services"][role]["environment"]["KAFKA_BOOTSTRAP_SERVERS"]
+        assert set(interpolated(value, {"COMPOSE_KAFKA_BOOTSTRAP": bootstrap}).split(",")) <= advertised, role

@@ -8,9 +8,10 @@ worker, with the product's defaults (session timeout included):
 - two of three nodes down: 503, never a 2xx; back: accepted again;
 - the worker SIGKILLed mid-load on the cluster: a published state is never newer than what the
   restarted worker restores (BatchWrites sends projections only once the changelog is acked);
-- a batch's sends refused while a broker is lost (the orders changelog and projection topic need
-  all three copies): `/readyz` says `failing`, the stall is counted, nothing past the batch is
-  committed; once the broker is back every event of it and around it is folded.
+- a batch's changelog sends refused while a broker is lost (the orders changelog needs all three
+  copies): `/readyz` says `failing`, the stall is counted, nothing past the batch is committed and
+  nothing of it is published (its projection records wait for the changelog's acks, whichever
+  brokers lead them); once the broker is back every event of it and around it is folded.
 """
 
 from __future__ import annotations
@@ -204,19 +205,20 @@ async def test_sends_refused_while_a_broker_is_lost_hold_the_batch_uncommitted_u
     system = run_system()
     settings = system.settings
     bootstrap, lost = settings.kafka_bootstrap_servers, 2  # any node: every partition has a copy on each
-    needs_all = [settings.topic("orders"), changelog_topic(settings, "orders")]
+    changelog = changelog_topic(settings, "orders")
 
     async def lose_a_broker() -> None:
-        """The orders topics now need three in-sync copies; the node dies (kill -9) and drops out of
-        every ISR (once the controller's session for it lapses): their sends get NotEnoughReplicas.
-        The raw topic keeps its default, two: ingest goes on accepting."""
-        for topic in needs_all:
-            await alter_topic(settings, topic, {"min.insync.replicas": "3"})
+        """The orders table's changelog now needs three in-sync copies; the node dies (kill -9) and
+        drops out of every ISR (once the controller's session for it lapses): the changelog's sends
+        get NotEnoughReplicas. The other topics keep the default, two: ingest goes on accepting, and
+        the projection topic would take the batch's states if they were sent before the changelog's
+        were acked (on other leaders: the order across brokers)."""
+        await alter_topic(settings, changelog, {"min.insync.replicas": "3"})
         assert await asyncio.to_thread(kill_node, cluster_up, lost)
 
         async def shrunk() -> bool:
             try:
-                isrs = [isr for topic in [*needs_all, settings.topic("raw")]
+                isrs = [isr for topic in (changelog, settings.topic("orders"), settings.topic("raw"))
                         for isr in (await in_sync(bootstrap, topic)).values()]
             except KafkaError:  # asked the dead node, before the cluster's metadata dropped it
                 return False
@@ -239,6 +241,10 @@ async def test_sends_refused_while_a_broker_is_lost_hold_the_batch_uncommitted_u
         assert sum(stalled.values()) >= 1, stalled
         await assert_nothing_committed_past(settings, ends_before)
         assert '"event":"batch_stalled"' in system.log_text("worker")
+        # nothing of the batch published while its changelog records are refused
+        published = {r.key.decode() for r in await read_topic(bootstrap, settings.topic("orders"), 60)}
+        published |= {orjson.loads(r.value)["aggregateId"] for r in await read_topic(bootstrap, settings.topic("alerts"), 60)}
+        assert not set(after) & published, published
 
         await asyncio.to_thread(start_node, cluster_up, lost)
         # committed to the end: the batch landed (its states answer from RocksDB before that)
