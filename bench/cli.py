@@ -147,6 +147,19 @@ def failover(orders: int = typer.Option(40, help="orders answered before and aft
     _one("failover", lambda: run_failover(orders=orders, rounds=rounds))
 
 
+@app.command()
+def replication(rounds: int = typer.Option(3, help="interleaved rounds of the four arms"),
+                duration: float = typer.Option(5.0, help="seconds of flat-out ingest load per arm per round"),
+                orders: int = typer.Option(3000, help="order lifecycles the worker folds per arm per round"),
+                loadgen: str = typer.Option("auto", help="auto (wrk if installed) | wrk | aiohttp")) -> None:
+    """Ingest and the worker on a three-node cluster (started for the run) vs the single broker."""
+    from bench.replication import run_replication
+    from bench.report import machine
+
+    typer.echo(f"CPU: {machine()['cpu']} ({machine()['cores']} cores)")
+    _one("replication", lambda: run_replication(rounds=rounds, duration_s=duration, orders=orders, loadgen=loadgen))
+
+
 @app.command("console-index")
 def console_index(orders: int = typer.Option(1_000_000, help="orders in the index (the target's size: 1M)"),
                   rounds: int = typer.Option(5, help="interleaved rounds of index vs scan")) -> None:

@@ -26,9 +26,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka import TopicPartition
 
+from floor.kafka import clients
 from floor.settings import Settings
 from hooklog.dev.localkafka import ensure_broker
 
@@ -43,6 +43,13 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def cluster(bootstrap: str) -> Settings:
+    """The settings that reach `bootstrap`: the connection's security (KAFKA_SECURITY_PROTOCOL,
+    SASL, TLS) from the environment, as every hooklog process takes it; the clients below are
+    built by floor/kafka/clients.py from it."""
+    return Settings(kafka_bootstrap_servers=bootstrap)
 
 
 def new_settings(workdir: Path, **overrides: Any) -> Settings:
@@ -154,7 +161,7 @@ def bench_run(**overrides: Any) -> Iterator[tuple[Settings, Children, Path]]:
 
 async def delete_topics(bootstrap: str, prefix: str) -> list[str]:
     """Delete every topic whose name holds `prefix` (ours, Faust's and Quix's changelogs)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = clients.admin(cluster(bootstrap))
     await admin.start()
     try:
         names = [t for t in await admin.list_topics() if prefix in t]
@@ -168,7 +175,7 @@ async def delete_topics(bootstrap: str, prefix: str) -> list[str]:
 async def create_topics(bootstrap: str, names: Iterable[str], partitions: int) -> None:
     from aiokafka.admin import NewTopic
 
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = clients.admin(cluster(bootstrap))
     await admin.start()
     try:
         await admin.create_topics([NewTopic(n, partitions, 1) for n in names])
@@ -181,7 +188,7 @@ class OffsetWatcher:
 
     def __init__(self, bootstrap: str, topics: Iterable[str], partitions: int) -> None:
         self._tps = [TopicPartition(t, p) for t in topics for p in range(partitions)]
-        self._consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None)
+        self._consumer = clients.consumer(cluster(bootstrap), enable_auto_commit=False, group_id=None)
 
     async def __aenter__(self) -> OffsetWatcher:
         await self._consumer.start()
@@ -220,7 +227,7 @@ class OffsetWatcher:
 
 async def produce(bootstrap: str, topic: str, records: Iterable[tuple[bytes, bytes]]) -> tuple[int, float]:
     """Pipelined, acks=all: returns (records, seconds). Used to lay down benchmark data."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True,
+    producer = clients.producer(cluster(bootstrap), acks="all", enable_idempotence=True,
                                 linger_ms=5, max_batch_size=512 * 1024, max_request_size=4 * 1024 * 1024)
     await producer.start()
     start, count, pending = time.perf_counter(), 0, []

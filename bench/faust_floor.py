@@ -22,9 +22,10 @@ import time
 import uuid
 
 import faust
-from aiokafka import AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin import NewTopic
 
+from bench.common import cluster
+from floor.kafka import clients
 from floor.settings import Settings
 from streams.kafka.seam import install_fast_delivery, fast_path_settings
 from streams.worker.app import raw_bytes_topic
@@ -32,13 +33,13 @@ from streams.worker.runner import new_event_loop
 
 
 async def _lay(bootstrap: str, topic: str, records: int) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = clients.admin(cluster(bootstrap))
     await admin.start()
     try:
         await admin.create_topics([NewTopic(topic, 4, 1)])
     finally:
         await admin.close()
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, max_batch_size=262144)
+    producer = clients.producer(cluster(bootstrap), linger_ms=5, max_batch_size=262144)
     await producer.start()
     try:
         for i in range(records):

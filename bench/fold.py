@@ -28,8 +28,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-from aiokafka.admin import AIOKafkaAdminClient
-
 from bench.common import (REPO, Children, CpuMeter, OffsetWatcher, bench_run, broker_pid, create_topics, produce, rate,
                           rss_kib)
 from bench.dataset import WAVE, lifecycle_bodies, raw_record
@@ -38,6 +36,7 @@ from bench.machine import find_broker
 from bench.profiling import finish_pyspy, start_pyspy
 from bench.report import Baseline, BenchResult, Figure, paired_baseline
 from bench.targets import FOLD_VS_QUIX, TARGETS
+from floor.kafka import clients
 from floor.kafka.names import worker_group
 from floor.kafka.topics import ensure_topics
 from floor.settings import Settings
@@ -131,7 +130,7 @@ async def wait_committed(settings: Settings, output_topic: str, group: str, even
     """Poll `output_topic`'s end offsets until `group` has committed all `events` raw records;
     (t_first, n_first, t_last, n_last) of the output records, as `OffsetWatcher.wait_for`."""
     raw = settings.topic("raw")
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    admin = clients.admin(settings)
     await admin.start()
     try:
         async with OffsetWatcher(settings.kafka_bootstrap_servers, [output_topic], settings.partitions) as w:
@@ -161,12 +160,13 @@ async def wait_committed(settings: Settings, output_topic: str, group: str, even
 
 def measure_kafka_fold(proc: subprocess.Popen[bytes], settings: Settings, output_topic: str, events: int, *,
                        name: str, workdir: Path, profile_s: float, broker: int | None = None,
-                       group: str | None = None) -> dict[str, Any]:
+                       group: str | None = None, brokers: dict[str, int | None] | None = None) -> dict[str, Any]:
     """Wait until `output_topic` holds one record per event, or (`group`) until that group
-    committed every event; rate from the first output to the last."""
+    committed every event; rate from the first output to the last. `brokers` (name: pid) in
+    place of `broker`: a cluster's nodes, each metered."""
     spy: list[subprocess.Popen[bytes] | None] = []
     sampler = RssSampler(proc.pid)
-    meter = CpuMeter({name: proc.pid, "broker": broker or broker_pid()})
+    meter = CpuMeter({name: proc.pid, **(brokers or {"broker": broker or broker_pid()})})
 
     def first_output() -> None:
         meter.start()
@@ -196,6 +196,21 @@ def measure_kafka_fold(proc: subprocess.Popen[bytes], settings: Settings, output
             "cpu_us_per_event": round(cpu_us, 1),
             "fold_s": t_done - t_first, "outputs": n_done, "peak_rss_mib": peak / 1024, "profile": prof,
             "cores": cores}
+
+
+def fold_once(children: Children, own: Settings, events: int, workdir: Path, *, name: str, profile_s: float = 0.0,
+              broker: int | None = None, brokers: dict[str, int | None] | None = None,
+              worker_env: dict[str, str] | None = None, cwd: Path = REPO) -> dict[str, Any]:
+    """`hooklog worker` (from source tree `cwd`) folding `own`'s raw topic from scratch until its
+    group committed all `events`; the measurement, the worker's log tail in the error if it fails."""
+    proc = children.role(own, "worker", extra_env=worker_env, name=name, cwd=cwd)
+    try:
+        return measure_kafka_fold(proc, own, own.topic("orders"), events, name="worker", workdir=workdir,
+                                  broker=broker, brokers=brokers, group=worker_group(own), profile_s=profile_s)
+    except (TimeoutError, RuntimeError) as exc:
+        raise RuntimeError(f"{exc}\n--- worker log ---\n{children.log_tail(name)}") from None
+    finally:
+        children.stop(proc)
 
 
 def run_quix(children: Children, settings: Settings, events: int, workdir: Path, profile_s: float,
@@ -249,15 +264,9 @@ def run_fold(*, orders: int = 12_000, profile: bool = True, quix: bool = True, p
         def worker_arm(source: str, tree: Path) -> Arm:
             def arm(i: int) -> dict[str, Any]:
                 own = round_settings(i, "" if source == "worker" else source)
-                proc = children.role(own, "worker", extra_env=worker_env, name=f"{source}-r{i}", cwd=tree)
-                try:
-                    return measure_kafka_fold(proc, own, own.topic("orders"), events, name="worker",
-                                              workdir=workdir, broker=broker, group=worker_group(own),
-                                              profile_s=profile_s if profile and i == 0 and source == "worker" else 0.0)
-                except (TimeoutError, RuntimeError) as exc:
-                    raise RuntimeError(f"{exc}\n--- worker log ---\n{children.log_tail(f'{source}-r{i}')}") from None
-                finally:
-                    children.stop(proc)
+                return fold_once(children, own, events, workdir, name=f"{source}-r{i}", broker=broker, cwd=tree,
+                                 worker_env=worker_env,
+                                 profile_s=profile_s if profile and i == 0 and source == "worker" else 0.0)
             return arm
 
         arms: dict[str, Arm] = {

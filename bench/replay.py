@@ -29,6 +29,7 @@ from bench.fair import Arm, interleave, median, values
 from bench.machine import find_broker
 from bench.report import BenchResult, Figure, paired_baseline
 from bench.targets import REPLAY_EVENTS_S, REPLAY_VS_RAW, TARGETS
+from floor.kafka import clients
 from floor.kafka.topics import ensure_topics
 from floor.settings import Settings
 from projections.replay import Rebuilt, fold_into
@@ -37,8 +38,7 @@ FETCH_BYTES = 1 << 20  # streams.replay.fold's per-partition fetch size
 
 
 def _consumer(settings: Settings) -> AIOKafkaConsumer:
-    return AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers, group_id=None,
-                            enable_auto_commit=False, auto_offset_reset="earliest",
+    return clients.consumer(settings, group_id=None, enable_auto_commit=False, auto_offset_reset="earliest",
                             fetch_max_bytes=4 * FETCH_BYTES, max_partition_fetch_bytes=FETCH_BYTES)
 
 

@@ -22,6 +22,8 @@ from bench.latency import run_latency
 from bench.machine import cpu_model
 from bench.memory import run_memory
 from bench.replay import run_replay
+from bench.replication import run_replication
+from hooklog.dev.localcluster import ClusterSpec
 from bench.report import BenchResult, markdown, rows
 from tests.kafka_fixtures import REPO
 
@@ -97,6 +99,19 @@ def test_replay(kafka_bootstrap: str) -> None:
     for runs in result.detail["rounds"].values():
         assert all(run["events"] == result.params["events"] for run in runs)
         check_broker_cpu(runs[0]["cores"])
+
+
+@pytest.mark.cluster
+def test_replication(kafka_bootstrap: str, cluster_up: ClusterSpec) -> None:
+    """On the session's three-node cluster (the bench starts its own when given none)."""
+    result = run_replication(rounds=1, duration_s=1, concurrency=8, orders=60, bodies=200, loadgen="aiohttp",
+                             spec=cluster_up, idle_s=0.5)
+    check(result, "replication", 2)
+    check_rounds(result, 1, ["ingest, one broker", "ingest, three nodes", "worker, one broker", "worker, three nodes"])
+    for name, runs in result.detail["rounds"].items():
+        nodes = {k for k in runs[0]["cores"] if k.startswith("node")}
+        assert nodes == ({"node1", "node2", "node3"} if "three" in name else set()), (name, runs[0]["cores"])
+        assert runs[0]["broker_cpu_us"] > 0, (name, runs[0])
 
 
 def test_latency(kafka_bootstrap: str) -> None:
