@@ -3,7 +3,8 @@
 The login form takes one of HOOKLOG_API_TOKENS in a POST body (never a URL) and sets an
 HttpOnly, SameSite=Strict cookie (Secure behind https) signed by streams/console/session.py.
 Every other console page without a valid cookie redirects to the login; every POST must carry
-the session's CSRF token (403 otherwise).
+the session's CSRF token (403 otherwise). A wrong login token counts against the client's address
+with the API's wrong bearer tokens (streams/api/access.py's `Guesses`): beyond the limit, 429.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from floor.settings import Settings
-from streams.api.access import bearer_ok
+from streams.api.access import Guesses, bearer_ok
 from streams.console import session as sessions
 from streams.console.render import page, redirect
 
@@ -35,8 +36,8 @@ def _next_path(raw: str | None) -> str:
 
 
 class Auth:
-    def __init__(self, settings: Settings, clock: Callable[[], float] = time.time) -> None:
-        self.tokens = settings.api_token_list
+    def __init__(self, settings: Settings, guesses: Guesses, clock: Callable[[], float] = time.time) -> None:
+        self.tokens, self.guesses = settings.api_token_list, guesses
         self.key = sessions.session_key(settings.console_secret, self.tokens)
         self.ttl_s, self.clock = settings.console_session_s, clock
 
@@ -79,6 +80,10 @@ class Auth:
         token = form.get("token")
         wanted = _next_path(form.get("next") if isinstance(form.get("next"), str) else None)  # type: ignore[arg-type]
         if not isinstance(token, str) or not bearer_ok(f"Bearer {token.strip()}", self.tokens):
+            wait = self.guesses.failed(request)  # the API's wrong tokens and these count together
+            if wait is not None:
+                return page("login.html", 429, {"Retry-After": wait}, next=wanted,
+                            error=f"Too many wrong tokens from this address: try again in {wait} s.")
             return page("login.html", 401, next=wanted, error="That is not one of this deployment's API tokens.")
         value, _ = sessions.issue(self.key, token.strip(), self.clock(), self.ttl_s)
         response = redirect(wanted)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from streams.api.access import Guesses
 from streams.api.forward import Router
 from streams.api.readiness import readiness_of
 from streams.console.auth import Auth
@@ -28,11 +29,12 @@ PREFIX = "/console"
 SAMPLE_EVERY_S = 2.0
 
 
-def install_console(worker: Worker, router: Router, alerting: Alerting, keeper: IndexKeeper) -> None:
-    """Add the console's routes to the worker's web app, reading `keeper`'s index of orders."""
+def install_console(worker: Worker, router: Router, alerting: Alerting, keeper: IndexKeeper, guesses: Guesses) -> None:
+    """Add the console's routes to the worker's web app, reading `keeper`'s index of orders; wrong
+    login tokens count in `guesses`, with the API's wrong bearer tokens."""
     readiness = readiness_of(worker.health, worker.contact)
     app, settings = worker.app, worker.settings
-    auth = Auth(settings)
+    auth = Auth(settings, guesses)
     rate = FoldRate()
     local = LocalIndex(app, keeper, readiness, str(app.conf.canonical_url))
     tokens = settings.api_token_list  # the other workers' internal views want an API token, as key pages do

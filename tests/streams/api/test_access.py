@@ -13,7 +13,10 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from pydantic import SecretStr
 
-from streams.api.access import PEER, PEER_TRUSTED, api_guard, bearer_ok
+from floor.client_address import ClientAddress
+from floor.ratelimit import FailureLimiter
+from streams.api.access import PEER, PEER_TRUSTED, Guesses, api_guard, bearer_ok
+from tests.conftest import ManualClock
 from tests.kafka_fixtures import System
 
 TOKENS = (SecretStr("old-token"), SecretStr("new-token-that-is-longer"))
@@ -44,8 +47,8 @@ async def boom(request: web.Request) -> web.Response:
     raise RuntimeError("internal detail that must not leak")
 
 
-async def guarded_client(tokens: tuple[SecretStr, ...], refused: list[int]) -> TestClient:
-    app = web.Application(middlewares=[api_guard(tokens, refused.append)])
+async def guarded_client(tokens: tuple[SecretStr, ...], refused: list[int], guesses: Guesses | None = None) -> TestClient:
+    app = web.Application(middlewares=[api_guard(tokens, refused.append, guesses=guesses)])
     for path in ("/healthz", "/readyz", "/metrics", "/orders/{key}", "/dlq", "/"):
         app.router.add_get(path, ok)
     app.router.add_post("/auth/koywe", ok)
@@ -83,6 +86,26 @@ async def test_everything_but_health_metrics_and_the_callback_needs_a_token(guar
         response = await client.get("/orders/o-1", headers={"Authorization": f"Bearer {token}"})
         assert await status_and_json(response) == (200, {"path": "/orders/o-1"})
     assert (await client.get("/dlq", headers={"Authorization": "Bearer nope"})).status == 401
+
+
+@pytest.mark.unit
+async def test_wrong_tokens_beyond_the_burst_get_429_but_the_right_token_still_passes(manual_clock: ManualClock) -> None:
+    refused: list[int] = []
+    guesses = Guesses(FailureLimiter(rate=1.0, burst=10, clock=manual_clock), ClientAddress(()))
+    client = await guarded_client(TOKENS, refused, guesses)
+    wrong, right = {"Authorization": "Bearer guessed-token"}, {"Authorization": "Bearer old-token"}
+    try:
+        assert [(await client.get("/orders/o-1", headers=wrong)).status for _ in range(10)] == [401] * 10
+        response = await client.get("/orders/o-1", headers=wrong)
+        status, body = await status_and_json(response)
+        assert (status, body["error"], response.headers["Retry-After"]) == (429, "failed_tokens_limited", "1")
+        assert (await client.get("/orders/o-1", headers=right)).status == 200  # never locked out
+        assert (await client.get("/orders/o-1")).status == 401  # no token: no guess, not counted, not limited
+        assert refused == [401] * 10 + [429, 401]
+        manual_clock.advance(1.0)  # one more guess a second
+        assert [(await client.get("/dlq", headers=wrong)).status for _ in range(2)] == [401, 429]
+    finally:
+        await client.close()
 
 
 @pytest.mark.unit
