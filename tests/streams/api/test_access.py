@@ -19,15 +19,15 @@ from streams.api.access import PEER, PEER_TRUSTED, Guesses, api_guard, bearer_ok
 from tests.conftest import ManualClock
 from tests.kafka_fixtures import System
 
-TOKENS = (SecretStr("old-token"), SecretStr("new-token-that-is-longer"))
+TOKENS = (SecretStr("old-token-being-rotated"), SecretStr("new-token-that-is-longer"))
 
 
 @pytest.mark.unit
 @pytest.mark.parametrize(
     ("header", "ok"),
-    [("Bearer old-token", True), ("Bearer new-token-that-is-longer", True), ("bearer old-token", True),
-     ("Bearer  old-token ", True), (None, False), ("", False), ("Bearer", False), ("Bearer ", False),
-     ("Basic old-token", False), ("Bearer old-token2", False), ("Bearer old-toke", False), ("old-token", False),
+    [("Bearer old-token-being-rotated", True), ("Bearer new-token-that-is-longer", True), ("bearer old-token-being-rotated", True),
+     ("Bearer  old-token-being-rotated ", True), (None, False), ("", False), ("Bearer", False), ("Bearer ", False),
+     ("Basic old-token-being-rotated", False), ("Bearer old-token-being-rotated2", False), ("Bearer old-toke", False), ("old-token-being-rotated", False),
      ("Bearer new-token", False)],
 )
 def test_bearer_tokens(header: str | None, ok: bool) -> None:
@@ -82,7 +82,7 @@ async def test_everything_but_health_metrics_and_the_callback_needs_a_token(guar
         assert (status, body["error"]) == (401, "unauthorized")
         assert response.headers["WWW-Authenticate"].startswith("Bearer")
     assert refused == [401] * 4
-    for token in ("old-token", "new-token-that-is-longer"):
+    for token in ("old-token-being-rotated", "new-token-that-is-longer"):
         response = await client.get("/orders/o-1", headers={"Authorization": f"Bearer {token}"})
         assert await status_and_json(response) == (200, {"path": "/orders/o-1"})
     assert (await client.get("/dlq", headers={"Authorization": "Bearer nope"})).status == 401
@@ -93,7 +93,7 @@ async def test_wrong_tokens_beyond_the_burst_get_429_but_the_right_token_still_p
     refused: list[int] = []
     guesses = Guesses(FailureLimiter(rate=1.0, burst=10, clock=manual_clock), ClientAddress(()))
     client = await guarded_client(TOKENS, refused, guesses)
-    wrong, right = {"Authorization": "Bearer guessed-token"}, {"Authorization": "Bearer old-token"}
+    wrong, right = {"Authorization": "Bearer guessed-token"}, {"Authorization": "Bearer old-token-being-rotated"}
     try:
         assert [(await client.get("/orders/o-1", headers=wrong)).status for _ in range(10)] == [401] * 10
         response = await client.get("/orders/o-1", headers=wrong)
@@ -111,7 +111,7 @@ async def test_wrong_tokens_beyond_the_burst_get_429_but_the_right_token_still_p
 @pytest.mark.unit
 async def test_errors_behind_the_guard_are_json_and_say_nothing_inside(guarded: tuple[TestClient, list[int]]) -> None:
     client, _ = guarded
-    auth = {"Authorization": "Bearer old-token"}
+    auth = {"Authorization": "Bearer old-token-being-rotated"}
     assert (await status_and_json(await client.get("/no/such/thing", headers=auth)))[1]["error"] == "not_found"
     response = await client.post("/dlq", headers=auth)
     assert response.status == 405 and "GET" in response.headers["Allow"]
@@ -133,7 +133,7 @@ async def test_a_worker_holding_the_peer_secret_stands_in_for_the_callers_token(
         assert await status_and_json(await client.get("/orders/o", headers={PEER: "peer-secret-of-the-group"})) == (
             200, {"peer": True})
         assert (await client.get("/orders/o", headers={PEER: "peer-secret-guessed"})).status == 401
-        assert await status_and_json(await client.get("/orders/o", headers={"Authorization": "Bearer old-token"})) == (
+        assert await status_and_json(await client.get("/orders/o", headers={"Authorization": "Bearer old-token-being-rotated"})) == (
             200, {"peer": False})
     finally:
         await client.close()
@@ -162,7 +162,7 @@ async def test_unset_tokens_close_the_api_with_a_clear_answer() -> None:
 
 @pytest.mark.kafka
 async def test_the_worker_api_wants_one_of_the_rotated_tokens(run_system: Callable[..., System]) -> None:
-    system = run_system("worker", api_tokens="old-token, new-token-that-is-longer")
+    system = run_system("worker", api_tokens="old-token-being-rotated, new-token-that-is-longer")
     url = system.worker_url
     async with aiohttp.ClientSession() as session:
         async def get(path: str, token: str | None = None) -> tuple[int, Any, aiohttp.typedefs.LooseHeaders]:
@@ -175,7 +175,7 @@ async def test_the_worker_api_wants_one_of_the_rotated_tokens(run_system: Callab
             status, body, headers = await get(path)
             assert status == 401 and b'"unauthorized"' in body and "WWW-Authenticate" in headers, path
             assert (await get(path, "wrong"))[0] == 401
-        for token in ("old-token", "new-token-that-is-longer"):
+        for token in ("old-token-being-rotated", "new-token-that-is-longer"):
             status, body, _ = await get("/orders/o-1", token)
             assert status == 404 and b'"not_found"' in body
             assert (await get("/alerts", token))[0] == 200 and (await get("/dlq", token))[0] == 200
@@ -184,5 +184,5 @@ async def test_the_worker_api_wants_one_of_the_rotated_tokens(run_system: Callab
         assert status == 200 and headers["Content-Type"].startswith("text/plain")
         assert b"hooklog_worker_api_refusals_total" in metrics and b"token" not in metrics
         async with session.post(f"{url}/auth/koywe", json={"email": "a@b.c"},
-                                headers={"Authorization": "Bearer old-token"}) as response:
+                                headers={"Authorization": "Bearer old-token-being-rotated"}) as response:
             assert response.status == 503  # the callback's own tokens are unset; API tokens do not open it
