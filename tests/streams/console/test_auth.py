@@ -12,6 +12,7 @@ from floor.ratelimit import FailureLimiter
 from floor.settings import Settings
 from streams.api.access import Guesses, api_guard
 from streams.console.auth import Auth
+from streams.console.logouts import Logouts
 from tests.conftest import ManualClock
 from tests.kafka_fixtures import API_TOKEN
 
@@ -22,7 +23,7 @@ async def test_wrong_login_tokens_beyond_the_burst_get_429_and_the_right_one_sti
         manual_clock: ManualClock) -> None:
     guesses = Guesses(FailureLimiter(rate=1.0, burst=3, clock=manual_clock), ClientAddress(()))
     settings = Settings(api_tokens=API_TOKEN)
-    auth = Auth(settings, guesses)
+    auth = Auth(settings, guesses, Logouts(settings))  # logging in reads no logouts: no broker here
     app = web.Application(middlewares=[api_guard(settings.api_token_list, guesses=guesses)])
     app.router.add_post("/console/login", auth.login)
     app.router.add_get("/orders/{key}", auth.login_form)  # any guarded view: the guard answers first
