@@ -29,6 +29,7 @@ from floor.kafka import clients
 from floor.settings import Settings
 from schemas.errors import BrokerUnavailableError
 from streams.kafka.seam import stop_consumer
+from streams.notify.consumer import new_producer
 
 TOPIC = "console-logouts"
 FETCH_MS = 200
@@ -59,7 +60,7 @@ class Logouts:
 
     async def _send(self, key: bytes, value: bytes) -> None:
         if self._producer is None:
-            producer = clients.producer(self.settings, acks="all", enable_idempotence=True)
+            producer = new_producer(self.settings)  # acks=all, idempotent: as the alert actions
             try:
                 await producer.start()
             except BaseException:
