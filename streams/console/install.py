@@ -71,6 +71,7 @@ def install_console(worker: Worker, router: Router, alerting: Alerting, keeper: 
     routes.add_get(f"{PREFIX}/orders/{{order_id}}", need(pages.order))
     routes.add_get(f"{PREFIX}/users/{{user_id}}", need(pages.user))
     routes.add_get(f"{PREFIX}/kuenta/{{family}}/{{ident}}", need(pages.kuenta))
+    routes.add_get(f"{PREFIX}/koywe-payments/{{family}}/{{ident}}", need(pages.payments))
     routes.add_get(f"{PREFIX}/alerts", need(pages.alerts))
     routes.add_post(f"{PREFIX}/alerts/act", need(pages.act))
     routes.add_get(f"{PREFIX}/dlq", need(pages.dlq))

@@ -2,7 +2,8 @@
 
 A generation is `[start, end)` of every raw partition, fixed when it begins. It is written to
 compacted topics `<prefix>.<projection>.v1.g<N>` and `<prefix>.alerts.v1.g<N>` (each record in
-the partition of the raw records it was folded from), or to a JSONL snapshot (`--to`). Its
+the partition of the raw records it was folded from), and at its end `<prefix>.lifecycle.v1.g<N>`
+(streams.replay.lifecycles), or to a JSONL snapshot (`--to`). Its
 manifest (`<data_dir>/replay/<prefix>.g<N>.json`, or `<file>.checkpoint.json`) holds the offsets
 folded so far and is rewritten only after the states up to them are acked (or fsynced), so a
 resumed replay reloads the sink and continues from exactly there. Once a generation is promoted,
@@ -165,7 +166,7 @@ class Generation:
         sink: TopicSink | FileSink
         if to_file is not None:
             target = Path(to_file).resolve()
-            path, sink = target.with_name(target.name + ".checkpoint.json"), FileSink(target)
+            path, sink = target.with_name(target.name + ".checkpoint.json"), FileSink(settings, target)
         else:
             local = local_generations(settings)
             running = sorted(n for n, m in local.items() if m.status == "running")

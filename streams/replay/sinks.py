@@ -21,12 +21,13 @@ from floor.kafka.replication import TopicSpec, create_topics
 from floor.kafka.topic_reader import read_range
 from floor.settings import Settings
 from streams.replay.lazy_table import json_of
+from streams.replay.lifecycles import LIFECYCLE, generation_lifecycles
 from streams.replay.model import STATE_TYPES, Change, Manifest, Replayed, ReplayError, alert_bytes
 
 
 def generation_topics(settings: Settings, generation: int) -> dict[str, str]:
-    """projection (or "alerts") -> the generation's topic."""
-    return {name: generation_topic(settings, name, generation) for name in (*STATE_TYPES, "alerts")}
+    """projection (or "alerts", "lifecycle") -> the generation's topic."""
+    return {name: generation_topic(settings, name, generation) for name in (*STATE_TYPES, "alerts", LIFECYCLE)}
 
 
 class TopicSink:
@@ -72,13 +73,17 @@ class TopicSink:
     async def load(self) -> list[Change]:
         latest: dict[tuple[str, str], Change] = {}
         for name, topic in self.topics.items():
+            if name == LIFECYCLE:
+                continue  # written whole at the end, from the finished fold: nothing to resume from
             async for batch in read_range(self.settings, topic, timeout_s=600):
                 for r in batch:
                     latest[(name, r.key.decode())] = Change(name, r.partition, r.key.decode(), r.value)
         return list(latest.values())
 
     async def finish(self, replayed: Replayed, manifest: Manifest) -> None:
-        """Nothing left: the last checkpoint wrote every state."""
+        """The last checkpoint wrote every state and alert: what is left are the lifecycles."""
+        await self.write(await generation_lifecycles(self.settings, replayed))
+        await self.flush()
 
     async def close(self, done: bool) -> None:
         if self.producer is not None:
@@ -88,7 +93,8 @@ class TopicSink:
 class FileSink:
     """`--to file.jsonl`: flushes append to `<file>.partial`; the end writes the snapshot at once."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, settings: Settings, path: Path) -> None:
+        self.settings = settings
         self.path = path
         self.partial = path.with_name(path.name + ".partial")
         self.fh: IO[bytes] | None = None
@@ -115,6 +121,7 @@ class FileSink:
         return list(latest.values())
 
     async def finish(self, replayed: Replayed, manifest: Manifest) -> None:
+        lifecycles = await generation_lifecycles(self.settings, replayed)
         tmp = self.path.with_name(self.path.name + ".tmp")
         with open(tmp, "wb") as fh:
             fh.write(orjson.dumps({"kind": "meta", **manifest.model_dump(mode="json")}) + b"\n")
@@ -124,6 +131,7 @@ class FileSink:
             for partition, shard in sorted(replayed.shards.items()):
                 for aid in sorted(shard.alerts):
                     fh.write(_line("alert", Change("alerts", partition, aid, json_of(shard.alerts, aid, alert_bytes))))
+            fh.writelines(_line(LIFECYCLE, change) for change in lifecycles)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, self.path)

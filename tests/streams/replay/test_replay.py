@@ -23,6 +23,8 @@ from hooklog.dev.simulate import lifecycle, post, scramble
 from projections.registry import PROJECTIONS
 from projections.replay import Raw, Rebuilt, fold_into, rebuild
 from schemas.envelope import Envelope, decode_envelope, encode_envelope, new_envelope
+from schemas.jsondump import plain_json
+from schemas.lifecycle import AlertAction, AlertLifecycle, AlertStatus, action_id
 from schemas.orders import OrderState
 from streams.ops.verify import last_per_key, verify
 from streams.replay.generation import Generation, manifest_path, prune_generations, topic_generations
@@ -164,12 +166,27 @@ async def test_from_and_until_select_a_slice_of_the_log(own_topics: None, make_s
 async def test_a_generation_is_written_to_its_own_compacted_topics(own_topics: None, make_settings: Callable[..., Settings]) -> None:
     settings = make_settings()
     await produce(settings, envelopes(12))
+    first_alert = min((await replay_topic(settings, processes=1)).alert_json())
+    acked = AlertAction(id=action_id(first_alert, "ack", "test"), alertId=first_alert, action="ack", at=T0, by="ops")
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, acks="all")
+    await producer.start()
+    try:
+        await producer.send_and_wait(settings.topic("alert-actions"), plain_json(acked), key=first_alert.encode())
+    finally:
+        await producer.stop()
     async with await Generation.open(settings) as generation:
         replayed = await generation.run()
     assert generation.manifest.generation == 1 and generation.manifest.status == "done"
     for name, states in replayed.state_json().items():
         assert await last_per_key(settings, f"{settings.topic(name)}.g1") == states
     assert await last_per_key(settings, f"{settings.topic('alerts')}.g1") == replayed.alert_json()
+    # the lifecycles: the generation's alerts with the operators' actions, each in its key's partition
+    lifecycles = {k: AlertLifecycle.model_validate_json(v)
+                  for k, v in (await last_per_key(settings, f"{settings.topic('lifecycle')}.g1")).items()}
+    assert set(lifecycles) == set(replayed.alert_json()) and len(lifecycles) > 1
+    assert {k: s.status for k, s in lifecycles.items()} == {
+        k: AlertStatus.ACKNOWLEDGED if k == first_alert else AlertStatus.OPEN for k in lifecycles}
+    assert lifecycles[first_alert].actions == (acked,)
     assert await last_per_key(settings, settings.topic("orders")) == {}  # the live topics are untouched
     async with await Generation.open(settings) as second:
         assert second.manifest.generation == 2
@@ -252,6 +269,8 @@ async def test_an_interrupted_replay_resumes_from_its_checkpoint(
             key=lambda d: (d["partition"], d["key"]))
         alerts = [(d["partition"], d["key"], orjson.dumps(d["value"])) for d in lines if d["kind"] == "alert"]
         assert alerts == sorted((p, aid, straight.alert_json()[aid]) for p, s in straight.shards.items() for aid in s.alerts)
+        lifecycles = {d["key"]: d["value"]["status"] for d in lines if d["kind"] == "lifecycle"}
+        assert lifecycles == {aid: "open" for aid in straight.alert_json()} and lifecycles  # no actions: all open
         assert not target.with_name("snap.jsonl.partial").exists()
 
 
@@ -335,7 +354,7 @@ async def test_promote_prunes_the_generations_it_supersedes(own_topics: None, ma
     done = hooklog(settings, "replay", "--promote")
     assert done.returncode == 0, done.stderr
     assert "promoted generation 3" in done.stderr and "pruned generations [1, 2]" in done.stderr
-    assert set(await topic_generations(settings)) == {3} and len((await topic_generations(settings))[3]) == len(PROJECTIONS) + 1  # a topic per projection, and alerts
+    assert set(await topic_generations(settings)) == {3} and len((await topic_generations(settings))[3]) == len(PROJECTIONS) + 2  # a topic per projection, alerts and lifecycles
     assert not manifest_path(settings, 1).exists() and not manifest_path(settings, 2).exists()
     assert manifest_path(settings, 3).exists()
 
