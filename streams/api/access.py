@@ -9,7 +9,8 @@ Guessing costs: a wrong bearer token (and a wrong console login, streams/console
 against the client's address in `Guesses`, the floor's failure limiter that ingest's failed
 signatures use too (floor/ratelimit.py): within HOOKLOG_FAILED_TOKEN_RATE / _BURST a plain 401,
 beyond it 429 + Retry-After. The right token is never refused for its address's failures.
-A request with no Authorization at all guesses nothing and is not counted.
+A wrong `X-Hooklog-Peer` counts the same; a request with neither header guesses nothing and is
+not counted.
 """
 
 from __future__ import annotations
@@ -100,7 +101,8 @@ def api_guard(tokens: tuple[SecretStr, ...], on_refused: Callable[[int], None] =
                                   "(comma-separated bearer tokens) on the worker")
             presented = request.headers.get("Authorization")
             if not bearer_ok(presented, tokens):
-                wait = guesses.failed(request) if guesses is not None and presented else None
+                guessed = presented or PEER in request.headers  # a wrong peer secret is a guess too
+                wait = guesses.failed(request) if guesses is not None and guessed else None
                 if wait is not None:
                     on_refused(429)
                     return json_error(429, "failed_tokens_limited", "too many wrong bearer tokens from this "

@@ -101,7 +101,8 @@ async def test_wrong_tokens_beyond_the_burst_get_429_but_the_right_token_still_p
         assert (status, body["error"], response.headers["Retry-After"]) == (429, "failed_tokens_limited", "1")
         assert (await client.get("/orders/o-1", headers=right)).status == 200  # never locked out
         assert (await client.get("/orders/o-1")).status == 401  # no token: no guess, not counted, not limited
-        assert refused == [401] * 10 + [429, 401]
+        assert (await client.get("/orders/o-1", headers={PEER: "guessed-peer-secret"})).status == 429  # a guess too
+        assert refused == [401] * 10 + [429, 401, 429]
         manual_clock.advance(1.0)  # one more guess a second
         assert [(await client.get("/dlq", headers=wrong)).status for _ in range(2)] == [401, 429]
     finally:
