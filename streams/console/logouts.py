@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
@@ -98,9 +98,10 @@ class Logouts:
             return  # not a logout hooklog wrote: nothing to end
         self._ended[sid] = expires
 
-    async def _brokers(self, work: object, doing: str) -> None:
+    async def _brokers(self, work: Awaitable[None], doing: str) -> None:
+        """`work` within HOOKLOG_PRODUCE_TIMEOUT_S, or BrokerUnavailableError saying what failed."""
         try:
-            await asyncio.wait_for(work, self.settings.produce_timeout_s)  # type: ignore[arg-type]
+            await asyncio.wait_for(work, self.settings.produce_timeout_s)
         except (KafkaError, TimeoutError, OSError) as exc:
             raise BrokerUnavailableError.unreachable(self.settings.kafka_bootstrap_servers, exc, doing=doing) from exc
 
