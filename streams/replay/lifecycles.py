@@ -4,7 +4,8 @@ The live lifecycles (`<prefix>.lifecycle.v1`) are a fold of the alerts and actio
 (`projections.lifecycle`). Actions are not derived from the raw log (an operator acknowledged,
 a silence ended), so a generation's lifecycles fold *its* alerts with the actions topic as it
 stands when the generation finishes. They are written once, at the end: compacted, one record
-per alert id, in the partition its key hashes to (as the live alerts, actions and lifecycles).
+per alert id, in the partition its key hashes to on the alerts topic (as the live alerts,
+actions and lifecycles).
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ from collections.abc import Iterable
 
 from pydantic import ValidationError
 
+from floor.kafka.metadata import topic_partitions
 from floor.kafka.partitioning import partition_for
 from floor.kafka.topic_reader import read_range
 from floor.logs import get_logger
 from floor.settings import Settings
-from projections.lifecycle import Input, fold_lifecycles, parse_input
+from projections.lifecycle import Input, fold_lifecycles, input_key, parse_input
 from schemas.jsondump import plain_json
 from schemas.lifecycle import AlertLifecycle
 from streams.replay.model import Change, Replayed
@@ -50,7 +52,13 @@ def lifecycle_changes(states: Iterable[AlertLifecycle], partitions: int) -> list
 
 
 async def generation_lifecycles(settings: Settings, replayed: Replayed) -> list[Change]:
-    """The generation's lifecycles: its alerts, then every action on the actions topic now."""
+    """The lifecycles of the generation's alerts: each alert, then the actions on it that the
+    actions topic holds now. An action on an alert the generation does not hold (one outside a
+    `--from`/`--until` slice, or another worker's part of a spread replay) is not this
+    generation's to fold: each worker of a spread replay writes its own alerts' lifecycles."""
     alerts = [parse_input("alerts", value) for value in replayed.alert_json().values()]
-    states = fold_lifecycles([*alerts, *await read_inputs(settings, "actions")])
-    return lifecycle_changes(states.values(), len(replayed.shards))
+    ids = {alert.id for alert in alerts}
+    actions = [a for a in await read_inputs(settings, "actions") if input_key(a) in ids]
+    partitions = len(await topic_partitions(settings, settings.topic("alerts")) or await topic_partitions(
+        settings, settings.topic("raw")))  # no alerts topic yet: it will be made with the raw log's count
+    return lifecycle_changes(fold_lifecycles([*alerts, *actions]).values(), partitions)

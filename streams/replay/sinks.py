@@ -39,14 +39,14 @@ class TopicSink:
         self.producer: AIOKafkaProducer | None = None
         self.pending: list[asyncio.Future[object]] = []
 
-    async def open(self, partitions: int, *, create: bool) -> None:
+    async def open(self, partitions: int, *, create: bool, exist_ok: bool = False) -> None:
         if create:
             admin = clients.admin(self.settings)
             try:
                 await admin.start()
                 config = {"cleanup.policy": "compact", "min.compaction.lag.ms": "0"}
                 await create_topics(self.settings, admin, [TopicSpec(t, partitions, config) for t in self.topics.values()],
-                                    exist_ok=False)
+                                    exist_ok=exist_ok)
             except TopicAlreadyExistsError as exc:
                 raise ReplayError(f"generation topics already exist ({exc}); pick another generation") from exc
             finally:
@@ -70,14 +70,16 @@ class TopicSink:
             raise ReplayError(f"writing {self.topics['alerts']} and its siblings failed ({exc!r}); "
                               "the manifest still has the last safe offsets: run again with --resume") from exc
 
-    async def load(self) -> list[Change]:
+    async def load(self, partitions: set[int]) -> list[Change]:
+        """The latest record per key of `partitions` (a spread replay's worker reloads its own part)."""
         latest: dict[tuple[str, str], Change] = {}
         for name, topic in self.topics.items():
             if name == LIFECYCLE:
                 continue  # written whole at the end, from the finished fold: nothing to resume from
             async for batch in read_range(self.settings, topic, timeout_s=600):
                 for r in batch:
-                    latest[(name, r.key.decode())] = Change(name, r.partition, r.key.decode(), r.value)
+                    if r.partition in partitions:
+                        latest[(name, r.key.decode())] = Change(name, r.partition, r.key.decode(), r.value)
         return list(latest.values())
 
     async def finish(self, replayed: Replayed, manifest: Manifest) -> None:
@@ -99,7 +101,7 @@ class FileSink:
         self.partial = path.with_name(path.name + ".partial")
         self.fh: IO[bytes] | None = None
 
-    async def open(self, partitions: int, *, create: bool) -> None:
+    async def open(self, partitions: int, *, create: bool, exist_ok: bool = False) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.fh = open(self.partial, "wb" if create else "ab")  # noqa: SIM115 - closed by close()
 
@@ -112,7 +114,7 @@ class FileSink:
         self.fh.flush()
         os.fsync(self.fh.fileno())
 
-    async def load(self) -> list[Change]:
+    async def load(self, partitions: set[int]) -> list[Change]:
         latest: dict[tuple[str, str], Change] = {}
         for line in self.partial.read_bytes().splitlines():
             doc = orjson.loads(line)

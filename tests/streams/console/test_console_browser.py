@@ -40,6 +40,24 @@ async def log_in(context: Any, base: str, token: str = API_TOKEN) -> Any:
     return page
 
 
+async def search(page: Any, query: str) -> None:
+    await page.fill("input[name=q]", query)
+    await page.press("input[name=q]", "Enter")
+
+
+async def follow_alert_link(page: Any, base: str, alert_type: str, text: str) -> None:
+    """Open the alerts page of `alert_type` until an alert's link shows `text` (the alert is
+    published after the state), then follow it."""
+    await page.goto(f"{base}/console/alerts?type={alert_type}")
+    link = page.locator("table.alerts a", has_text=text)
+    for _ in range(50):
+        if await link.count():
+            break
+        await page.wait_for_timeout(300)
+        await page.reload()
+    await link.first.click()
+
+
 def watch_for_scripts(page: Any) -> list[str]:
     """Every dialog a page opens (an injected alert() would) and every console message."""
     seen: list[str] = []
@@ -106,8 +124,7 @@ async def test_search_timeline_alert_user_and_redrive_in_a_browser(run_system: C
     context = await browser.new_context()
     page = await log_in(context, base)
     scripts = watch_for_scripts(page)
-    await page.fill("input[name=q]", "ord-7")
-    await page.press("input[name=q]", "Enter")
+    await search(page, "ord-7")
     assert page.url == f"{base}/console/orders/ord-7"
     assert "IN_PROGRESS" in await page.inner_text("h1")
     rows = page.locator("table.timeline tbody tr:not(.body)")
@@ -125,18 +142,10 @@ async def test_search_timeline_alert_user_and_redrive_in_a_browser(run_system: C
     await page.wait_for_timeout(300)
     assert scripts == []
 
-    await page.goto(f"{base}/console/alerts?type=order_amount_modified")
-    link = page.locator("table.alerts a", has_text="ord-7")
-    for _ in range(50):
-        if await link.count():
-            break
-        await page.wait_for_timeout(300)
-        await page.reload()
-    await link.first.click()
+    await follow_alert_link(page, base, "order_amount_modified", "ord-7")
     assert page.url == f"{base}/console/orders/ord-7"
 
-    await page.fill("input[name=q]", USER.upper())
-    await page.press("input[name=q]", "Enter")
+    await search(page, USER.upper())
     assert "KYC verified" in await page.inner_text("h1")
     kyc = await page.locator("table.timeline td.event").all_inner_texts()
     assert kyc == ["verification_started", "verification_completed"]
@@ -194,8 +203,7 @@ async def test_koywe_payments_orders_and_contacts_in_a_browser(run_system: Calla
     context = await browser.new_context()
     page = await log_in(context, base)
     scripts = watch_for_scripts(page)
-    await page.fill("input[name=q]", "ord_p7")
-    await page.press("input[name=q]", "Enter")
+    await search(page, "ord_p7")
     assert page.url == f"{base}/console/koywe-payments/orders/ord_p7"
     assert "paid" in await page.inner_text("h1")
     assert "The events conflict" in await page.inner_text("main")  # canceled after paid: the paid path stands
@@ -207,18 +215,10 @@ async def test_koywe_payments_orders_and_contacts_in_a_browser(run_system: Calla
         "order.paid", "order.created", "order.created", "order.canceled"]
     assert "late" in await rows.nth(1).inner_text() and "twice" in await rows.nth(2).inner_text()
 
-    await page.goto(f"{base}/console/alerts?type=koywe_payments_amount_mismatch")
-    link = page.locator("table.alerts a", has_text="ord_p7")
-    for _ in range(50):
-        if await link.count():
-            break
-        await page.wait_for_timeout(300)
-        await page.reload()
-    await link.first.click()
+    await follow_alert_link(page, base, "koywe_payments_amount_mismatch", "ord_p7")
     assert page.url == f"{base}/console/koywe-payments/orders/ord_p7"
 
-    await page.fill("input[name=q]", "ct_p7")
-    await page.press("input[name=q]", "Enter")
+    await search(page, "ct_p7")
     assert page.url == f"{base}/console/koywe-payments/contacts/ct_p7"
     assert "contact" in await page.inner_text("h1") and "created" in await page.inner_text("h1")
     assert XSS in await page.inner_text("pre.raw >> nth=0")  # the contact's data, shown as text

@@ -29,7 +29,7 @@ from schemas.orders import OrderState
 from streams.ops.verify import last_per_key, verify
 from streams.replay.generation import Generation, manifest_path, prune_generations, topic_generations
 from streams.replay.lazy_table import LazyTable
-from streams.replay.model import Manifest, ReplayError, Replayed, parse_bound, state_bytes
+from streams.replay.model import Manifest, ReplayError, Replayed, Share, parse_bound, state_bytes
 from streams.replay.pool import partition_groups
 from streams.replay.replay import replay_topic
 from streams.worker.processing import process_record
@@ -283,6 +283,10 @@ async def test_the_cli_writes_a_snapshot_and_explains_bad_bounds(own_topics: Non
     assert "ev/s" in done.stderr and (tmp_path / "s.jsonl").exists()
     bad = hooklog(settings, "replay", "--from", "last tuesday")
     assert bad.returncode == 2 and "neither an ISO 8601 time" in bad.stderr
+    alone = hooklog(settings, "replay", "--workers", "2")
+    assert alone.returncode == 2 and "go together" in alone.stderr
+    spread = hooklog(settings, "replay", "--workers", "2", "--worker", "1", "--generation", "3")
+    assert spread.returncode == 0 and "generation 3" in spread.stderr, spread.stderr
 
 
 @pytest.mark.kafka
@@ -363,3 +367,39 @@ async def test_promote_prunes_the_generations_it_supersedes(own_topics: None, ma
     pruned = await prune_generations(settings, below=5)
     assert pruned.generations == [3] and pruned.kept_running == [unfinished.manifest.generation] == [4]
     assert set(await topic_generations(settings)) == {4} and manifest_path(settings, 4).exists()
+
+
+@pytest.mark.kafka
+async def test_workers_on_several_hosts_fold_one_generation(own_topics: None, make_settings: Callable[..., Settings],
+                                                             tmp_path: Path) -> None:
+    """`--workers 3 --worker I --generation 4` on three hosts (own data dirs): disjoint raw
+    partitions, one generation equal to a replay in one process; a crashed worker resumes its part."""
+    settings = make_settings(partitions=4)
+    await produce(settings, envelopes(30))
+    straight = await replay_topic(settings, processes=1)
+    hosts = [make_settings(partitions=4, data_dir=tmp_path / f"host{i}") for i in range(3)]
+    with pytest.raises(ReplayError, match="--generation"):
+        await Generation.open(hosts[0], share=Share(0, 3))
+    with pytest.raises(ReplayError, match="no raw partitions"):
+        await Generation.open(hosts[0], share=Share(5, 6), generation=4)
+    with pytest.raises(ReplayError, match="one host"):
+        await Generation.open(hosts[0], share=Share(0, 3), generation=4, to_file=tmp_path / "snap.jsonl")
+
+    async with await Generation.open(hosts[0], share=Share(0, 3), generation=4) as crashing:
+        with pytest.raises(Crash):
+            await crashing.run(crash_halfway, checkpoint_every_s=0, fetch_bytes=2048, processes=1)
+    assert crashing.manifest.share == Share(0, 3) and set(crashing.manifest.start) == {0, 3}
+
+    async def part(index: int) -> Generation:
+        async with await Generation.open(hosts[index], share=Share(index, 3), generation=4, resume=index == 0) as part:
+            await part.run(processes=1)
+        return part
+
+    parts = await asyncio.gather(*(part(i) for i in range(3)))
+    assert sorted(p for g in parts for p in g.manifest.start) == [0, 1, 2, 3]  # disjoint, and all of them
+    assert [g.path.parent for g in parts] == [h.data_dir / "replay" for h in hosts]  # nothing shared on disk
+    for name, states in straight.state_json().items():
+        assert await last_per_key(settings, f"{settings.topic(name)}.g4") == states, name
+    assert await last_per_key(settings, f"{settings.topic('alerts')}.g4") == straight.alert_json()
+    lifecycles = await last_per_key(settings, f"{settings.topic('lifecycle')}.g4")
+    assert set(lifecycles) == set(straight.alert_json()) and lifecycles
