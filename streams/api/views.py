@@ -23,7 +23,7 @@ from faust.web import Request, Response, View
 from schemas.deadletter import decode_dead_letter
 from schemas.errors import EnvelopeError
 from schemas.koywe_users import user_key
-from streams.api.access import PEER_TRUSTED, api_guard, bearer_ok
+from streams.api.access import PEER_TRUSTED, Guesses, api_guard, bearer_ok
 from streams.api.query import QueryApi, error_response, json_response
 from streams.kafka.seam import active_partitions
 
@@ -169,13 +169,14 @@ PAGES: tuple[tuple[str, type[View], str | None, dict[str, Any]], ...] = (
 )
 
 
-def install_views(api: QueryApi) -> None:
-    """Guard the worker's web app (deny by default) and add the query views, bound to `api`."""
+def install_views(api: QueryApi, guesses: Guesses) -> None:
+    """Guard the worker's web app (deny by default, wrong tokens limited by `guesses`) and add the
+    query views, bound to `api`."""
     worker = api.worker
     app, refusals = worker.app, worker.metrics.api_refusals
     # Deny by default (streams/api/access.py): every path below, Faust's own and later ones need a token.
     guard = api_guard(worker.settings.api_token_list, lambda status: refusals.labels(str(status)).inc(),
-                      worker.settings.peer_secret)
+                      worker.settings.peer_secret, guesses)
     app.web.web_app.middlewares.append(guard)  # type: ignore[attr-defined] - Faust's aiohttp driver
     worker.metrics.watch_owned(lambda: active_partitions(app, worker.topics["raw"].get_topic_name()))
     for path, view, name, attrs in PAGES:

@@ -100,6 +100,9 @@ async def test_no_cookie_wrong_token_and_missing_csrf_are_refused(run_system: Ca
             assert answer.headers["X-Content-Type-Options"] == "nosniff"
     await page.click("form.logout button")  # the real form carries its token
     assert page.url.startswith(f"{base}/console/login") and not await context.cookies()
+    async with aiohttp.ClientSession(cookies=jar) as session:  # the old cookie, replayed: that session has ended
+        async with session.get(f"{base}/console/", allow_redirects=False) as answer:
+            assert answer.status == 303 and answer.headers["Location"].startswith("/console/login")
 
 
 async def test_search_timeline_alert_user_and_redrive_in_a_browser(run_system: Callable[..., System], browser: Any) -> None:
