@@ -1,7 +1,7 @@
 """How long the worker's credentials must be: checked once at start, before anything connects.
 
 A token anyone may present over the network (the query API's bearer tokens, the console's login,
-which takes one of them) or that stands in for one (HOOKLOG_PEER_SECRET, HOOKLOG_CONSOLE_SECRET,
+which takes one of them, Koywe's authentication callback's tokens) or that stands in for one (HOOKLOG_PEER_SECRET, HOOKLOG_CONSOLE_SECRET,
 the console cookies' key) must be long enough that guessing it is hopeless even at the failed-token
 limit (floor/ratelimit.py): 16 characters or more. A shorter one stops the start with a
 WeakSecretError naming the variable and which of its entries (never the value).
@@ -32,11 +32,12 @@ def too_short(variable: str, values: tuple[SecretStr, ...]) -> str | None:
 
 
 def check_secret_lengths(settings: Settings) -> None:
-    """WeakSecretError unless every API token, the console secret and the peer secret that is set
+    """WeakSecretError unless every API token and Koywe callback token, the console secret and the peer secret that is set
     (an empty one is unset, as their users read it) has at least MIN_SECRET_CHARS characters."""
     single = {"HOOKLOG_CONSOLE_SECRET": settings.console_secret, "HOOKLOG_PEER_SECRET": settings.peer_secret}
     problems = [problem for problem in (
         too_short("HOOKLOG_API_TOKENS", settings.api_token_list),
+        too_short("HOOKLOG_KOYWE_AUTH_TOKENS", settings.koywe_auth_token_list),
         *(too_short(name, (value,)) for name, value in single.items() if value is not None and value.get_secret_value()),
     ) if problem]
     if problems:

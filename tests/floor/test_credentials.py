@@ -14,7 +14,8 @@ LONG = "x" * MIN_SECRET_CHARS
 
 
 def test_tokens_and_secrets_of_sixteen_characters_or_more_pass() -> None:
-    check_secret_lengths(Settings(api_tokens=f"{LONG}, {LONG}y", peer_secret=LONG, console_secret=LONG))
+    check_secret_lengths(Settings(api_tokens=f"{LONG}, {LONG}y", peer_secret=LONG, console_secret=LONG,
+                                  koywe_auth_tokens=LONG))
     check_secret_lengths(Settings(api_tokens=None, peer_secret="", console_secret=""))  # unset (empty: unset too)
 
 
@@ -24,6 +25,7 @@ def test_tokens_and_secrets_of_sixteen_characters_or_more_pass() -> None:
     ({"api_tokens": f"{LONG},short-one"}, "HOOKLOG_API_TOKENS: entry 2 of 2 is shorter"),
     ({"peer_secret": "p33r-s3cr3t"}, "HOOKLOG_PEER_SECRET: it is shorter than 16"),
     ({"console_secret": "c0ns0le-k3y"}, "HOOKLOG_CONSOLE_SECRET: it is shorter than 16"),
+    ({"koywe_auth_tokens": f"{LONG},cb-t0ken"}, "HOOKLOG_KOYWE_AUTH_TOKENS: entry 2 of 2 is shorter"),
 ])
 def test_a_short_one_is_refused_naming_the_variable_and_the_way_to_make_one(values: dict, named: str) -> None:
     with pytest.raises(WeakSecretError) as refused:
