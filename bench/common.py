@@ -35,7 +35,7 @@ from hooklog.dev.localkafka import ensure_broker
 REPO = Path(__file__).resolve().parents[1]
 RESULTS_DIR = REPO / "bench" / "results"
 SECRET = "bench-koywe-secret"
-API_TOKEN = "bench-api-token"  # bearer token of the worker's query API (HOOKLOG_API_TOKENS)
+API_TOKEN = "bench-api-token-of-the-benches"  # bearer token of the worker's query API (HOOKLOG_API_TOKENS)
 
 
 def free_port() -> int:

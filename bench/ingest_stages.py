@@ -33,7 +33,7 @@ from ingest.gateway.app import kept_headers
 from ingest.gateway.limits import content_type_ok, too_deep
 from ingest.gateway.metrics import IngestMetrics
 from ingest.gateway.producer import key_partitioner
-from ingest.gateway.ratelimit import TokenBucket
+from floor.ratelimit import TokenBucket
 from ingest.senders.sources import koywe_source
 from schemas.envelope import encode_envelope, new_envelope, utcnow
 from schemas.jsonbody import load_object

@@ -131,6 +131,9 @@ class Settings(BaseSettings):
     rate_limits: dict[str, RateLimit] = Field(default_factory=dict)
     failed_signature_rate: float = Field(default=1.0, gt=0)  # per second, per client address
     failed_signature_burst: int = Field(default=10, ge=1)
+    # Wrong bearer tokens and console logins per client address (the worker; floor/ratelimit.py).
+    failed_token_rate: float = Field(default=1.0, gt=0)  # per second, per client address
+    failed_token_burst: int = Field(default=10, ge=1)
     trusted_proxies: str = ""  # peers whose X-Forwarded-For names the client (comma-separated)
     # HTTPS (floor/tls.py): both files, or neither (plain HTTP). A renewed pair is served without
     # a restart: on SIGHUP, and when a check every tls_reload_s seconds sees the files changed.

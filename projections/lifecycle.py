@@ -18,7 +18,7 @@ opens resolved.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -128,3 +128,24 @@ def fold_lifecycle(state: AlertLifecycle | None, item: Input) -> tuple[AlertLife
     if rule is None:
         raise TypeError(f"fold_lifecycle takes an Alert or an AlertAction, not {type(item).__name__}")
     return rule(state, item)
+
+
+def parse_input(topic_kind: str, value: bytes | None) -> Input:
+    """An alerts (`topic_kind` "alerts") or actions ("actions") record's value as its model;
+    pydantic's ValidationError for anything else (the shells log and skip it)."""
+    return (Alert if topic_kind == "alerts" else AlertAction).model_validate_json(value or b"")
+
+
+def input_key(item: Input) -> str:
+    """The alert an input belongs to: an alert's own id, an action's alert id."""
+    return item.id if isinstance(item, Alert) else item.alertId
+
+
+def fold_lifecycles(items: Iterable[Input]) -> dict[str, AlertLifecycle]:
+    """Every alert's lifecycle folded from scratch over `items` (verify's refold, a replay
+    generation's lifecycles): alert id -> its state."""
+    states: dict[str, AlertLifecycle] = {}
+    for item in items:
+        key = input_key(item)
+        states[key], _ = fold_lifecycle(states.get(key), item)
+    return states

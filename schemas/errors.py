@@ -49,3 +49,8 @@ class AlertActionError(HooklogError):
 
 class NotifyError(HooklogError):
     """A notification sink did not accept a delivery (its answer or the failure says why)."""
+
+
+class WeakSecretError(ConfigError):
+    """A configured token or secret is too short to resist guessing; the message says which
+    variable, how long it must be, and how to make one."""

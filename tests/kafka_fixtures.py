@@ -37,7 +37,7 @@ from floor.kafka.names import worker_group
 
 REPO = Path(__file__).resolve().parents[1]
 SECRET = "test-koywe-secret"
-API_TOKEN = "test-api-token"  # the worker's query API refuses requests without a bearer token
+API_TOKEN = "test-api-token-of-the-suite"  # the worker's query API refuses requests without a bearer token (16+ characters: floor/credentials.py)
 
 
 def api_headers(token: str = API_TOKEN) -> dict[str, str]:

@@ -84,8 +84,10 @@ def assess(settings: Settings, specs: list[TopicSpec], states: dict[str, TopicSt
             continue  # created at start, as the spec says
         if state.partitions != spec.partitions:
             needed = f"{spec.partitions} (HOOKLOG_PARTITIONS={settings.partitions})" if spec.partitions == settings.partitions else str(spec.partitions)
-            found.append(Finding(spec.name, "partitions", str(state.partitions), needed, True,
-                                 partitions_fix(settings, spec.name, state.partitions)))
+            fix = (partitions_fix(settings, spec.name, state.partitions) if spec.partitions == settings.partitions
+                   else f"delete {spec.name} (hooklog makes it again with {spec.partitions}), or make it by hand with "
+                        f"{spec.partitions}: its count is hooklog's own, not HOOKLOG_PARTITIONS")
+            found.append(Finding(spec.name, "partitions", str(state.partitions), needed, True, fix))
         compacted = spec.config.get("cleanup.policy") == "compact"
         found += _config_findings(settings, spec, state, fatal=spec.name == raw or compacted)
         if state.replication < replication.factor:

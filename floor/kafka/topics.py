@@ -21,6 +21,8 @@ log = get_logger("topics")
 
 FOREVER = "-1"
 YEAR_MS = str(365 * 24 * 3600 * 1000)
+#: console logouts are kept past the longest console session (HOOKLOG_CONSOLE_SESSION_S: 7 days at most)
+LOGOUTS_MS = str(8 * 24 * 3600 * 1000)
 
 
 #: One compacted topic per projection (must match projections.registry; a test checks it).
@@ -45,6 +47,8 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
         TopicSpec(settings.topic("alert-actions"), n, forever),
         TopicSpec(settings.topic("lifecycle"), n, compacted),
         TopicSpec(settings.topic("notify-dlq"), n, {"cleanup.policy": "delete", "retention.ms": YEAR_MS}),
+        # Ended console sessions (streams/console/logouts.py): one partition every worker reads to its end.
+        TopicSpec(settings.topic("console-logouts"), 1, {"cleanup.policy": "delete", "retention.ms": LOGOUTS_MS}),
         *faust_topic_specs(settings),
     ]
 

@@ -20,7 +20,7 @@ from streams.ops.promote import promote
 from streams.ops.reset import plan_reset, reset_worker
 from streams.ops.verify import verify
 from streams.replay.generation import Generation, prune_generations
-from streams.replay.model import Replayed, parse_bound
+from streams.replay.model import Replayed, ReplayError, Share, parse_bound
 
 class _Bar:
     """A rich progress bar fed by `on_progress(done, total)`, with events/s and ETA."""
@@ -59,12 +59,15 @@ def _summary(replayed: Replayed, label: str) -> None:
 
 
 async def _replay(settings: Settings, since: str | None, until: str | None, to: Path | None, resume: bool,
-                  do_promote: bool, every_s: float, processes: int | None, prune: bool) -> None:
+                  do_promote: bool, every_s: float, processes: int | None, prune: bool,
+                  share: Share | None = None, generation_number: int | None = None) -> None:
+    if share is not None and do_promote:
+        raise ReplayError("--promote replays and promotes the whole log in one process: run it without --workers")
     if do_promote:  # fail before the long part, not after it
         async with Admin(settings) as admin:
             await ensure_worker_stopped(admin, settings)
     async with await Generation.open(settings, since=parse_bound(since), until=parse_bound(until),
-                                     to_file=to, resume=resume) as generation:
+                                     to_file=to, resume=resume, share=share, generation=generation_number) as generation:
         with _Bar(f"replay → {generation.label}") as bar:
             replayed = await generation.run(bar, checkpoint_every_s=every_s, processes=processes)
         _summary(replayed, generation.label)
@@ -96,9 +99,16 @@ def register(app: typer.Typer) -> None:
         checkpoint_every: float = typer.Option(5.0, help="seconds between durable checkpoints"),
         processes: int = typer.Option(None, "--processes", min=1, help="worker processes folding groups of raw partitions; default: one per core (at most one per partition), 1 for small replays"),
         prune: bool = typer.Option(True, "--prune/--keep-old", help="with --promote: then delete older generations' topics and manifests (unfinished ones are kept)"),
+        workers: int = typer.Option(None, "--workers", min=1, help="spread the replay over this many processes (on any hosts): each folds the raw partitions p with p %% N == --worker into the same --generation"),
+        worker: int = typer.Option(None, "--worker", min=0, help="with --workers: this process's number, 0 to N-1"),
+        generation: int = typer.Option(None, "--generation", min=1, help="with --workers: the generation every worker writes"),
     ) -> None:
         """Fold the raw log with the worker's folds into a new generation (topics <prefix>.<projection>.v1.g<N>, or --to a file)."""
-        asyncio.run(_replay(Settings(), since, until, to, resume, do_promote, checkpoint_every, processes, prune))
+        if (workers is None) != (worker is None) or (generation is not None and workers is None):
+            raise typer.BadParameter("--workers N, --worker I and --generation G go together (a spread replay)")
+        share = Share(worker, workers) if workers is not None else None
+        asyncio.run(_replay(Settings(), since, until, to, resume, do_promote, checkpoint_every, processes, prune,
+                            share, generation))
 
     @app.command("verify")
     def verify_cmd(

@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from floor.credentials import check_secret_lengths
 from floor.settings import Settings
 from hooklog.cli.console import console
 from hooklog.dev import localkafka
@@ -20,7 +21,7 @@ from hooklog.dev.supervisor import Child, Supervisor
 from schemas.errors import HooklogError
 
 DEMO_SECRET = "demo-koywe-secret"
-DEMO_API_TOKEN = "demo-api-token"  # `up --demo` only, when HOOKLOG_API_TOKENS is unset
+DEMO_API_TOKEN = "demo-api-token-for-local-use"  # `up --demo` only, when HOOKLOG_API_TOKENS is unset (16+ characters)
 
 
 def ingest(processes: int = typer.Option(1, help="ingest processes sharing the port (SO_REUSEPORT), "
@@ -142,6 +143,7 @@ def up(
     code = 0
     supervisor: Supervisor | None = None
     try:
+        check_secret_lengths(Settings())  # before anything starts: a worker refused would be restarted in a loop
         env["KAFKA_BOOTSTRAP_SERVERS"] = localkafka.ensure_broker()
         settings = Settings()
         ingest_url = f"http://{settings.ingest_host}:{settings.ingest_port}"

@@ -21,16 +21,17 @@ from datetime import datetime
 import orjson
 from aiohttp import web
 
+from floor.client_address import ClientAddress
 from floor.logs import LineLogger
+from floor.ratelimit import Clock, retry_after
 from floor.responses import json_error
 from floor.settings import Settings
-from ingest.gateway.clients import ClientAddress
 from ingest.gateway.fallbacks import add_fallbacks, guarded
 from ingest.gateway.limits import content_type_ok, too_deep
 from ingest.gateway.metrics import IngestMetrics
 from ingest.gateway.oauth import token_handler
 from ingest.gateway.producer import RawProducer
-from ingest.gateway.ratelimit import Clock, GateLimits, retry_after
+from ingest.gateway.ratelimit import GateLimits
 from ingest.gateway.readiness import BrokerProbe
 from ingest.senders.sources import Route, Source
 from schemas.envelope import new_envelope, utcnow

@@ -13,11 +13,11 @@ from collections.abc import Awaitable, Callable
 import orjson
 from aiohttp import web
 
+from floor.client_address import ClientAddress
 from floor.logs import LineLogger
+from floor.ratelimit import FailureLimiter, retry_after
 from floor.settings import Settings
-from ingest.gateway.clients import ClientAddress
 from ingest.gateway.metrics import IngestMetrics
-from ingest.gateway.ratelimit import FailureLimiter, retry_after
 from ingest.senders.tokens import client_ok, credentials, issue
 from schemas.errors import DecodeError
 

@@ -4,6 +4,13 @@ Every path needs `Authorization: Bearer <one of HOOKLOG_API_TOKENS>` except `/he
 `/metrics` (open, nothing sensitive), `/auth/koywe` (Koywe's callback checks its own
 HOOKLOG_KOYWE_AUTH_TOKENS) and `/console/...` (the console's cookie session, streams/console/auth.py). Unset tokens close the API (503 with a clear message) rather than
 open it. Deny-by-default also covers Faust's own pages and any view added later.
+
+Guessing costs: a wrong bearer token (and a wrong console login, streams/console/auth.py) counts
+against the client's address in `Guesses`, the floor's failure limiter that ingest's failed
+signatures use too (floor/ratelimit.py): within HOOKLOG_FAILED_TOKEN_RATE / _BURST a plain 401,
+beyond it 429 + Retry-After. The right token is never refused for its address's failures.
+A wrong `X-Hooklog-Peer` counts the same; a request with neither header guesses nothing and is
+not counted.
 """
 
 from __future__ import annotations
@@ -11,13 +18,17 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import time
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 from pydantic import SecretStr
 
+from floor.client_address import ClientAddress
 from floor.logs import get_logger
+from floor.ratelimit import Clock, FailureLimiter, retry_after
 from floor.responses import json_error
+from floor.settings import Settings
 
 PEER = "X-Hooklog-Peer"  # a worker forwarding a query: HOOKLOG_PEER_SECRET (streams/api/forward.py)
 PEER_TRUSTED = web.RequestKey("hooklog_peer", bool)  # set on a request another worker vouched for (its view skips its own token check)
@@ -53,11 +64,30 @@ def peer_ok(header: str | None, secret: SecretStr | None) -> bool:
     return hmac.compare_digest(_digest(header), _digest(secret.get_secret_value()))
 
 
+class Guesses:
+    """Failed tokens per client address (one per worker, shared by the API and the console's login)."""
+
+    def __init__(self, limiter: FailureLimiter, clients: ClientAddress) -> None:
+        self._limiter, self._clients = limiter, clients
+
+    @classmethod
+    def of(cls, settings: Settings, clock: Clock = time.monotonic) -> Guesses:
+        return cls(FailureLimiter(settings.failed_token_rate, settings.failed_token_burst, clock),
+                   ClientAddress(settings.trusted_proxy_networks))
+
+    def failed(self, request: web.BaseRequest) -> str | None:
+        """Count one wrong token from the request's client: None within the limit (answer 401),
+        else the `Retry-After` value to answer 429 with."""
+        wait = self._limiter.failed(self._clients.resolve(request))
+        return retry_after(wait) if wait else None
+
+
 def api_guard(tokens: tuple[SecretStr, ...], on_refused: Callable[[int], None] = lambda status: None,
-              peer_secret: SecretStr | None = None) -> Callable:
+              peer_secret: SecretStr | None = None, guesses: Guesses | None = None) -> Callable:
     """aiohttp middleware: bearer tokens on everything but the open paths (a request forwarded by
-    a worker holding the peer secret stands in for the token its sender checked); JSON errors for
-    aiohttp's own 404/405/500 so no HTML or stack trace leaks."""
+    a worker holding the peer secret stands in for the token its sender checked); wrong tokens
+    limited per address by `guesses` (None: unlimited); JSON errors for aiohttp's own 404/405/500
+    so no HTML or stack trace leaks."""
 
     @web.middleware
     async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -69,7 +99,14 @@ def api_guard(tokens: tuple[SecretStr, ...], on_refused: Callable[[int], None] =
                 on_refused(503)
                 return json_error(503, "not_configured", "the query API is closed: set HOOKLOG_API_TOKENS "
                                   "(comma-separated bearer tokens) on the worker")
-            if not bearer_ok(request.headers.get("Authorization"), tokens):
+            presented = request.headers.get("Authorization")
+            if not bearer_ok(presented, tokens):
+                guessed = presented or PEER in request.headers  # a wrong peer secret is a guess too
+                wait = guesses.failed(request) if guesses is not None and guessed else None
+                if wait is not None:
+                    on_refused(429)
+                    return json_error(429, "failed_tokens_limited", "too many wrong bearer tokens from this "
+                                      f"address; retry in {wait}s", {"Retry-After": wait})
                 on_refused(401)
                 return json_error(401, "unauthorized", "missing or wrong bearer token",
                                   {"WWW-Authenticate": 'Bearer realm="hooklog"'})

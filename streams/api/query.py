@@ -37,8 +37,8 @@ MAX_LIMIT = 1000
 Pick = Callable[[bytes], dict[str, Any]]
 
 
-def json_response(view: View, status: int, body: bytes) -> Response:
-    return view.bytes(body, content_type="application/json", status=status)
+def json_response(view: View, status: int, body: bytes, headers: dict[str, str] | None = None) -> Response:
+    return view.bytes(body, content_type="application/json", status=status, headers=headers)
 
 
 def error_response(view: View, status: int, code: str, detail: str) -> Response:

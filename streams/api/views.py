@@ -20,10 +20,11 @@ from typing import Any, ClassVar, TypeVar
 import orjson
 from faust.web import Request, Response, View
 
+from floor.responses import error_body
 from schemas.deadletter import decode_dead_letter
 from schemas.errors import EnvelopeError
 from schemas.koywe_users import user_key
-from streams.api.access import PEER_TRUSTED, api_guard, bearer_ok
+from streams.api.access import PEER_TRUSTED, Guesses, api_guard, bearer_ok
 from streams.api.query import QueryApi, error_response, json_response
 from streams.kafka.seam import active_partitions
 
@@ -49,6 +50,7 @@ class ApiView(View):
     """A view of one worker's query API (`api`, bound by `install_views`)."""
 
     api: ClassVar[QueryApi]
+    guesses: ClassVar[Guesses]  # wrong tokens per client address, shared with the guard and the console
 
 
 class StateView(ApiView):
@@ -128,7 +130,12 @@ class KoyweAuthCallback(ApiView):
         tokens = self.api.worker.settings.koywe_auth_token_list
         if not tokens:
             return error_response(self, 503, "not_configured", "set HOOKLOG_KOYWE_AUTH_TOKENS to enable the callback")
-        if not request.get(PEER_TRUSTED) and not bearer_ok(request.headers.get("Authorization"), tokens):
+        presented = request.headers.get("Authorization")
+        if not request.get(PEER_TRUSTED) and not bearer_ok(presented, tokens):
+            wait = self.guesses.failed(request) if presented else None  # counted with the API's wrong tokens
+            if wait is not None:
+                return json_response(self, 429, error_body("failed_tokens_limited", "too many wrong bearer tokens "
+                                                           f"from this address; retry in {wait}s"), {"Retry-After": wait})
             return error_response(self, 401, "bad_token", "missing or wrong bearer token")
         email = await _email(request)
         if email is None:
@@ -169,14 +176,15 @@ PAGES: tuple[tuple[str, type[View], str | None, dict[str, Any]], ...] = (
 )
 
 
-def install_views(api: QueryApi) -> None:
-    """Guard the worker's web app (deny by default) and add the query views, bound to `api`."""
+def install_views(api: QueryApi, guesses: Guesses) -> None:
+    """Guard the worker's web app (deny by default, wrong tokens limited by `guesses`) and add the
+    query views, bound to `api`."""
     worker = api.worker
     app, refusals = worker.app, worker.metrics.api_refusals
     # Deny by default (streams/api/access.py): every path below, Faust's own and later ones need a token.
     guard = api_guard(worker.settings.api_token_list, lambda status: refusals.labels(str(status)).inc(),
-                      worker.settings.peer_secret)
+                      worker.settings.peer_secret, guesses)
     app.web.web_app.middlewares.append(guard)  # type: ignore[attr-defined] - Faust's aiohttp driver
     worker.metrics.watch_owned(lambda: active_partitions(app, worker.topics["raw"].get_topic_name()))
     for path, view, name, attrs in PAGES:
-        app.page(path, name=name)(bound(view, api=api, **attrs))
+        app.page(path, name=name)(bound(view, api=api, guesses=guesses, **attrs))

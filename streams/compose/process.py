@@ -8,6 +8,7 @@ import gc
 
 from faust.worker import Worker as FaustWorker
 
+from floor.credentials import check_secret_lengths
 from floor.kafka.names import store_dir
 from floor.kafka.replication import with_cluster_replication
 from floor.logs import configure_logging, get_logger, secrets_of
@@ -23,6 +24,7 @@ GC_YOUNG_THRESHOLD = 20_000
 
 
 def run_worker(settings: Settings, loglevel: str = "warning") -> None:
+    check_secret_lengths(settings)  # a guessable token stops the start, before anything connects
     cap_malloc_arenas(settings.worker_malloc_arenas)
     # hooklog's logs (floor/logs.py) instead of Faust's coloured ones: override_logging=False below.
     configure_logging("worker", settings.log_level, secrets=secrets_of(settings), log_format=settings.log_format)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import faust
 
 from floor.settings import Settings
+from streams.api.access import Guesses
 from streams.api.alerts import install_alert_views
 from streams.api.forward import Router
 from streams.api.query import QueryApi, build_router
@@ -44,8 +45,9 @@ def build_worker(settings: Settings) -> ComposedWorker:
     fold = add_fold_agent(worker, index)
     router = build_router(worker)
     api = QueryApi(worker, router)
-    install_views(api)
+    guesses = Guesses.of(settings)  # wrong tokens per address, the API's and the console login's alike
+    install_views(api, guesses)
     alerting = install_alerting(worker)
     install_alert_views(api, alerting.desk)
-    install_console(worker, router, alerting, index)
+    install_console(worker, router, alerting, index, guesses)
     return ComposedWorker(worker, fold, router, alerting, index)

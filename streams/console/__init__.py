@@ -6,6 +6,6 @@ user's KYC and a Kuenta record, watch alerts, re-drive dead letters. Jinja2 temp
 (auth.py, session.py); every read behind data.py. Docs: docs/console.md.
 
 Composed into the worker by the composition root (streams/compose/worker.py):
-`install.install_console(worker, router, alerting, keeper)` adds the routes; the order index it
+`install.install_console(worker, router, alerting, keeper, guesses)` adds the routes; the order index it
 reads is fed by the fold loop, which observes each landed batch.
 """

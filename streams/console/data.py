@@ -20,11 +20,13 @@ import orjson
 from pydantic import BaseModel
 
 from floor.kafka.partitioning import partition_for
-from projections.registry import PROJECTIONS
+from projections.registry import PAYMENTS, PROJECTIONS
 from schemas.alerts import Alert
 from schemas.deadletter import DeadLetterMeta, decode_dead_letter
 from schemas.envelope import decode_envelope
 from schemas.errors import BrokerUnavailableError, EnvelopeError, HooklogError
+from schemas.koywe_payments import SOURCE as PAYMENTS_SOURCE, family_of as payments_family
+from schemas.koywe_payments_states import PaymentsOrderState, PaymentsResourceState
 from schemas.koywe_users import user_key
 from schemas.kuenta import KUENTA_EVENTS, KuentaState
 from schemas.orders import OrderState
@@ -45,6 +47,20 @@ RAW_MARGIN = timedelta(minutes=5)  # raw records' Kafka timestamps vs the envelo
 RAW_CAP = 20_000  # raw records scanned on a key's partition for one page
 ALERT_CAP = 5_000  # newest alert / dead-letter records read per partition for one page
 EVENTS = {p.name: (p.source, p.events) for p in PROJECTIONS}
+#: Koywe Payments' families as the API and the console name them (table `koywe-payments.<family>`).
+PAYMENTS_FAMILIES = tuple(p.name.removeprefix("koywe-payments.") for p in PAYMENTS)
+
+
+def takes(table: str, event: RawEvent) -> bool:
+    """Whether a raw event of the aggregate's key belongs on `table`'s timeline: the projection's
+    own event names, or for Payments' merchants and invitations (names the docs do not list)
+    their family."""
+    source, names = EVENTS[table]
+    if names:
+        return event.source == source and event.event_name in names
+    if table.startswith("koywe-payments."):
+        return event.source == PAYMENTS_SOURCE and f"koywe-payments.{payments_family(event.event_name)}s" == table
+    return False
 
 
 class Unavailable(HooklogError):
@@ -117,6 +133,13 @@ class ConsoleData:
             raise ValueError("family must be credit, payment, document or validation")
         return await self._state(f"kuenta.{family}", ident, KuentaState)
 
+    async def payments(self, family: str, ident: str) -> PaymentsOrderState | PaymentsResourceState | None:
+        """A Koywe Payments resource by the API's plural family (orders, contacts, merchants, invitations)."""
+        if family not in PAYMENTS_FAMILIES:
+            raise ValueError(f"family must be {', '.join(PAYMENTS_FAMILIES)}")
+        model = PaymentsOrderState if family == "orders" else PaymentsResourceState
+        return await self._state(f"koywe-payments.{family}", ident, model)
+
     # -- the order index of every partition: each worker's part, merged ------------------------
     async def stuck_orders(self, state: str, before: datetime, after: Cursor | None, size: int) -> Merged:
         """One page of every partition's orders in `state` updated before `before`, newest first."""
@@ -133,13 +156,12 @@ class ConsoleData:
     # -- topics: the same on every worker ------------------------------------------------------
     async def raw_events(self, table: str, key: str, since: datetime | None) -> RawSlice:
         """This aggregate's raw records (every delivery) on its partition, from `since` − margin."""
-        source, names = EVENTS[table]
         start = since - RAW_MARGIN if since is not None else None
         partition = partition_for(key, self.settings.partitions)
         got = await self._read(rawlog.read_key(self.settings, self.raw_topic, partition,
                                                key.encode(), start, RAW_CAP))
         decoded = (raw_event(r.value, r.offset) for r in got.records)
-        events = [e for e in decoded if e is not None and e.source == source and e.event_name in names]
+        events = [e for e in decoded if e is not None and takes(table, e)]
         return RawSlice(events, got.scanned, got.capped)
 
     async def alerts(self, since: datetime, alert_type: str | None = None,

@@ -9,10 +9,12 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from streams.api.access import Guesses
 from streams.api.forward import Router
 from streams.api.readiness import readiness_of
 from streams.console.auth import Auth
 from streams.console.data import ConsoleData
+from streams.console.logouts import Logouts
 from streams.order_index.fanout import FanOut
 from streams.console.health import FoldRate, metric_total
 from streams.order_index.keeper import IndexKeeper
@@ -28,11 +30,13 @@ PREFIX = "/console"
 SAMPLE_EVERY_S = 2.0
 
 
-def install_console(worker: Worker, router: Router, alerting: Alerting, keeper: IndexKeeper) -> None:
-    """Add the console's routes to the worker's web app, reading `keeper`'s index of orders."""
+def install_console(worker: Worker, router: Router, alerting: Alerting, keeper: IndexKeeper, guesses: Guesses) -> None:
+    """Add the console's routes to the worker's web app, reading `keeper`'s index of orders; wrong
+    login tokens count in `guesses`, with the API's wrong bearer tokens."""
     readiness = readiness_of(worker.health, worker.contact)
     app, settings = worker.app, worker.settings
-    auth = Auth(settings)
+    logouts = Logouts(settings)
+    auth = Auth(settings, guesses, logouts)
     rate = FoldRate()
     local = LocalIndex(app, keeper, readiness, str(app.conf.canonical_url))
     tokens = settings.api_token_list  # the other workers' internal views want an API token, as key pages do
@@ -50,7 +54,11 @@ def install_console(worker: Worker, router: Router, alerting: Alerting, keeper: 
     async def to_home(request: web.Request) -> web.StreamResponse:
         raise web.HTTPFound(f"{PREFIX}/")
 
+    async def close_logouts(web_app: web.Application) -> None:
+        await logouts.close()
+
     need = auth.required
+    app.web.web_app.on_cleanup.append(close_logouts)  # type: ignore[attr-defined] - Faust's aiohttp driver
     routes = app.web.web_app.router  # type: ignore[attr-defined] - Faust's aiohttp driver
     routes.add_get(f"{PREFIX}", to_home)
     routes.add_get(f"{PREFIX}/static/console.css", css)
@@ -63,6 +71,7 @@ def install_console(worker: Worker, router: Router, alerting: Alerting, keeper: 
     routes.add_get(f"{PREFIX}/orders/{{order_id}}", need(pages.order))
     routes.add_get(f"{PREFIX}/users/{{user_id}}", need(pages.user))
     routes.add_get(f"{PREFIX}/kuenta/{{family}}/{{ident}}", need(pages.kuenta))
+    routes.add_get(f"{PREFIX}/koywe-payments/{{family}}/{{ident}}", need(pages.payments))
     routes.add_get(f"{PREFIX}/alerts", need(pages.alerts))
     routes.add_post(f"{PREFIX}/alerts/act", need(pages.act))
     routes.add_get(f"{PREFIX}/dlq", need(pages.dlq))

@@ -14,7 +14,7 @@ from schemas.kuenta import KUENTA_EVENTS
 from schemas.orders import OrderStatus
 from streams.console import links
 from streams.console.auth import Auth
-from streams.console.data import ConsoleData, Unavailable, pretty
+from streams.console.data import PAYMENTS_FAMILIES, ConsoleData, Unavailable, pretty
 from streams.console.health import FoldRate, broker_check, ingest_check, metric_total
 from streams.order_index.merge import format_cursor, parse_cursor
 from streams.console.params import parse_duration, parse_page, parse_since
@@ -27,7 +27,8 @@ from streams.ops.redrive import redrive, redrive_values
 ALERT_TYPES = ("order_amount_modified", "order_rejected_by_compliance", "order_crypto_tx_failed", "kyc_review_needed",
                "kyc_rejected", "document_number_updated", "document_number_update_failed", "deposit_without_order",
                "kuenta_payment_failed", "kuenta_payment_refunded", "kuenta_credit_rejected",
-               "kuenta_document_expired", "kuenta_validation_failed")
+               "kuenta_document_expired", "kuenta_validation_failed", "koywe_payments_event_changed",
+               "koywe_payments_order_conflict", "koywe_payments_amount_mismatch", "koywe_payments_order_not_created")
 
 
 def _now() -> datetime:
@@ -83,6 +84,7 @@ class Pages:
         lookups: list[tuple[Any, str]] = [(lambda: self.data.order(query), links.order_url(query)),
                                           (lambda: self.data.user(query), links.user_url(query))]
         lookups += [(lambda f=f: self.data.kuenta(f, query), links.kuenta_url(f, query)) for f in KUENTA_EVENTS]
+        lookups += [(lambda f=f: self.data.payments(f, query), links.payments_url(f, query)) for f in PAYMENTS_FAMILIES]
         if "@" in query:
             lookups = lookups[1:2]
         problems = []
@@ -95,7 +97,7 @@ class Pages:
         if problems:
             return self._unavailable(request, Unavailable("; ".join(sorted(set(problems)))))
         return self._error(request, 404, "Nothing found",
-                           f"no order, user or Kuenta record {query!r} on the worker that owns it")
+                           f"no order, user, Kuenta or Koywe Payments record {query!r} on the worker that owns it")
 
     async def order(self, request: web.Request) -> web.StreamResponse:
         key = request.match_info["order_id"]
@@ -111,6 +113,12 @@ class Pages:
         family, key = request.match_info["family"], request.match_info["ident"]
         return await self._state_page(request, lambda: self.data.kuenta(family, key), "kuenta.html",
                                       f"kuenta.{family}", lambda state: state.id, f"no Kuenta {family} {key!r} (yet)")
+
+    async def payments(self, request: web.Request) -> web.StreamResponse:
+        family, key = request.match_info["family"], request.match_info["ident"]
+        return await self._state_page(request, lambda: self.data.payments(family, key), "koywe_payments.html",
+                                      f"koywe-payments.{family}", lambda state: state.id,
+                                      f"no Koywe Payments {family.removesuffix('s')} {key!r} (yet)")
 
     async def _state_page(self, request: web.Request, lookup: Any, template: str, table: str, key_of: Any,
                           missing: str) -> web.Response:

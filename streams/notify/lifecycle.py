@@ -25,8 +25,7 @@ from aiokafka import AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
 from pydantic import ValidationError
 
-from projections.lifecycle import Input, fold_lifecycle
-from schemas.alerts import Alert
+from projections.lifecycle import Input, fold_lifecycle, input_key, parse_input
 from schemas.jsondump import plain_json
 from schemas.envelope import utcnow
 from schemas.lifecycle import AlertAction, AlertLifecycle, AlertStatus, LifecycleChange, lifecycle_key, silence_expiry
@@ -43,17 +42,11 @@ EXPIRY_CHECK_S = 1.0
 
 def decode_input(topic_kind: str, value: bytes | None) -> Input | None:
     """An alert or an action record's value; None (logged) for what is neither."""
-    model = Alert if topic_kind == "alerts" else AlertAction
     try:
-        return model.model_validate_json(value or b"")
+        return parse_input(topic_kind, value)
     except ValidationError as exc:
         log.warning("lifecycle_input_unreadable", kind=topic_kind, error=str(exc).splitlines()[0])
         return None
-
-
-def input_key(item: Input) -> str:
-    """The alert an input belongs to: an alert's own id, an action's alert id."""
-    return item.id if isinstance(item, Alert) else item.alertId
 
 
 def decode_lifecycle(value: bytes | None) -> AlertLifecycle | None:

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from floor.kafka.topic_reader import read_range
 from floor.settings import Settings
-from projections.lifecycle import fold_lifecycle
+from projections.lifecycle import fold_lifecycles
 from schemas.lifecycle import AlertLifecycle
-from streams.notify.lifecycle import decode_input, input_key, read_lifecycles
+from streams.notify.lifecycle import read_lifecycles
+from streams.replay.lifecycles import read_inputs
 
 #: What a lifecycle is compared on, besides its last change.
 FIELDS = {"status", "alert", "actions", "silencedUntil", "updatedAt"}
@@ -23,15 +23,7 @@ FIELDS = {"status", "alert", "actions", "silencedUntil", "updatedAt"}
 
 async def refold(settings: Settings) -> dict[str, AlertLifecycle]:
     """Every alert's lifecycle folded afresh from the whole alerts and actions topics."""
-    states: dict[str, AlertLifecycle] = {}
-    for kind in ("alerts", "alert-actions"):
-        async for batch in read_range(settings, settings.topic(kind), timeout_s=600):
-            for record in batch:
-                item = decode_input("alerts" if kind == "alerts" else "actions", record.value)
-                if item is not None:
-                    key = input_key(item)
-                    states[key], _ = fold_lifecycle(states.get(key), item)
-    return states
+    return fold_lifecycles([*await read_inputs(settings, "alerts"), *await read_inputs(settings, "actions")])
 
 
 def comparable(state: AlertLifecycle | None) -> dict[str, Any] | None:

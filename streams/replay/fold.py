@@ -86,7 +86,7 @@ async def plan(consumer: AIOKafkaConsumer, topic: str, since: Bound, until: Boun
                previous: Replayed | None, extend: bool, only: set[int] | None = None, *, cluster: Settings,
                history_limit: int = HISTORY_LIMIT) -> Replayed:
     """A new slice of the log, or `previous` (its end moved to `until`/now when extending)."""
-    tps = await _topic_partitions(cluster, topic, only if previous is None else None)
+    tps = await _topic_partitions(cluster, topic, only)  # a resumed worker's part: its partitions
     if previous is not None and {tp.partition for tp in tps} != set(previous.end):
         raise ReplayError(f"{topic} now has partitions {[tp.partition for tp in tps]}, the replay was made with "
                           f"{sorted(previous.end)}: start a new replay")

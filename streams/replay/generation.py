@@ -2,7 +2,8 @@
 
 A generation is `[start, end)` of every raw partition, fixed when it begins. It is written to
 compacted topics `<prefix>.<projection>.v1.g<N>` and `<prefix>.alerts.v1.g<N>` (each record in
-the partition of the raw records it was folded from), or to a JSONL snapshot (`--to`). Its
+the partition of the raw records it was folded from), and at its end `<prefix>.lifecycle.v1.g<N>`
+(streams.replay.lifecycles), or to a JSONL snapshot (`--to`). Its
 manifest (`<data_dir>/replay/<prefix>.g<N>.json`, or `<file>.checkpoint.json`) holds the offsets
 folded so far and is rewritten only after the states up to them are acked (or fsynced), so a
 resumed replay reloads the sink and continues from exactly there. Once a generation is promoted,
@@ -23,18 +24,21 @@ from aiokafka.errors import KafkaError
 
 from floor.kafka import clients
 from floor.kafka.deletion import delete_topics
+from floor.kafka.metadata import topic_partitions
 from floor.kafka.names import replay_dir
 from floor.settings import Settings
 from projections.replay import Rebuilt
 from schemas.errors import BrokerUnavailableError
 from streams.replay.fold import FETCH_BYTES, consumer_for, plan, started
-from streams.replay.model import Bound, Change, Manifest, Progress, Replayed, ReplayError, bound_text
+from streams.replay.model import Bound, Change, Manifest, Progress, Replayed, ReplayError, Share, bound_text
 from streams.replay.replay import replay_topic
 from streams.replay.sinks import FileSink, TopicSink
 
 
-def manifest_path(settings: Settings, generation: int) -> Path:
-    return replay_dir(settings) / f"{settings.topic_prefix}.g{generation}.json"
+def manifest_path(settings: Settings, generation: int, share: Share | None = None) -> Path:
+    """A generation's manifest here; a spread replay's worker keeps one of its own part."""
+    part = f".{share.label}" if share is not None else ""
+    return replay_dir(settings) / f"{settings.topic_prefix}.g{generation}{part}.json"
 
 
 def local_generations(settings: Settings) -> dict[int, Manifest]:
@@ -109,14 +113,31 @@ async def prune_generations(settings: Settings, below: int, timeout_s: float = 6
     return pruned
 
 
-async def plan_range(settings: Settings, since: Bound = None, until: Bound = None) -> Replayed:
-    """An empty replay of `[since, until)`: the offsets are fixed now, before anything is folded."""
+async def plan_range(settings: Settings, since: Bound = None, until: Bound = None,
+                     partitions: set[int] | None = None) -> Replayed:
+    """An empty replay of `[since, until)` (of `partitions`, default all): the offsets are fixed
+    now, before anything is folded."""
     consumer = await started(consumer_for(settings, FETCH_BYTES), settings)
     try:
-        return await plan(consumer, settings.topic("raw"), since, until, None, False, cluster=settings,
+        return await plan(consumer, settings.topic("raw"), since, until, None, False, partitions, cluster=settings,
                           history_limit=settings.history_limit)
     finally:
         await consumer.stop()
+
+
+def check_share(share: Share, generation: int | None, to_file: Path | None, raw_partitions: list[int]) -> None:
+    """A spread replay's worker must name its generation (all workers write the same one) and
+    have partitions of its own; a snapshot file is one host's."""
+    if not 0 <= share.index < share.count:
+        raise ReplayError(f"--worker {share.index} is not one of --workers {share.count} (0 to {share.count - 1})")
+    if generation is None or generation < 1:
+        raise ReplayError("--workers needs --generation N (N ≥ 1): every worker of a spread replay writes the same "
+                          "generation; pick one above `hooklog kafka check`'s or the topics' highest .g<N>")
+    if to_file is not None:
+        raise ReplayError("--to writes one file on one host: drop --workers/--worker, or drop --to")
+    if not share.of(raw_partitions):
+        raise ReplayError(f"worker {share.index} of {share.count} has no raw partitions ({len(raw_partitions)} in all): "
+                          f"use at most {len(raw_partitions)} workers")
 
 
 def _seed(manifest: Manifest, changes: list[Change], history_limit: int) -> Replayed:
@@ -155,17 +176,33 @@ class Generation:
     def label(self) -> str:
         if self.manifest.file:
             return f"snapshot {self.manifest.file}"
-        return f"generation {self.manifest.generation} ({self.settings.topic('*')}.g{self.manifest.generation})"
+        share = self.manifest.share
+        part = f", worker {share.index} of {share.count}" if share is not None else ""
+        return f"generation {self.manifest.generation} ({self.settings.topic('*')}.g{self.manifest.generation}{part})"
+
+    @property
+    def partitions(self) -> set[int] | None:
+        """The raw partitions this process replays (None: all of them)."""
+        return set(self.manifest.start) if self.manifest.share is not None else None
 
     @classmethod
     async def open(cls, settings: Settings, *, since: Bound = None, until: Bound = None,
-                   to_file: Path | None = None, resume: bool = False) -> Generation:
-        """Start a new generation (the next number, or a snapshot file), or reopen the unfinished one."""
+                   to_file: Path | None = None, resume: bool = False, share: Share | None = None,
+                   generation: int | None = None) -> Generation:
+        """Start a new generation (the next number, or a snapshot file), or reopen the unfinished one.
+        With `share`, this process writes its part of generation `generation`, which workers on
+        other hosts write the rest of (each with its own manifest)."""
         number: int | None = None
         sink: TopicSink | FileSink
-        if to_file is not None:
+        raw_partitions = sorted(await topic_partitions(settings, settings.topic("raw")))
+        if share is not None:
+            check_share(share, generation, to_file, raw_partitions)
+            assert generation is not None
+            number = generation
+            path, sink = manifest_path(settings, number, share), TopicSink(settings, number)
+        elif to_file is not None:
             target = Path(to_file).resolve()
-            path, sink = target.with_name(target.name + ".checkpoint.json"), FileSink(target)
+            path, sink = target.with_name(target.name + ".checkpoint.json"), FileSink(settings, target)
         else:
             local = local_generations(settings)
             running = sorted(n for n, m in local.items() if m.status == "running")
@@ -184,16 +221,18 @@ class Generation:
                     raise ReplayError(f"nothing to resume at {path}: run without --resume")
                 if since is not None or until is not None:
                     raise ReplayError("--resume continues the generation's own range: drop --from/--until")
-                await sink.open(len(existing.start), create=False)
-                return cls(settings, existing, path, sink, lock, _seed(existing, await sink.load(), settings.history_limit))
+                await sink.open(len(raw_partitions), create=False)
+                loaded = await sink.load(set(existing.start))
+                return cls(settings, existing, path, sink, lock, _seed(existing, loaded, settings.history_limit))
             if existing is not None and existing.status == "running":
                 raise ReplayError(f"{path} is unfinished: add --resume, or delete it to start over")
-            planned = await plan_range(settings, since, until)
+            planned = await plan_range(settings, since, until, share.of(raw_partitions) if share else None)
             manifest = Manifest(raw_topic=planned.topic, generation=number, file=str(Path(to_file).resolve()) if to_file else None,
                                 since=bound_text(since), until=bound_text(until), start=planned.start, end=planned.end,
-                                positions=planned.positions, created_at=datetime.now(UTC))
+                                positions=planned.positions, created_at=datetime.now(UTC), share=share)
             manifest.save(path)
-            await sink.open(len(planned.start), create=True)
+            # a spread replay's workers share the generation's topics: the first to get here makes them
+            await sink.open(len(raw_partitions), create=True, exist_ok=share is not None)
             return cls(settings, manifest, path, sink, lock, planned)
         except BaseException:
             lock.close()
@@ -212,7 +251,7 @@ class Generation:
         """Fold to the manifest's end (`extend`: to the raw topic's end now) and finish the sink."""
         replayed = await replay_topic(self.settings, previous=self.seed, extend=extend, on_progress=on_progress,
                                       checkpoint=self.checkpoint, checkpoint_every_s=checkpoint_every_s,
-                                      fetch_bytes=fetch_bytes, processes=processes)
+                                      fetch_bytes=fetch_bytes, partitions=self.partitions, processes=processes)
         self.seed = replayed
         self.manifest.status, self.manifest.finished_at = "done", datetime.now(UTC)
         await self.sink.finish(replayed, self.manifest)

@@ -200,6 +200,23 @@ class Replayed:
                 self.dirty[change.partition].add(change.key)
 
 
+class Share(NamedTuple):
+    """One worker's part of a replay spread over processes on several hosts (`--workers N
+    --worker I`): the raw partitions p with p % count == index. Aggregates never span two raw
+    partitions, and a generation's records go to the partition of their raw records, so the
+    workers fold and write disjoint partitions of one generation."""
+
+    index: int
+    count: int
+
+    def of(self, partitions: Iterable[int]) -> set[int]:
+        return {p for p in partitions if p % self.count == self.index}
+
+    @property
+    def label(self) -> str:
+        return f"w{self.index}of{self.count}"
+
+
 class Manifest(BaseModel):
     """What a generation is (its slice of the log) and how far it got; JSON beside the data."""
 
@@ -218,6 +235,7 @@ class Manifest(BaseModel):
     finished_at: datetime | None = None
     promoted_at: datetime | None = None
     promoted_end: dict[int, int] | None = None
+    share: Share | None = None  # one worker's part of a spread replay (start/end hold only its partitions)
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -21,12 +21,13 @@ from floor.kafka.replication import TopicSpec, create_topics
 from floor.kafka.topic_reader import read_range
 from floor.settings import Settings
 from streams.replay.lazy_table import json_of
+from streams.replay.lifecycles import LIFECYCLE, generation_lifecycles
 from streams.replay.model import STATE_TYPES, Change, Manifest, Replayed, ReplayError, alert_bytes
 
 
 def generation_topics(settings: Settings, generation: int) -> dict[str, str]:
-    """projection (or "alerts") -> the generation's topic."""
-    return {name: generation_topic(settings, name, generation) for name in (*STATE_TYPES, "alerts")}
+    """projection (or "alerts", "lifecycle") -> the generation's topic."""
+    return {name: generation_topic(settings, name, generation) for name in (*STATE_TYPES, "alerts", LIFECYCLE)}
 
 
 class TopicSink:
@@ -38,14 +39,14 @@ class TopicSink:
         self.producer: AIOKafkaProducer | None = None
         self.pending: list[asyncio.Future[object]] = []
 
-    async def open(self, partitions: int, *, create: bool) -> None:
+    async def open(self, partitions: int, *, create: bool, exist_ok: bool = False) -> None:
         if create:
             admin = clients.admin(self.settings)
             try:
                 await admin.start()
                 config = {"cleanup.policy": "compact", "min.compaction.lag.ms": "0"}
                 await create_topics(self.settings, admin, [TopicSpec(t, partitions, config) for t in self.topics.values()],
-                                    exist_ok=False)
+                                    exist_ok=exist_ok)
             except TopicAlreadyExistsError as exc:
                 raise ReplayError(f"generation topics already exist ({exc}); pick another generation") from exc
             finally:
@@ -69,16 +70,22 @@ class TopicSink:
             raise ReplayError(f"writing {self.topics['alerts']} and its siblings failed ({exc!r}); "
                               "the manifest still has the last safe offsets: run again with --resume") from exc
 
-    async def load(self) -> list[Change]:
+    async def load(self, partitions: set[int]) -> list[Change]:
+        """The latest record per key of `partitions` (a spread replay's worker reloads its own part)."""
         latest: dict[tuple[str, str], Change] = {}
         for name, topic in self.topics.items():
+            if name == LIFECYCLE:
+                continue  # written whole at the end, from the finished fold: nothing to resume from
             async for batch in read_range(self.settings, topic, timeout_s=600):
                 for r in batch:
-                    latest[(name, r.key.decode())] = Change(name, r.partition, r.key.decode(), r.value)
+                    if r.partition in partitions:
+                        latest[(name, r.key.decode())] = Change(name, r.partition, r.key.decode(), r.value)
         return list(latest.values())
 
     async def finish(self, replayed: Replayed, manifest: Manifest) -> None:
-        """Nothing left: the last checkpoint wrote every state."""
+        """The last checkpoint wrote every state and alert: what is left are the lifecycles."""
+        await self.write(await generation_lifecycles(self.settings, replayed))
+        await self.flush()
 
     async def close(self, done: bool) -> None:
         if self.producer is not None:
@@ -88,12 +95,13 @@ class TopicSink:
 class FileSink:
     """`--to file.jsonl`: flushes append to `<file>.partial`; the end writes the snapshot at once."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, settings: Settings, path: Path) -> None:
+        self.settings = settings
         self.path = path
         self.partial = path.with_name(path.name + ".partial")
         self.fh: IO[bytes] | None = None
 
-    async def open(self, partitions: int, *, create: bool) -> None:
+    async def open(self, partitions: int, *, create: bool, exist_ok: bool = False) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.fh = open(self.partial, "wb" if create else "ab")  # noqa: SIM115 - closed by close()
 
@@ -106,7 +114,7 @@ class FileSink:
         self.fh.flush()
         os.fsync(self.fh.fileno())
 
-    async def load(self) -> list[Change]:
+    async def load(self, partitions: set[int]) -> list[Change]:
         latest: dict[tuple[str, str], Change] = {}
         for line in self.partial.read_bytes().splitlines():
             doc = orjson.loads(line)
@@ -115,6 +123,7 @@ class FileSink:
         return list(latest.values())
 
     async def finish(self, replayed: Replayed, manifest: Manifest) -> None:
+        lifecycles = await generation_lifecycles(self.settings, replayed)
         tmp = self.path.with_name(self.path.name + ".tmp")
         with open(tmp, "wb") as fh:
             fh.write(orjson.dumps({"kind": "meta", **manifest.model_dump(mode="json")}) + b"\n")
@@ -124,6 +133,7 @@ class FileSink:
             for partition, shard in sorted(replayed.shards.items()):
                 for aid in sorted(shard.alerts):
                     fh.write(_line("alert", Change("alerts", partition, aid, json_of(shard.alerts, aid, alert_bytes))))
+            fh.writelines(_line(LIFECYCLE, change) for change in lifecycles)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, self.path)

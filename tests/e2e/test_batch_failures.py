@@ -36,7 +36,7 @@ from hooklog.dev.simulate import FINAL_STATE, Delivery, koywe_payload, lifecycle
 from schemas.history import HISTORY_LIMIT
 from streams.ops.verify import verify
 from streams.worker.fold_loop import EXIT_BATCH_FAILED
-from tests.kafka_fixtures import SECRET, System, api_headers, caught_up, committed_offsets, read_topic
+from tests.kafka_fixtures import SECRET, System, api_headers, caught_up, committed_offsets, read_topic, until
 
 pytestmark = pytest.mark.kafka
 
@@ -64,9 +64,29 @@ async def alter_topic(settings: Settings, topic: str, overrides: dict[str, str])
         await admin.close()
 
 
+async def record_limit(settings: Settings, topic: str) -> str:
+    """The topic's `max.message.bytes` as the broker reports it."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    await admin.start()
+    try:
+        (answer,) = await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic)])
+    finally:
+        await admin.close()
+    (resource_,) = answer.to_object()["resources"]
+    return next(e["config_value"] for e in resource_["config_entries"] if e["config_names"] == "max.message.bytes")
+
+
 async def set_record_limit(settings: Settings, topic: str, limit: int | None) -> None:
-    """The topic's `max.message.bytes` = `limit` (None: the broker's default)."""
+    """The topic's `max.message.bytes` = `limit` (None: the broker's default), once the broker
+    reports it: a batch sent before the change reaches the broker's view would land."""
+    previous = await record_limit(settings, topic)
     await alter_topic(settings, topic, {"max.message.bytes": str(limit)} if limit else {})
+
+    async def applied() -> bool:
+        value = await record_limit(settings, topic)
+        return value == str(limit) if limit else value != previous
+
+    await until(applied, 30, f"{topic}'s max.message.bytes to turn {limit or 'the default'}")
 
 
 def exit_code(system: System, role: str, timeout_s: float) -> int:

@@ -13,7 +13,7 @@ from tests.kafka_fixtures import SECRET, System, api_headers
 
 pytestmark = pytest.mark.kafka
 USER = "Ana.Perez@Example.com"
-TOKEN = "callback-token"
+TOKEN = "koywe-callback-token"
 
 
 def user_event(name: str, second: int, **extra: Any) -> bytes:
@@ -38,7 +38,7 @@ async def wait_until(check: Callable[[], Any], timeout_s: float = 60) -> Any:
 
 
 async def test_kyc_review_flow_deposit_and_auth_callback(run_system: Callable[..., System]) -> None:
-    system = run_system(koywe_auth_tokens=f"old-token,{TOKEN}")
+    system = run_system(koywe_auth_tokens=f"old-callback-token-1,{TOKEN}")
     bodies = [
         user_event("verification_completed", 3, status="verified"),  # the manual review's outcome, first to arrive
         user_event("verification_started", 0),
@@ -69,6 +69,15 @@ async def test_kyc_review_flow_deposit_and_auth_callback(run_system: Callable[..
         status, answer = await get_json(session, callback, method="POST", json={"email": USER},
                                         headers={"Authorization": "Bearer wrong"})
         assert status == 401 and answer["error"] == "bad_token"
+        for _ in range(10):  # guessing costs: past the burst, 429 + Retry-After; the right token still works
+            status, answer = await get_json(session, callback, method="POST", json={"email": USER},
+                                            headers={"Authorization": "Bearer still-wrong"})
+            if status == 429:
+                break
+        assert status == 429 and answer["error"] == "failed_tokens_limited", (status, answer)
+        status, answer = await get_json(session, callback, method="POST", json={"email": USER},
+                                        headers={"Authorization": f"Bearer {TOKEN}"})
+        assert (status, answer) == (200, True)
         status, _ = await get_json(session, callback, method="POST", data=b"[]",
                                    headers={"Authorization": f"Bearer {TOKEN}"})
         assert status == 400

@@ -32,7 +32,7 @@ pytestmark = [pytest.mark.kafka, pytest.mark.timeout(900)]
 PARTITIONS, ORDERS = 6, 60
 TAKEOVER_TARGET_S, RESTART_TARGET_S = 15.0, 10.0  # issue 11's targets, printed beside what was seen
 SLACK = 2.0  # asserted bound = target x SLACK: the machine is shared; the figures are printed (and in bench failover)
-AUTH_TOKEN = "callback-token"
+AUTH_TOKEN = "koywe-callback-token"
 
 
 @dataclass

@@ -71,6 +71,14 @@ def test_partitions_alone_are_a_partition_count_error_with_one_fix() -> None:
 
 
 @pytest.mark.unit
+def test_a_topic_of_hooklogs_own_count_gets_its_own_fix() -> None:
+    (finding,) = assess(SETTINGS, SPECS, states(**{"console-logouts": 2}), Replication(3, 2))
+    assert (finding.topic, finding.what, finding.actual, finding.needed) == ("x.console-logouts.v1", "partitions", "2", "1")
+    text = str(refusal([finding]))
+    assert "delete x.console-logouts.v1" in text and "HOOKLOG_PARTITIONS=" not in text
+
+
+@pytest.mark.unit
 def test_fewer_copies_or_in_sync_than_the_settings_ask_are_only_warned_of() -> None:
     fewer = {name: state._replace(replication=2) for name, state in states(alerts={"min.insync.replicas": "1"}).items()}
     findings = assess(SETTINGS, SPECS, fewer, Replication(3, 2))

@@ -23,4 +23,6 @@ def test_configs_follow_the_design() -> None:
     assert specs["x.alerts.v1"].config["cleanup.policy"] == "delete"
     assert specs["x-worker-kuenta.credit-changelog"].config == {"cleanup.policy": "compact"}
     assert specs.pop("x-worker-__assignor-__leader").partitions == 1  # Faust's own, one partition
+    logouts = specs.pop("x.console-logouts.v1")  # read to its end by every worker: one partition
+    assert logouts.partitions == 1 and int(logouts.config["retention.ms"]) > 7 * 24 * 3600 * 1000
     assert {spec.partitions for spec in specs.values()} == {3}  # co-partitioned with the tables

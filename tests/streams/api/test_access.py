@@ -13,18 +13,21 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from pydantic import SecretStr
 
-from streams.api.access import PEER, PEER_TRUSTED, api_guard, bearer_ok
+from floor.client_address import ClientAddress
+from floor.ratelimit import FailureLimiter
+from streams.api.access import PEER, PEER_TRUSTED, Guesses, api_guard, bearer_ok
+from tests.conftest import ManualClock
 from tests.kafka_fixtures import System
 
-TOKENS = (SecretStr("old-token"), SecretStr("new-token-that-is-longer"))
+TOKENS = (SecretStr("old-token-being-rotated"), SecretStr("new-token-that-is-longer"))
 
 
 @pytest.mark.unit
 @pytest.mark.parametrize(
     ("header", "ok"),
-    [("Bearer old-token", True), ("Bearer new-token-that-is-longer", True), ("bearer old-token", True),
-     ("Bearer  old-token ", True), (None, False), ("", False), ("Bearer", False), ("Bearer ", False),
-     ("Basic old-token", False), ("Bearer old-token2", False), ("Bearer old-toke", False), ("old-token", False),
+    [("Bearer old-token-being-rotated", True), ("Bearer new-token-that-is-longer", True), ("bearer old-token-being-rotated", True),
+     ("Bearer  old-token-being-rotated ", True), (None, False), ("", False), ("Bearer", False), ("Bearer ", False),
+     ("Basic old-token-being-rotated", False), ("Bearer old-token-being-rotated2", False), ("Bearer old-toke", False), ("old-token-being-rotated", False),
      ("Bearer new-token", False)],
 )
 def test_bearer_tokens(header: str | None, ok: bool) -> None:
@@ -44,8 +47,8 @@ async def boom(request: web.Request) -> web.Response:
     raise RuntimeError("internal detail that must not leak")
 
 
-async def guarded_client(tokens: tuple[SecretStr, ...], refused: list[int]) -> TestClient:
-    app = web.Application(middlewares=[api_guard(tokens, refused.append)])
+async def guarded_client(tokens: tuple[SecretStr, ...], refused: list[int], guesses: Guesses | None = None) -> TestClient:
+    app = web.Application(middlewares=[api_guard(tokens, refused.append, guesses=guesses)])
     for path in ("/healthz", "/readyz", "/metrics", "/orders/{key}", "/dlq", "/"):
         app.router.add_get(path, ok)
     app.router.add_post("/auth/koywe", ok)
@@ -79,16 +82,37 @@ async def test_everything_but_health_metrics_and_the_callback_needs_a_token(guar
         assert (status, body["error"]) == (401, "unauthorized")
         assert response.headers["WWW-Authenticate"].startswith("Bearer")
     assert refused == [401] * 4
-    for token in ("old-token", "new-token-that-is-longer"):
+    for token in ("old-token-being-rotated", "new-token-that-is-longer"):
         response = await client.get("/orders/o-1", headers={"Authorization": f"Bearer {token}"})
         assert await status_and_json(response) == (200, {"path": "/orders/o-1"})
     assert (await client.get("/dlq", headers={"Authorization": "Bearer nope"})).status == 401
 
 
 @pytest.mark.unit
+async def test_wrong_tokens_beyond_the_burst_get_429_but_the_right_token_still_passes(manual_clock: ManualClock) -> None:
+    refused: list[int] = []
+    guesses = Guesses(FailureLimiter(rate=1.0, burst=10, clock=manual_clock), ClientAddress(()))
+    client = await guarded_client(TOKENS, refused, guesses)
+    wrong, right = {"Authorization": "Bearer guessed-token"}, {"Authorization": "Bearer old-token-being-rotated"}
+    try:
+        assert [(await client.get("/orders/o-1", headers=wrong)).status for _ in range(10)] == [401] * 10
+        response = await client.get("/orders/o-1", headers=wrong)
+        status, body = await status_and_json(response)
+        assert (status, body["error"], response.headers["Retry-After"]) == (429, "failed_tokens_limited", "1")
+        assert (await client.get("/orders/o-1", headers=right)).status == 200  # never locked out
+        assert (await client.get("/orders/o-1")).status == 401  # no token: no guess, not counted, not limited
+        assert (await client.get("/orders/o-1", headers={PEER: "guessed-peer-secret"})).status == 429  # a guess too
+        assert refused == [401] * 10 + [429, 401, 429]
+        manual_clock.advance(1.0)  # one more guess a second
+        assert [(await client.get("/dlq", headers=wrong)).status for _ in range(2)] == [401, 429]
+    finally:
+        await client.close()
+
+
+@pytest.mark.unit
 async def test_errors_behind_the_guard_are_json_and_say_nothing_inside(guarded: tuple[TestClient, list[int]]) -> None:
     client, _ = guarded
-    auth = {"Authorization": "Bearer old-token"}
+    auth = {"Authorization": "Bearer old-token-being-rotated"}
     assert (await status_and_json(await client.get("/no/such/thing", headers=auth)))[1]["error"] == "not_found"
     response = await client.post("/dlq", headers=auth)
     assert response.status == 405 and "GET" in response.headers["Allow"]
@@ -110,7 +134,7 @@ async def test_a_worker_holding_the_peer_secret_stands_in_for_the_callers_token(
         assert await status_and_json(await client.get("/orders/o", headers={PEER: "peer-secret-of-the-group"})) == (
             200, {"peer": True})
         assert (await client.get("/orders/o", headers={PEER: "peer-secret-guessed"})).status == 401
-        assert await status_and_json(await client.get("/orders/o", headers={"Authorization": "Bearer old-token"})) == (
+        assert await status_and_json(await client.get("/orders/o", headers={"Authorization": "Bearer old-token-being-rotated"})) == (
             200, {"peer": False})
     finally:
         await client.close()
@@ -139,7 +163,7 @@ async def test_unset_tokens_close_the_api_with_a_clear_answer() -> None:
 
 @pytest.mark.kafka
 async def test_the_worker_api_wants_one_of_the_rotated_tokens(run_system: Callable[..., System]) -> None:
-    system = run_system("worker", api_tokens="old-token, new-token-that-is-longer")
+    system = run_system("worker", api_tokens="old-token-being-rotated, new-token-that-is-longer")
     url = system.worker_url
     async with aiohttp.ClientSession() as session:
         async def get(path: str, token: str | None = None) -> tuple[int, Any, aiohttp.typedefs.LooseHeaders]:
@@ -152,7 +176,7 @@ async def test_the_worker_api_wants_one_of_the_rotated_tokens(run_system: Callab
             status, body, headers = await get(path)
             assert status == 401 and b'"unauthorized"' in body and "WWW-Authenticate" in headers, path
             assert (await get(path, "wrong"))[0] == 401
-        for token in ("old-token", "new-token-that-is-longer"):
+        for token in ("old-token-being-rotated", "new-token-that-is-longer"):
             status, body, _ = await get("/orders/o-1", token)
             assert status == 404 and b'"not_found"' in body
             assert (await get("/alerts", token))[0] == 200 and (await get("/dlq", token))[0] == 200
@@ -161,5 +185,5 @@ async def test_the_worker_api_wants_one_of_the_rotated_tokens(run_system: Callab
         assert status == 200 and headers["Content-Type"].startswith("text/plain")
         assert b"hooklog_worker_api_refusals_total" in metrics and b"token" not in metrics
         async with session.post(f"{url}/auth/koywe", json={"email": "a@b.c"},
-                                headers={"Authorization": "Bearer old-token"}) as response:
+                                headers={"Authorization": "Bearer old-token-being-rotated"}) as response:
             assert response.status == 503  # the callback's own tokens are unset; API tokens do not open it

@@ -1,8 +1,10 @@
-"""Forwarding on real aiohttp servers (127.0.0.1): one hop at most, what goes and comes back."""
+"""Forwarding on real aiohttp servers (127.0.0.1): one hop at most, what goes and comes back, and
+HTTPS to a peer whose certificate is verified (a peer with an untrusted one gets nothing)."""
 
 from __future__ import annotations
 
 import asyncio
+import ssl
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -14,9 +16,12 @@ from aiohttp import web
 from pydantic import SecretStr
 from aiohttp.test_utils import TestServer
 
+from floor.settings import Settings
+from floor.tls import peer_context, server_tls
 from streams.api.access import PEER
 from streams.api.forward import FORWARDED, Forwarder, Router
 from streams.api.routing import WorkerView
+from tests.conftest import Pair
 from tests.kafka_fixtures import free_port
 
 pytestmark = pytest.mark.unit
@@ -26,17 +31,23 @@ PARTITIONS = 4
 class Node:
     """One worker's HTTP shell: a Router over a fixed view; `local` answers what it owns."""
 
-    def __init__(self, name: str, timeout_s: float = 5.0, peer_secret: SecretStr | None = None) -> None:
+    def __init__(self, name: str, timeout_s: float = 5.0, peer_secret: SecretStr | None = None,
+                 served: Pair | None = None, trusted: Pair | None = None) -> None:
+        """`served`: the certificate this node serves HTTPS with (else plain HTTP); `trusted`: the
+        one its forwarder verifies peers against (HOOKLOG_TLS_CA_FILE, floor/tls.py's peer_context)."""
         self.name, self.port = name, free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        tls = server_tls(Settings(tls_cert_file=served.cert, tls_key_file=served.key)) if served else None
+        self.tls: ssl.SSLContext | None = tls.context if tls else None
+        self.url = f"{'https' if served else 'http'}://127.0.0.1:{self.port}"
         self.active: frozenset[int] = frozenset()
         self.owners: dict[int, str] = {}
         self.seen: list[dict[str, str]] = []
         self.outcomes: Counter[str] = Counter()
         self.refused: Counter[str] = Counter()
         self.local_status, self.local_headers, self.local_delay_s = 200, {}, 0.0
+        trust = peer_context(Settings(tls_ca_file=trusted.cert)) if trusted else None
         forwarder = Forwarder(self.url, timeout_s, lambda outcome: self.outcomes.update([outcome]),
-                              peer_secret=peer_secret)
+                              ssl_context=trust, peer_secret=peer_secret)
         self.router = Router(self.view, PARTITIONS, forwarder, lambda reason: self.refused.update([reason]))
 
     def view(self, table: str) -> WorkerView:
@@ -44,7 +55,7 @@ class Node:
 
     async def handle(self, request: web.Request) -> web.Response:
         body = await request.read()
-        self.seen.append({**request.headers, "body": body.decode(), "path_qs": request.path_qs})
+        self.seen.append({**request.headers, "body": body.decode(), "path_qs": request.path_qs, "scheme": request.scheme})
 
         async def local(partition: int) -> web.Response:
             await asyncio.sleep(self.local_delay_s)
@@ -67,7 +78,7 @@ async def nodes() -> AsyncIterator[Callable[..., Node]]:
     async def start(name: str, **kwargs: Any) -> Node:
         node = Node(name, **kwargs)
         server = TestServer(node.app(), host="127.0.0.1", port=node.port)
-        await server.start_server()
+        await server.start_server(ssl=node.tls)
         servers.append((server, node))
         return node
 
@@ -129,3 +140,25 @@ async def test_an_unreachable_or_slow_owner_is_a_503_never_a_404(nodes: Callable
     status, body, _ = await get(f"{a.url}/orders/ord-1")
     assert (status, body["error"]) == (503, "owner_unreachable")
     assert a.outcomes == {"unreachable": 1, "timeout": 1} and a.refused == {"owner_unreachable": 2}
+
+
+async def test_with_tls_a_forward_is_https_to_a_verified_peer_and_an_untrusted_one_gets_nothing(
+        nodes: Callable[..., Node], make_pair: Callable[[int], Pair]) -> None:
+    """As with HOOKLOG_TLS_CERT_FILE / _KEY_FILE / _CA_FILE set: B serves the group's certificate, A
+    trusts it; C serves one A was never told to trust (an impostor on the peer's address)."""
+    group, impostor = make_pair(81), make_pair(82)
+    secret = SecretStr("peer-secret-of-the-group")
+    a = await nodes("a", peer_secret=secret, served=group, trusted=group)
+    b, c = await nodes("b", served=group, trusted=group), await nodes("c", served=impostor, trusted=group)
+    b.active = c.active = frozenset(range(PARTITIONS))
+    a.owners = {p: b.url for p in range(PARTITIONS)}
+    caller = ssl.create_default_context(cafile=str(group.cert))
+    status, body, _ = await get(f"{a.url}/orders/ord-1", ssl=caller)
+    assert (status, body["by"]) == (200, "b") and b.url.startswith("https://")
+    assert b.seen[0]["scheme"] == "https" and b.seen[0][PEER] == secret.get_secret_value()
+
+    a.owners = {p: c.url for p in range(PARTITIONS)}
+    status, body, headers = await get(f"{a.url}/orders/ord-1", ssl=caller)
+    assert (status, body["error"], headers["Retry-After"]) == (503, "owner_unreachable", "1")
+    assert c.seen == []  # the handshake failed first: not the request, not the peer secret
+    assert a.outcomes == {"answered": 1, "unreachable": 1}

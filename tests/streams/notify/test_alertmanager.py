@@ -19,7 +19,7 @@ from floor.settings import Settings
 from schemas.times import parse_time
 from streams.notify.service import Alerting
 from tests.kafka_fixtures import until
-from tests.streams.notify.test_notifier import alert, produce_alerts
+from tests.notify_factories import alert, produce_alerts
 
 pytestmark = pytest.mark.kafka
 

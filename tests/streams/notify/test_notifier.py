@@ -6,53 +6,23 @@ notifier stopped before its sink accepted re-sends on restart."""
 from __future__ import annotations
 
 import asyncio
-import base64
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 import pytest
-from aiokafka import AIOKafkaProducer
 from prometheus_client import CollectorRegistry
-from standardwebhooks import Webhook
 
 from floor.kafka.topics import ensure_topics
-from schemas.alerts import Alert, make_alert
 from schemas.lifecycle import AlertAction
 from schemas.envelope import utcnow
-from schemas.jsondump import plain_json
 from floor.settings import Settings
 from streams.notify.redrive import redrive_notifications
 from streams.notify.service import Alerting
 from tests.kafka_fixtures import Receiver, read_topic, samples, until
+from tests.notify_factories import alert, produce_alerts, verified, webhook
 
 pytestmark = pytest.mark.kafka
-WHSEC = "whsec_" + base64.b64encode(b"a test key of thirty-two bytes!!").decode()
-
-
-def alert(n: int) -> Alert:
-    return make_alert("order_crypto_tx_failed", source="koywe", aggregate_id=f"ord-{n}", event_id=f"ev-{n}",
-                      occurred_at=datetime(2026, 3, 20, 10, n, tzinfo=UTC), details={"n": n})
-
-
-def webhook(name: str, receiver: Receiver) -> dict[str, str]:
-    return {"type": "webhook", "name": name, "url": receiver.url, "secret": WHSEC}
-
-
-async def produce_alerts(settings: Settings, alerts: list[Alert]) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, acks="all")
-    await producer.start()
-    try:
-        for a in alerts:
-            await producer.send_and_wait(settings.topic("alerts"), plain_json(a), key=a.id.encode())
-    finally:
-        await producer.stop()
-
-
-def verified(receiver: Receiver) -> list[dict[str, Any]]:
-    """Every accepted delivery, verified as a Standard Webhooks receiver verifies it (raises otherwise)."""
-    return [{**Webhook(WHSEC).verify(body, headers), "id": headers["webhook-id"]} for headers, body in receiver.accepted]
 
 
 def fast(make_settings: Callable[..., Settings], sinks: list[dict[str, str]], **extra: Any) -> Settings:

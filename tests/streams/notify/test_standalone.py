@@ -23,7 +23,7 @@ from hooklog.dev.simulate import koywe_payload, post, signed_body
 from tests.kafka_fixtures import (
     REPO, SECRET, System, free_port, hooklog, metrics_of, samples, settings_env, until,
 )
-from tests.streams.notify.test_notifier import verified, webhook
+from tests.notify_factories import verified, webhook
 
 pytestmark = pytest.mark.kafka
 

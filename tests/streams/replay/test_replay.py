@@ -23,11 +23,13 @@ from hooklog.dev.simulate import lifecycle, post, scramble
 from projections.registry import PROJECTIONS
 from projections.replay import Raw, Rebuilt, fold_into, rebuild
 from schemas.envelope import Envelope, decode_envelope, encode_envelope, new_envelope
+from schemas.jsondump import plain_json
+from schemas.lifecycle import AlertAction, AlertLifecycle, AlertStatus, action_id
 from schemas.orders import OrderState
 from streams.ops.verify import last_per_key, verify
 from streams.replay.generation import Generation, manifest_path, prune_generations, topic_generations
 from streams.replay.lazy_table import LazyTable
-from streams.replay.model import Manifest, ReplayError, Replayed, parse_bound, state_bytes
+from streams.replay.model import Manifest, ReplayError, Replayed, Share, parse_bound, state_bytes
 from streams.replay.pool import partition_groups
 from streams.replay.replay import replay_topic
 from streams.worker.processing import process_record
@@ -164,12 +166,27 @@ async def test_from_and_until_select_a_slice_of_the_log(own_topics: None, make_s
 async def test_a_generation_is_written_to_its_own_compacted_topics(own_topics: None, make_settings: Callable[..., Settings]) -> None:
     settings = make_settings()
     await produce(settings, envelopes(12))
+    first_alert = min((await replay_topic(settings, processes=1)).alert_json())
+    acked = AlertAction(id=action_id(first_alert, "ack", "test"), alertId=first_alert, action="ack", at=T0, by="ops")
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, acks="all")
+    await producer.start()
+    try:
+        await producer.send_and_wait(settings.topic("alert-actions"), plain_json(acked), key=first_alert.encode())
+    finally:
+        await producer.stop()
     async with await Generation.open(settings) as generation:
         replayed = await generation.run()
     assert generation.manifest.generation == 1 and generation.manifest.status == "done"
     for name, states in replayed.state_json().items():
         assert await last_per_key(settings, f"{settings.topic(name)}.g1") == states
     assert await last_per_key(settings, f"{settings.topic('alerts')}.g1") == replayed.alert_json()
+    # the lifecycles: the generation's alerts with the operators' actions, each in its key's partition
+    lifecycles = {k: AlertLifecycle.model_validate_json(v)
+                  for k, v in (await last_per_key(settings, f"{settings.topic('lifecycle')}.g1")).items()}
+    assert set(lifecycles) == set(replayed.alert_json()) and len(lifecycles) > 1
+    assert {k: s.status for k, s in lifecycles.items()} == {
+        k: AlertStatus.ACKNOWLEDGED if k == first_alert else AlertStatus.OPEN for k in lifecycles}
+    assert lifecycles[first_alert].actions == (acked,)
     assert await last_per_key(settings, settings.topic("orders")) == {}  # the live topics are untouched
     async with await Generation.open(settings) as second:
         assert second.manifest.generation == 2
@@ -252,6 +269,8 @@ async def test_an_interrupted_replay_resumes_from_its_checkpoint(
             key=lambda d: (d["partition"], d["key"]))
         alerts = [(d["partition"], d["key"], orjson.dumps(d["value"])) for d in lines if d["kind"] == "alert"]
         assert alerts == sorted((p, aid, straight.alert_json()[aid]) for p, s in straight.shards.items() for aid in s.alerts)
+        lifecycles = {d["key"]: d["value"]["status"] for d in lines if d["kind"] == "lifecycle"}
+        assert lifecycles == {aid: "open" for aid in straight.alert_json()} and lifecycles  # no actions: all open
         assert not target.with_name("snap.jsonl.partial").exists()
 
 
@@ -264,6 +283,10 @@ async def test_the_cli_writes_a_snapshot_and_explains_bad_bounds(own_topics: Non
     assert "ev/s" in done.stderr and (tmp_path / "s.jsonl").exists()
     bad = hooklog(settings, "replay", "--from", "last tuesday")
     assert bad.returncode == 2 and "neither an ISO 8601 time" in bad.stderr
+    alone = hooklog(settings, "replay", "--workers", "2")
+    assert alone.returncode == 2 and "go together" in alone.stderr
+    spread = hooklog(settings, "replay", "--workers", "2", "--worker", "1", "--generation", "3")
+    assert spread.returncode == 0 and "generation 3" in spread.stderr, spread.stderr
 
 
 @pytest.mark.kafka
@@ -335,7 +358,7 @@ async def test_promote_prunes_the_generations_it_supersedes(own_topics: None, ma
     done = hooklog(settings, "replay", "--promote")
     assert done.returncode == 0, done.stderr
     assert "promoted generation 3" in done.stderr and "pruned generations [1, 2]" in done.stderr
-    assert set(await topic_generations(settings)) == {3} and len((await topic_generations(settings))[3]) == len(PROJECTIONS) + 1  # a topic per projection, and alerts
+    assert set(await topic_generations(settings)) == {3} and len((await topic_generations(settings))[3]) == len(PROJECTIONS) + 2  # a topic per projection, alerts and lifecycles
     assert not manifest_path(settings, 1).exists() and not manifest_path(settings, 2).exists()
     assert manifest_path(settings, 3).exists()
 
@@ -344,3 +367,39 @@ async def test_promote_prunes_the_generations_it_supersedes(own_topics: None, ma
     pruned = await prune_generations(settings, below=5)
     assert pruned.generations == [3] and pruned.kept_running == [unfinished.manifest.generation] == [4]
     assert set(await topic_generations(settings)) == {4} and manifest_path(settings, 4).exists()
+
+
+@pytest.mark.kafka
+async def test_workers_on_several_hosts_fold_one_generation(own_topics: None, make_settings: Callable[..., Settings],
+                                                             tmp_path: Path) -> None:
+    """`--workers 3 --worker I --generation 4` on three hosts (own data dirs): disjoint raw
+    partitions, one generation equal to a replay in one process; a crashed worker resumes its part."""
+    settings = make_settings(partitions=4)
+    await produce(settings, envelopes(30))
+    straight = await replay_topic(settings, processes=1)
+    hosts = [make_settings(partitions=4, data_dir=tmp_path / f"host{i}") for i in range(3)]
+    with pytest.raises(ReplayError, match="--generation"):
+        await Generation.open(hosts[0], share=Share(0, 3))
+    with pytest.raises(ReplayError, match="no raw partitions"):
+        await Generation.open(hosts[0], share=Share(5, 6), generation=4)
+    with pytest.raises(ReplayError, match="one host"):
+        await Generation.open(hosts[0], share=Share(0, 3), generation=4, to_file=tmp_path / "snap.jsonl")
+
+    async with await Generation.open(hosts[0], share=Share(0, 3), generation=4) as crashing:
+        with pytest.raises(Crash):
+            await crashing.run(crash_halfway, checkpoint_every_s=0, fetch_bytes=2048, processes=1)
+    assert crashing.manifest.share == Share(0, 3) and set(crashing.manifest.start) == {0, 3}
+
+    async def part(index: int) -> Generation:
+        async with await Generation.open(hosts[index], share=Share(index, 3), generation=4, resume=index == 0) as part:
+            await part.run(processes=1)
+        return part
+
+    parts = await asyncio.gather(*(part(i) for i in range(3)))
+    assert sorted(p for g in parts for p in g.manifest.start) == [0, 1, 2, 3]  # disjoint, and all of them
+    assert [g.path.parent for g in parts] == [h.data_dir / "replay" for h in hosts]  # nothing shared on disk
+    for name, states in straight.state_json().items():
+        assert await last_per_key(settings, f"{settings.topic(name)}.g4") == states, name
+    assert await last_per_key(settings, f"{settings.topic('alerts')}.g4") == straight.alert_json()
+    lifecycles = await last_per_key(settings, f"{settings.topic('lifecycle')}.g4")
+    assert set(lifecycles) == set(straight.alert_json()) and lifecycles

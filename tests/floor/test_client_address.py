@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from floor.settings import Settings, proxy_networks
-from ingest.gateway.clients import UNKNOWN, ClientAddress
+from floor.client_address import UNKNOWN, ClientAddress
 
 pytestmark = pytest.mark.unit
 
