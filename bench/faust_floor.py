@@ -60,7 +60,8 @@ def main() -> None:
     fast = variant == "fast"
     tuned = {"stream_buffer_maxsize": settings.worker_stream_buffer_maxsize,
              "consumer_max_fetch_size": settings.worker_fetch_bytes, **fast_path_settings(True)} if fast else {}
-    app = faust.App(f"{topic}-app", broker=[f"kafka://{s}" for s in bootstrap.split(",")], store="memory://",
+    app = faust.App(f"{topic}-app", broker=clients.faust_brokers(settings),
+                    broker_credentials=clients.faust_credentials(settings), store="memory://",
                     web_enabled=False, consumer_auto_offset_reset="earliest", topic_partitions=4, autodiscover=False,
                     datadir=tempfile.mkdtemp(prefix="faust-floor-"), **tuned)
     if fast:
