@@ -55,7 +55,9 @@ class _UtcStamp:
 
 
 def _render(_: Any, __: str, event_dict: dict[str, Any]) -> str:
-    return orjson.dumps(event_dict, default=str).decode()
+    """One JSON line whatever the fields hold: values orjson cannot encode as their str, and
+    keys that are not strings (a partition number) as their text, never a line lost."""
+    return orjson.dumps(event_dict, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
 def _redactor(secrets: Iterable[SecretStr]) -> structlog.typing.Processor:

@@ -49,6 +49,13 @@ def test_every_line_is_json_with_the_bound_fields(stream: io.StringIO) -> None:
     assert second["event"] == "library says hi" and second["level"] == "warning"
 
 
+def test_a_line_with_numbers_for_keys_is_written(stream: io.StringIO) -> None:
+    """A field keyed by partition (a dict with int keys) once made the line raise in orjson and vanish."""
+    get_logger("worker").warning("batch_retry", partitions={0: "3-9", 2: "1-1"}, at=object())
+    (line,) = lines(stream)
+    assert line["event"] == "batch_retry" and line["partitions"] == {"0": "3-9", "2": "1-1"}
+
+
 def fail(key: str) -> None:
     local_copy = key[::-1]  # noqa: F841 - a local a locals-dumping renderer would print
     raise RuntimeError("boom")
