@@ -18,9 +18,11 @@ from floor.tls import CertificateReloader, server_tls
 from floor.settings import Settings
 from floor.kafka import clients
 from floor.kafka.names import app_id, store_dir
+from floor.kafka.topic_reader import reader
 from streams.kafka.seam import (
     BATCH_BYTES,
-    SeekBeforeResumeTableManager,
+    BulkRestoringTableManager,
+    install_bulk_restore,
     RawBytesSchema,
     RocksDBBudget,
     budgeted_table_class,
@@ -87,7 +89,8 @@ def faust_app(settings: Settings, fast: bool, tls: CertificateReloader | None) -
         table_standby_replicas=settings.standby_replicas,
         web_tables_enabled=False,
         autodiscover=False,
-        TableManager=SeekBeforeResumeTableManager,  # its Recovery seeks before it resumes (streams/kafka/seam)
+        # its Recovery seeks before it resumes, and restores in bulk with the fast paths (streams/kafka/seam)
+        TableManager=BulkRestoringTableManager,
         # every RocksDB store shares one cache and one memtable budget (streams/kafka/seam/faust_rocksdb.py)
         Table=budgeted_table_class(RocksDBBudget(settings.worker_rocksdb_cache_bytes,
                                                 settings.worker_rocksdb_write_buffer_bytes)),
@@ -111,6 +114,9 @@ def build_app(settings: Settings) -> Worker:
     # partitions on Faust's seeks (streams/kafka/seam/faust_transport.py), fast delivery with the fast paths.
     if fast:
         install_fast_delivery(app)
+        # changelogs straight into RocksDB before Faust's per-event recovery (faust_restore.py)
+        install_bulk_restore(app, lambda: reader(settings.kafka_bootstrap_servers, fetch_bytes=settings.worker_fetch_bytes,
+                                                 timeout_s=30.0, doing="restore the tables from their changelogs"))
     else:
         install_transport(app)
     names = ["raw", *(p.name for p in PROJECTIONS), "alerts", "dlq"]
