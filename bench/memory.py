@@ -1,4 +1,4 @@
-"""Worker RSS with N orders in its tables (target: < 500 MB at 1M orders).
+"""Worker RSS with N orders in its tables (target: < 500 MiB at 1M orders, bench/targets.py).
 
 One `payment_created` per order is laid on a fresh raw topic; `hooklog worker` (default store,
 RocksDB) folds them all, its RSS sampled from /proc while it does. Reported: RSS once every
@@ -16,6 +16,7 @@ from typing import Any
 from bench.common import OffsetWatcher, bench_run, produce, rss_kib
 from bench.dataset import created_bodies, raw_record
 from bench.report import Baseline, BenchResult, Figure
+from bench.targets import MEMORY_MIB, TARGETS
 from floor.kafka.topics import ensure_topics
 
 MIB = 1024
@@ -60,7 +61,7 @@ def run_memory(*, orders: int = 100_000, settle_s: float = 3.0) -> BenchResult:
     figures = [
         Figure(bench="memory", name=f"worker RSS with {orders:,} orders in tables", value=rss / MIB, unit="MiB",
                baselines=[Baseline("same worker idle, before folding", idle_kib / MIB)],
-               target="< 500 MB at 1M orders", met=(rss * 1024 < 500e6) if orders >= 1_000_000 else None,
+               target=f"{TARGETS['memory'].text} at 1M orders", met=(rss / MIB < MEMORY_MIB) if orders >= 1_000_000 else None,
                note=(f"peak {peak / MIB:.0f} MiB; RocksDB store {store_bytes / 2**20:.0f} MiB on disk; "
                      f"{orders:,} orders folded in {fold_s:.0f} s"
                      + ("" if orders >= 1_000_000 else "; the target's 1M orders needs `--orders 1000000`"))),

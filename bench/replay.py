@@ -28,6 +28,7 @@ from bench.dataset import lifecycle_bodies, raw_record
 from bench.fair import Arm, interleave, median, values
 from bench.machine import find_broker
 from bench.report import BenchResult, Figure, paired_baseline
+from bench.targets import REPLAY_EVENTS_S, REPLAY_VS_RAW, TARGETS
 from floor.kafka.topics import ensure_topics
 from floor.settings import Settings
 from projections.replay import Rebuilt, fold_into
@@ -171,7 +172,7 @@ def run_replay(*, orders: int = 30_000, profile: bool = True, rounds: int = 3,
                                            f"run the same way: {median(values(runs['this_tree_child'], 'events_per_s')):,.0f} "
                                            f"ev/s, {median(values(runs['this_tree_child'], 'cpu_us_per_event')):.1f} µs CPU/event"))
                      for name, tree in (compare or {}).items()]],
-        target="≥ 0.7 × baseline, ≥ 100k ev/s",
+        target=TARGETS["replay"].text,
         note=(f"{first['impl']}, {first['events']} events ({orders} orders), {rounds} rounds; "
               + (f"one process: {median(values(runs['one_process'], 'cpu_us_per_event')):.1f} µs CPU per event "
                  "(median; load-robust where rates are not); " if has_streams else "")
@@ -179,7 +180,7 @@ def run_replay(*, orders: int = 30_000, profile: bool = True, rounds: int = 3,
               f"{first['cores']}; broker pid {broker} ({broker_how})"),
     )
     ratio = figure.ratio(figure.baselines[0])
-    figure.met = ratio is not None and ratio >= 0.7 and figure.value >= 100_000
+    figure.met = ratio is not None and ratio >= REPLAY_VS_RAW and figure.value >= REPLAY_EVENTS_S
     return BenchResult(name="replay", figures=[figure],
                        params={"orders": orders, "events": first["events"], "rounds": rounds,
                                "compare": {name: str(tree) for name, tree in (compare or {}).items()}},

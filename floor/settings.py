@@ -62,6 +62,11 @@ def proxy_networks(text: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Net
     return tuple(networks)
 
 
+def _kafka_env(name: str) -> AliasChoices:
+    """A Kafka client setting's names: KAFKA_<NAME>, HOOKLOG_KAFKA_<NAME>, or the field's own."""
+    return AliasChoices(f"KAFKA_{name.upper()}", f"HOOKLOG_KAFKA_{name.upper()}", f"kafka_{name}")
+
+
 class Settings(BaseSettings):
     """Everything configurable; secrets are `SecretStr` so they never print."""
 
@@ -71,8 +76,25 @@ class Settings(BaseSettings):
         default="127.0.0.1:9092",
         validation_alias=AliasChoices("KAFKA_BOOTSTRAP_SERVERS", "HOOKLOG_KAFKA_BOOTSTRAP_SERVERS"),
     )
+    # How every client reaches the cluster (floor/kafka/clients.py, docs/kafka-cluster.md): TLS
+    # (the CA that signed the brokers' certificates; a client certificate and key for mutual TLS)
+    # and SASL. Read as KAFKA_* (or HOOKLOG_KAFKA_*), like the bootstrap list.
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        default="PLAINTEXT", validation_alias=_kafka_env("security_protocol"))
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = Field(
+        default="SCRAM-SHA-512", validation_alias=_kafka_env("sasl_mechanism"))
+    kafka_sasl_username: str | None = Field(default=None, validation_alias=_kafka_env("sasl_username"))
+    kafka_sasl_password: SecretStr | None = Field(default=None, validation_alias=_kafka_env("sasl_password"))
+    kafka_ssl_ca_file: Path | None = Field(default=None, validation_alias=_kafka_env("ssl_ca_file"))
+    kafka_ssl_cert_file: Path | None = Field(default=None, validation_alias=_kafka_env("ssl_cert_file"))
+    kafka_ssl_key_file: Path | None = Field(default=None, validation_alias=_kafka_env("ssl_key_file"))
     topic_prefix: str = "hooklog"
     partitions: int = Field(default=4, ge=1, le=256)
+    # Copies of every topic hooklog or Faust creates, and how many must hold a write before it is
+    # acked (min.insync.replicas); unset: min(3, the cluster's brokers) and one less, at least 1
+    # (floor/kafka/replication.py, docs/kafka-cluster.md).
+    replication_factor: int | None = Field(default=None, ge=1, le=32)
+    min_insync_replicas: int | None = Field(default=None, ge=1, le=32)
 
     koywe_secrets: SecretStr | None = None
     kuenta_secrets: SecretStr | None = None
@@ -167,6 +189,9 @@ class Settings(BaseSettings):
     session_timeout_s: float = Field(default=10.0, ge=6, le=1800)  # broker's group.{min,max}.session.timeout.ms
     standby_replicas: int = Field(default=1, ge=0, le=8)  # warm copies for fast takeover; never read for answers
     forward_timeout_s: float = Field(default=5.0, gt=0, le=60)  # a query forwarded to the key's owner
+    # Workers' credential to each other (streams/api/access.py): set (the same on every worker), a
+    # forwarded query carries it instead of the caller's bearer token, so no member collects those.
+    peer_secret: SecretStr | None = None
 
     # Alert notifications (docs/alerts.md): the sinks (a JSON list; a secret, since it holds
     # webhook secrets and Slack URLs), whether `hooklog worker` runs the notifiers itself (else
@@ -241,6 +266,24 @@ class Settings(BaseSettings):
     def _trusted_proxies_parse(cls, value: str) -> str:
         proxy_networks(value)
         return value
+
+    @model_validator(mode="after")
+    def _kafka_security_is_complete(self) -> Settings:
+        protocol = self.kafka_security_protocol
+        if protocol.startswith("SASL") and (not self.kafka_sasl_username or self.kafka_sasl_password is None):
+            raise ValueError(f"KAFKA_SECURITY_PROTOCOL={protocol} needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD")
+        if (self.kafka_ssl_cert_file is None) != (self.kafka_ssl_key_file is None):
+            raise ValueError("set both KAFKA_SSL_CERT_FILE and KAFKA_SSL_KEY_FILE (mutual TLS), or neither")
+        if self.kafka_ssl_cert_file is not None and not protocol.endswith("SSL"):
+            raise ValueError(f"KAFKA_SSL_CERT_FILE needs KAFKA_SECURITY_PROTOCOL=SSL or SASL_SSL, not {protocol}")
+        return self
+
+    @model_validator(mode="after")
+    def _min_insync_fits_the_replication(self) -> Settings:
+        if self.replication_factor and self.min_insync_replicas and self.min_insync_replicas > self.replication_factor:
+            raise ValueError(f"HOOKLOG_MIN_INSYNC_REPLICAS ({self.min_insync_replicas}) must be at most "
+                             f"HOOKLOG_REPLICATION_FACTOR ({self.replication_factor}): no write could ever be acked")
+        return self
 
     @model_validator(mode="after")
     def _tls_files_come_in_pairs(self) -> Settings:

@@ -1,4 +1,5 @@
-"""Shared factories. Broker fixtures live in tests/kafka_fixtures.py (loaded as a plugin)."""
+"""Shared factories. Broker fixtures live in tests/kafka_fixtures.py, hosts of their own (network
+namespaces) in tests/hosts_fixtures.py (both loaded as plugins)."""
 
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ from schemas.envelope import Envelope, encode_envelope, new_envelope
 from schemas.history import Fact
 from tests.kuenta_factories import kuenta_envelope
 
-pytest_plugins = ["tests.kafka_fixtures"]
+pytest_plugins = ["tests.kafka_fixtures", "tests.hosts_fixtures", "tests.cluster_fixtures"]
 
 T0 = datetime(2026, 3, 20, 10, 0, tzinfo=UTC)
 SEED_ENV = "HOOKLOG_TEST_SEED"

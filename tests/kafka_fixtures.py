@@ -18,6 +18,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,7 @@ from floor.kafka.metadata import topic_partitions
 from floor.settings import Settings
 from hooklog.dev.localkafka import BrokerSpec, ensure_broker, is_ready, kill_broker, stop_broker
 from hooklog.dev.probes import wait_http
-from hooklog.dev.simulate import Delivery, post
+from hooklog.dev.simulate import FINAL_STATE, LIFECYCLES, Delivery, lifecycle, post, scramble
 from floor.kafka.names import worker_group
 
 REPO = Path(__file__).resolve().parents[1]
@@ -131,10 +132,13 @@ def own_topics(make_settings: Callable[..., Settings]) -> Iterator[None]:
 
 
 @pytest.fixture
-def make_settings(kafka_bootstrap: str, tmp_path: Path) -> Iterator[Callable[..., Settings]]:
+def make_settings(kafka_bootstrap: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Callable[..., Settings]]:
     """Factory: Settings on the session broker with a fresh topic prefix, free ports, a tmp datadir.
-    The prefix's topics are deleted from the session broker afterwards."""
+    A test marked `cluster` gets the session's three-node cluster instead (tests/cluster_fixtures.py).
+    The prefix's topics are deleted from that broker afterwards."""
     prefix = f"t-{uuid.uuid4().hex[:12]}"
+    if request.node.get_closest_marker("cluster"):
+        kafka_bootstrap = request.getfixturevalue("cluster_up").bootstrap
 
     def make(**overrides: Any) -> Settings:
         values: dict[str, Any] = {
@@ -168,10 +172,11 @@ def settings_env(settings: Settings) -> dict[str, str]:
     return env
 
 
-def hooklog(settings: Settings, *args: str, answer: str = "") -> subprocess.CompletedProcess[str]:
-    """Run the real CLI; stderr comes back with rich's line wrapping undone."""
+def hooklog(settings: Settings, *args: str, answer: str = "", timeout_s: float = 180) -> subprocess.CompletedProcess[str]:
+    """Run the real CLI (killed, and the test failed, after `timeout_s`); stderr comes back with
+    rich's line wrapping undone."""
     done = subprocess.run([sys.executable, "-m", "hooklog.cli", *args], env=settings_env(settings), cwd=REPO,
-                          capture_output=True, text=True, timeout=180, input=answer)
+                          capture_output=True, text=True, timeout=timeout_s, input=answer)
     done.stderr = " ".join(done.stderr.split())
     return done
 
@@ -181,10 +186,10 @@ async def read_topic(bootstrap: str, topic: str, timeout_s: float = 15.0) -> lis
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None)
     await consumer.start()
     try:
-        partitions = await topic_partitions(bootstrap, topic)
+        partitions = await topic_partitions(Settings(kafka_bootstrap_servers=bootstrap), topic)
         deadline = time.monotonic() + timeout_s
         while not partitions and time.monotonic() < deadline:  # the topic may be being created
-            partitions = await topic_partitions(bootstrap, topic)
+            partitions = await topic_partitions(Settings(kafka_bootstrap_servers=bootstrap), topic)
         if not partitions:
             return []
         tps = [TopicPartition(topic, p) for p in sorted(partitions)]
@@ -260,6 +265,11 @@ class System:
     env_overrides: dict[str, str | None] = field(default_factory=dict)  # None removes a variable
     ports: dict[str, int] = field(default_factory=dict)  # named workers' ports (start_worker)
     client_tls: ssl.SSLContext | None = None  # what the probes verify an https server with
+    hosts: Any = None  # tests/hosts_fixtures.py's Hosts: each role on a host of its own; None: all on 127.0.0.1
+
+    def address(self, role: str) -> str:
+        """The address `role` binds, advertises and is reached at."""
+        return "127.0.0.1" if self.hosts is None else self.hosts.host(role).address
 
     @property
     def scheme(self) -> str:
@@ -268,14 +278,14 @@ class System:
 
     @property
     def ingest_url(self) -> str:
-        return f"{self.scheme}://127.0.0.1:{self.settings.ingest_port}"
+        return f"{self.scheme}://{self.address('ingest')}:{self.settings.ingest_port}"
 
     @property
     def worker_url(self) -> str:
-        return f"{self.scheme}://127.0.0.1:{self.settings.worker_port}"
+        return f"{self.scheme}://{self.address('worker')}:{self.settings.worker_port}"
 
     def url_of(self, role: str) -> str:
-        return f"{self.scheme}://127.0.0.1:{self.ports[role]}" if role in self.ports else self.worker_url
+        return f"{self.scheme}://{self.address(role)}:{self.ports[role]}" if role in self.ports else self.worker_url
 
     def start(self, role: str, *, wait: bool = True, piped: bool = False) -> None:
         """`piped`: the child writes its log to a pipe that a thread here copies into the log
@@ -286,8 +296,12 @@ class System:
         if role in self.ports:
             env.update({"HOOKLOG_WORKER_PORT": str(self.ports[role]), "HOOKLOG_WORKER_ID": role,
                         "HOOKLOG_DATA_DIR": str(self.settings.data_dir / role)})
+        prefix: list[str] = []
+        if self.hosts is not None:  # on its own host: bound to (and advertising) that host's address only
+            env["HOOKLOG_INGEST_HOST" if command == "ingest" else "HOOKLOG_WORKER_HOST"] = self.address(role)
+            prefix = self.hosts.host(role).run
         self.procs[role] = subprocess.Popen(
-            [sys.executable, "-m", "hooklog.cli", command], env={k: v for k, v in env.items() if v is not None},
+            [*prefix, sys.executable, "-m", "hooklog.cli", command], env={k: v for k, v in env.items() if v is not None},
             cwd=REPO, stdout=subprocess.PIPE if piped else log, stderr=subprocess.STDOUT,
         )
         if piped:
@@ -334,11 +348,13 @@ def _relay(stream: Any, log: Any) -> None:
 def run_system(make_settings: Callable[..., Settings], tmp_path: Path) -> Iterator[Callable[..., System]]:
     """Factory: start the named roles (default ingest + worker) on fresh topics; stopped at teardown.
     `workers=N` starts ingest and N named workers `w0`..`w<N-1>` instead (one group); `client_tls`
-    verifies the servers when the settings make them serve https."""
+    verifies the servers when the settings make them serve https; `hosts` (tests/hosts_fixtures.py)
+    runs each role on a host of its own."""
     systems: list[System] = []
 
-    def start(*roles: str, workers: int = 0, client_tls: ssl.SSLContext | None = None, **overrides: Any) -> System:
-        system = System(make_settings(**overrides), tmp_path, client_tls=client_tls)
+    def start(*roles: str, workers: int = 0, client_tls: ssl.SSLContext | None = None, hosts: Any = None,
+              **overrides: Any) -> System:
+        system = System(make_settings(**overrides), tmp_path, client_tls=client_tls, hosts=hosts)
         systems.append(system)
         for role in roles or (("ingest",) if workers else ("ingest", "worker")):
             system.start(role)
@@ -406,6 +422,54 @@ async def until(check: Callable[[], Any], timeout_s: float, what: str) -> Any:
 
 def owned_by(views: list[dict[str, Any]], url: str) -> set[int]:
     return {int(p) for p, owner in views[0]["owners"].items() if owner == url}
+
+
+@dataclass
+class Orders:
+    """Orders sent through ingest: id -> its lifecycle's deliveries, and the final state's kind."""
+
+    plans: dict[str, list[Delivery]] = field(default_factory=dict)
+    kinds: dict[str, str] = field(default_factory=dict)
+
+    def add(self, count: int, rng: random.Random) -> list[Delivery]:
+        start = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=5)
+        out: list[Delivery] = []
+        for _ in range(count):
+            kind = rng.choice(list(LIFECYCLES))
+            plan = lifecycle(kind, SECRET, start=start, order_id=f"ord-{uuid.uuid4().hex[:12]}")
+            self.plans[plan[0].order_id], self.kinds[plan[0].order_id] = plan, kind
+            out.extend(scramble(plan, rng, duplicates=0.2))
+        return out
+
+    def done(self, order_id: str, body: bytes) -> bool:
+        state = orjson.loads(body)
+        return state["state"] == FINAL_STATE[self.kinds[order_id]] and len(state["history"]) == len(self.plans[order_id])
+
+
+async def send(session: aiohttp.ClientSession, system: System, deliveries: list[Delivery]) -> None:
+    for delivery in deliveries:
+        status, answer = await post(session, f"{system.ingest_url}/webhooks/koywe", delivery.body)
+        assert status == 200, answer
+
+
+async def answers(session: aiohttp.ClientSession, url: str, ids: list[str]) -> dict[str, tuple[int, bytes]]:
+    got = await asyncio.gather(*(get(session, f"{url}/orders/{i}") for i in ids))
+    return {i: (status, body) for i, (status, body, _) in zip(ids, got, strict=True)}
+
+
+async def all_final(session: aiohttp.ClientSession, urls: list[str], orders: Orders) -> dict[str, bytes] | None:
+    """{order id: body} when every worker answers every order 200, final and byte-identical."""
+    ids = list(orders.plans)
+    first: dict[str, bytes] = {}
+    for url in urls:
+        try:
+            got = await answers(session, url, ids)
+        except aiohttp.ClientConnectionError:  # a worker (re)starting
+            return None
+        for order_id, (status, body) in got.items():
+            if status != 200 or not orders.done(order_id, body) or first.setdefault(order_id, body) != body:
+                return None
+    return first
 
 
 # Notification sinks (tests/streams/notify): a real HTTP server in the test's own loop.

@@ -20,12 +20,13 @@ def compose() -> dict:
 
 
 WORKERS = ("worker-1", "worker-2")
+CLUSTER = ("kafka-1", "kafka-2", "kafka-3")
 HOOKLOG_SERVICES = ("ingest", *WORKERS)
 
 
 def test_services_and_ports(compose: dict) -> None:
     services = compose["services"]
-    assert set(services) == {"kafka", "ingest", *WORKERS}
+    assert set(services) == {"kafka", "ingest", *WORKERS, *CLUSTER}
     assert services["kafka"]["image"].startswith("apache/kafka:4.")
     assert "8080:8080" in services["ingest"]["ports"] and services["ingest"]["command"] == ["ingest"]
     assert services["worker-1"]["ports"] == ["6066:6066"] and services["worker-2"]["ports"] == ["6067:6066"]
@@ -72,3 +73,13 @@ def test_the_dockerfile_installs_the_packages_and_runs_the_cli() -> None:
     for package in ("schemas", "projections", "ingest", "streams"):
         assert f"COPY {package} ./{package}" in dockerfile
     assert 'ENTRYPOINT ["hooklog"]' in dockerfile
+
+
+def test_an_optional_three_node_cluster_like_the_local_one(compose: dict) -> None:
+    nodes = [compose["services"][name] for name in CLUSTER]
+    assert all(node["profiles"] == ["cluster"] for node in nodes)  # `docker compose up` alone starts one broker
+    assert [node["environment"]["KAFKA_NODE_ID"] for node in nodes] == ["1", "2", "3"]
+    env = nodes[0]["environment"]
+    assert env["KAFKA_CONTROLLER_QUORUM_VOTERS"] == "1@kafka-1:9093,2@kafka-2:9093,3@kafka-3:9093"
+    assert env["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false" and env["KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR"] == "3"
+    assert [node["ports"] for node in nodes] == [["19192:19192"], ["19193:19193"], ["19194:19194"]]

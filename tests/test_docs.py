@@ -167,3 +167,14 @@ def test_every_module_path_a_page_names_exists(page: Path) -> None:
     files, dotted = named_paths(page.read_text())
     assert [f for f in files if not (REPO / f).exists()] == []
     assert [d for d in dotted if not dotted_exists(d)] == []
+
+
+#: a result file of the benchmarks, named without its folder (`fold-20261201T163936Z.json`)
+RESULT_FILE = re.compile(r"(?<![\w/.-])([a-z][\w-]*-\d{8}T\d{6}Z\.(?:json|txt|md))\b")
+
+
+def test_every_result_file_a_page_names_is_in_bench_results() -> None:
+    named = {page.name: RESULT_FILE.findall(page.read_text()) for page in PAGES}
+    assert "fold-20261201T163936Z.json" in named["performance.md"]
+    assert {page: [f for f in files if not (REPO / "bench" / "results" / f).exists()]
+            for page, files in named.items() if any(not (REPO / "bench" / "results" / f).exists() for f in files)} == {}

@@ -16,11 +16,11 @@ import uuid
 from datetime import UTC, datetime
 
 import orjson
-from aiokafka.admin import NewTopic
-from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from aiokafka.errors import KafkaError
 
 from floor.kafka import clients
 from floor.kafka.names import epoch_topic
+from floor.kafka.replication import TopicSpec, create_topics
 from floor.kafka.topic_reader import read_range
 from floor.settings import Settings
 from schemas.errors import BrokerUnavailableError
@@ -32,7 +32,7 @@ NO_EPOCH = "0"  # no reset or promote ever wrote one
 async def read_epoch(settings: Settings) -> str:
     """The current epoch id (NO_EPOCH when none was ever written)."""
     current = NO_EPOCH
-    async for batch in read_range(settings.kafka_bootstrap_servers, epoch_topic(settings), timeout_s=30):
+    async for batch in read_range(settings, epoch_topic(settings), timeout_s=30):
         for record in batch:
             if record.key == KEY and record.value:
                 current = str(orjson.loads(record.value)["epoch"])
@@ -41,14 +41,10 @@ async def read_epoch(settings: Settings) -> str:
 
 async def write_epoch(settings: Settings, admin: object, reason: str) -> str:
     """Start a new epoch (`admin`: an open AIOKafkaAdminClient); returns its id."""
-    try:
-        await admin.create_topics([NewTopic(epoch_topic(settings), 1, 1,  # type: ignore[attr-defined]
-                                            topic_configs={"cleanup.policy": "compact"})])
-    except TopicAlreadyExistsError:
-        pass
+    await create_topics(settings, admin, [TopicSpec(epoch_topic(settings), 1, {"cleanup.policy": "compact"})])
     epoch = uuid.uuid4().hex[:16]
     value = orjson.dumps({"epoch": epoch, "by": reason, "at": datetime.now(UTC).isoformat()})
-    producer = clients.producer(settings.kafka_bootstrap_servers, acks="all",
+    producer = clients.producer(settings, acks="all",
                                 enable_idempotence=True, client_id=f"hooklog-{reason}")
     try:
         await producer.start()

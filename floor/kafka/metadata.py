@@ -15,6 +15,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
 from floor.kafka import clients
+from floor.settings import Settings
 from schemas.errors import BrokerUnavailableError
 
 
@@ -25,14 +26,14 @@ def partitions_in(described: Iterable[dict[str, Any]], topics: Iterable[str]) ->
             for t in described if t["topic"] in wanted and not t.get("error_code")}
 
 
-async def topic_partitions(bootstrap: str, topic: str, *, timeout_s: float = 30.0) -> frozenset[int]:
+async def topic_partitions(cluster: Settings, topic: str, *, timeout_s: float = 30.0) -> frozenset[int]:
     """The partitions of `topic` (empty when it does not exist)."""
-    admin = clients.admin(bootstrap, request_timeout_ms=int(timeout_s * 1000))
+    admin = clients.admin(cluster, request_timeout_ms=int(timeout_s * 1000))
     try:
         await asyncio.wait_for(admin.start(), timeout_s)
         described = await admin.describe_topics()
     except (KafkaError, OSError, asyncio.TimeoutError) as exc:
-        raise BrokerUnavailableError.unreachable(bootstrap, exc, doing=f"describe {topic}") from exc
+        raise BrokerUnavailableError.unreachable(cluster.kafka_bootstrap_servers, exc, doing=f"describe {topic}") from exc
     finally:
         await admin.close()
     return partitions_in(described, [topic]).get(topic, frozenset())

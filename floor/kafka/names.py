@@ -38,6 +38,13 @@ def changelog_topic(settings: Settings, table: str) -> str:
     return changelog_topic_name(app_id(settings), table)
 
 
+@relies_on(("faust.assignor.leader_assignor:LeaderAssignor", "c3f79f79c3ef88d6"))
+def leader_topic(settings: Settings) -> str:
+    """Faust's own one-partition topic of the worker group (`LeaderAssignor._leader_topic_name`):
+    created by hooklog beforehand, so it gets hooklog's replication like every other topic."""
+    return f"{app_id(settings)}-__assignor-__leader"
+
+
 def epoch_topic(settings: Settings) -> str:
     """The one-record compacted topic naming the current store epoch (floor/kafka/epoch.py)."""
     return f"{app_id(settings)}-epoch"

@@ -15,23 +15,24 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
 from floor.kafka import clients
 from floor.kafka.metadata import topic_partitions
+from floor.settings import Settings
 from floor.seam.aiokafka_consumer import stop_consumer
 from schemas.errors import BrokerUnavailableError
 
 
 @asynccontextmanager
-async def reader(bootstrap: str, *, fetch_bytes: int, timeout_s: float, doing: str = "reach Kafka",
+async def reader(cluster: Settings, *, fetch_bytes: int, timeout_s: float, doing: str = "reach Kafka",
                  ) -> AsyncIterator[AIOKafkaConsumer]:
     """A started consumer with no group and no commits, for bounded reads (assign and seek it);
     BrokerUnavailableError when it cannot start, and a stop that never hangs (the seam)."""
-    consumer = clients.consumer(bootstrap, enable_auto_commit=False, group_id=None,
+    consumer = clients.consumer(cluster, enable_auto_commit=False, group_id=None,
                                 auto_offset_reset="earliest", fetch_max_bytes=fetch_bytes,
                                 max_partition_fetch_bytes=fetch_bytes, request_timeout_ms=int(timeout_s * 1000))
     try:
         await consumer.start()
     except Exception as exc:  # noqa: BLE001 - aiokafka raises several unrelated types here
         await consumer.stop()
-        raise BrokerUnavailableError.unreachable(bootstrap, exc, doing=doing) from exc
+        raise BrokerUnavailableError.unreachable(cluster.kafka_bootstrap_servers, exc, doing=doing) from exc
     try:
         yield consumer
     finally:
@@ -39,13 +40,13 @@ async def reader(bootstrap: str, *, fetch_bytes: int, timeout_s: float, doing: s
 
 
 async def read_range(
-    bootstrap: str, topic: str, *, since: datetime | None = None, timeout_s: float = 30.0,
+    cluster: Settings, topic: str, *, since: datetime | None = None, timeout_s: float = 30.0,
     batch_bytes: int = 8 * 1024 * 1024,
 ) -> AsyncIterator[list[ConsumerRecord]]:
     """Yield batches of records from `since` (or the beginning) to the end seen at the start."""
-    async with reader(bootstrap, fetch_bytes=batch_bytes, timeout_s=timeout_s, doing=f"read {topic}") as consumer:
+    async with reader(cluster, fetch_bytes=batch_bytes, timeout_s=timeout_s, doing=f"read {topic}") as consumer:
         # partitions_for_topic only knows subscribed topics; ask the cluster for this one.
-        tps = [TopicPartition(topic, p) for p in sorted(await topic_partitions(bootstrap, topic, timeout_s=timeout_s))]
+        tps = [TopicPartition(topic, p) for p in sorted(await topic_partitions(cluster, topic, timeout_s=timeout_s))]
         if not tps:
             return
         consumer.assign(tps)
@@ -69,3 +70,24 @@ async def read_range(
                 if kept:
                     yield kept
             pending = [tp for tp in pending if await consumer.position(tp) < end[tp]]
+
+
+async def read_partition_range(
+    cluster: Settings, topic: str, partition: int, *, request_timeout_s: float = 30.0, deadline_s: float = 60.0,
+    batch_bytes: int = 8 * 1024 * 1024, max_records: int | None = None,
+) -> AsyncIterator[list[ConsumerRecord]]:
+    """Yield batches of one partition's records, from its beginning to its end as of now (no
+    group); BrokerUnavailableError once the read has taken `deadline_s`."""
+    async with reader(cluster, fetch_bytes=batch_bytes, timeout_s=request_timeout_s, doing=f"read {topic}") as consumer:
+        tp = TopicPartition(topic, partition)
+        consumer.assign([tp])
+        end = (await consumer.end_offsets([tp]))[tp]
+        consumer.seek(tp, (await consumer.beginning_offsets([tp]))[tp])
+        deadline = time.monotonic() + deadline_s
+        while await consumer.position(tp) < end:
+            if time.monotonic() > deadline:
+                raise BrokerUnavailableError(f"reading {topic}[{partition}] to offset {end} took over {deadline_s:g} s")
+            for batch in (await consumer.getmany(tp, timeout_ms=500, max_records=max_records)).values():
+                kept = [r for r in batch if r.offset < end]
+                if kept:
+                    yield kept

@@ -1,4 +1,4 @@
-"""A real single-node KRaft Kafka broker on 127.0.0.1, run from Maven Central jars.
+"""A real single-node KRaft Kafka broker (on 127.0.0.1 unless told another address), run from Maven Central jars.
 
 Stdlib only: CI runs `python -m hooklog.dev.localkafka start` before any pip install.
 Jars land in broker/libs (mvn), state in the spec's data_dir (default <repo>/.kafka).
@@ -48,6 +48,15 @@ class BrokerSpec:
     controller_port: int = 9093
     data_dir: Path = field(default_factory=lambda: REPO / ".kafka")
     heap: str = "512m"  # live set ~70 MB with 50 topics x 4 partitions; 256m ran out of memory with ~3,600 leftover test topics
+    host: str = "127.0.0.1"  # the address both listeners bind and the broker advertises (tests/hosts_fixtures.py: a bridge's)
+    # One node of a cluster (hooklog/dev/localcluster.py): its id, the quorum's voters
+    # (`1@127.0.0.1:<port>,…`), the replication of Kafka's internal topics, properties replacing
+    # or adding to the single node's (listeners, security), and extra `StorageTool format` arguments.
+    node_id: int = 1
+    voters: str | None = None
+    replicas: int = 1
+    extra: tuple[tuple[str, str], ...] = ()
+    format_args: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         # Absolute, so the pid-file check and the JVM (cwd=data_dir) see the same paths.
@@ -55,7 +64,7 @@ class BrokerSpec:
 
     @property
     def bootstrap(self) -> str:
-        return f"127.0.0.1:{self.port}"
+        return f"{self.host}:{self.port}"
 
     @property
     def pid_file(self) -> Path:
@@ -73,7 +82,7 @@ class BrokerSpec:
 def external_bootstrap(spec: BrokerSpec) -> str | None:
     """The env-configured cluster; it replaces the local broker for the default spec only."""
     d = BrokerSpec()
-    if (spec.port, spec.controller_port, spec.data_dir) != (d.port, d.controller_port, d.data_dir):
+    if (spec.port, spec.controller_port, spec.data_dir, spec.host) != (d.port, d.controller_port, d.data_dir, d.host):
         return None
     return next((os.environ[v].strip() for v in ENV_VARS if os.environ.get(v, "").strip()), None)
 
@@ -100,8 +109,8 @@ def is_ready(bootstrap: str, timeout: float = 2.0) -> bool:
     return any(_api_versions_ok(h.strip("[]"), int(p), timeout) for h, _, p in hostports if h and p.isdigit())
 
 
-def _port_open(port: int) -> bool:
-    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
+def _port_open(port: int, host: str = "127.0.0.1") -> bool:
+    with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=1):
         return True
     return False
 
@@ -142,27 +151,29 @@ def _java() -> str:
 
 
 def server_properties(spec: BrokerSpec) -> str:
-    """Single combined broker+controller; RF/min-ISR 1 so offsets and idempotent producers work."""
+    """A combined broker+controller: alone, RF/min-ISR 1 so offsets and idempotent producers work;
+    a cluster's node (spec.voters) replicates Kafka's internal topics spec.replicas times."""
+    internal_isr = str(max(1, spec.replicas - 1))
     props = {
         "process.roles": "broker,controller",
-        "node.id": "1",
+        "node.id": str(spec.node_id),
         # Static voters (format without --standalone): the quorum survives a controller port change.
-        "controller.quorum.voters": f"1@127.0.0.1:{spec.controller_port}",
-        "listeners": f"PLAINTEXT://127.0.0.1:{spec.port},CONTROLLER://127.0.0.1:{spec.controller_port}",
-        "advertised.listeners": f"PLAINTEXT://127.0.0.1:{spec.port}",
+        "controller.quorum.voters": spec.voters or f"1@{spec.host}:{spec.controller_port}",
+        "listeners": f"PLAINTEXT://{spec.host}:{spec.port},CONTROLLER://{spec.host}:{spec.controller_port}",
+        "advertised.listeners": f"PLAINTEXT://{spec.host}:{spec.port}",
         "inter.broker.listener.name": "PLAINTEXT",
         "controller.listener.names": "CONTROLLER",
         "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
         "log.dirs": str(spec.data_dir / "kraft-data"),
         "auto.create.topics.enable": "true",
         "num.partitions": "1",
-        "offsets.topic.replication.factor": "1",
+        "offsets.topic.replication.factor": str(spec.replicas),
         "offsets.topic.num.partitions": "1",  # fixed at first start; never change later
-        "transaction.state.log.replication.factor": "1",
-        "transaction.state.log.min.isr": "1",
+        "transaction.state.log.replication.factor": str(spec.replicas),
+        "transaction.state.log.min.isr": internal_isr,
         "transaction.state.log.num.partitions": "1",
-        "share.coordinator.state.topic.replication.factor": "1",
-        "share.coordinator.state.topic.min.isr": "1",
+        "share.coordinator.state.topic.replication.factor": str(spec.replicas),
+        "share.coordinator.state.topic.min.isr": internal_isr,
         "share.coordinator.state.topic.num.partitions": "1",
         "group.initial.rebalance.delay.ms": "0",
         "num.network.threads": "2",
@@ -176,6 +187,7 @@ def server_properties(spec: BrokerSpec) -> str:
         # A SIGKILLed broker re-registers only once its old session expires (default 9 s).
         "broker.session.timeout.ms": "4000",
         "broker.heartbeat.interval.ms": "500",
+        **dict(spec.extra),
     }
     header = "# Written by hooklog/dev/localkafka.py on every start; edit that file instead.\n"
     return header + "".join(f"{k}={v}\n" for k, v in props.items())
@@ -190,21 +202,21 @@ def new_cluster_id() -> str:
             return cluster_id
 
 
-def _format_once(spec: BrokerSpec) -> None:
-    """Format KRaft storage the first time only; meta.properties marks a formatted data dir."""
+def _format_once(spec: BrokerSpec, cluster_id: str | None = None) -> None:
+    """Format KRaft storage the first time only; meta.properties marks a formatted data dir.
+    A cluster's nodes share one `cluster_id`."""
     if (spec.data_dir / "kraft-data" / "meta.properties").exists():
         return
-    cluster_id = new_cluster_id()
     cmd = [_java(), "-Xmx256m", f"-Dlog4j2.configurationFile={BROKER_DIR / 'tools-log4j2.properties'}",
-           "-cp", str(LIBS / "*"), "kafka.tools.StorageTool", "format", "-t", cluster_id,
-           "-c", str(spec.props_file), "-g"]
+           "-cp", str(LIBS / "*"), "kafka.tools.StorageTool", "format", "-t", cluster_id or new_cluster_id(),
+           "-c", str(spec.props_file), "-g", *spec.format_args]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     if proc.returncode != 0:
         raise BrokerError(f"formatting {spec.data_dir / 'kraft-data'} failed:\n{(proc.stdout + proc.stderr).strip()}"
                           "\nIf that data dir comes from another setup, delete it and retry.")
 
 
-def _read_pid(spec: BrokerSpec) -> int | None:
+def read_pid(spec: BrokerSpec) -> int | None:
     """The pid if the pid file names a live broker of this data dir; a stale file is removed."""
     try:
         pid = int(spec.pid_file.read_text().strip())
@@ -242,7 +254,7 @@ def _tail(path: Path, lines: int = 25) -> str:
 
 
 @contextlib.contextmanager
-def _lock(spec: BrokerSpec) -> Iterator[None]:
+def lock(spec: BrokerSpec) -> Iterator[None]:
     """Serialise start/stop per data dir so parallel callers never launch two brokers."""
     spec.data_dir.mkdir(parents=True, exist_ok=True)
     with open(spec.data_dir / ".lock", "w") as fh:  # closing the file releases the lock
@@ -270,7 +282,7 @@ def _launch(spec: BrokerSpec) -> int:
     return proc.pid
 
 
-def _wait_ready(spec: BrokerSpec, pid: int, timeout: float) -> None:
+def wait_ready(spec: BrokerSpec, pid: int, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if is_ready(spec.bootstrap, 1.0):
@@ -294,20 +306,27 @@ def ensure_broker(spec: BrokerSpec = BrokerSpec(), timeout: float = READY_TIMEOU
         return external
     if is_ready(spec.bootstrap, 1.0):
         return spec.bootstrap
-    with _lock(spec):  # another caller may have started it while we waited for the lock
-        if (pid := _read_pid(spec)) is None:
-            if _port_open(spec.port) and is_ready(spec.bootstrap, 1.0):
+    with lock(spec):  # another caller may have started it while we waited for the lock
+        if (pid := read_pid(spec)) is None:
+            if _port_open(spec.port, spec.host) and is_ready(spec.bootstrap, 1.0):
                 return spec.bootstrap
-            for port in (spec.port, spec.controller_port):
-                if _port_open(port):
-                    raise BrokerError(f"port {port} on 127.0.0.1 is taken by something that is not this broker; "
-                                      "stop it or pick other ports (BrokerSpec(port=..., controller_port=...)).")
-            fetch_jars()
-            spec.props_file.write_text(server_properties(spec))
-            _format_once(spec)
-            pid = _launch(spec)
-        _wait_ready(spec, pid, timeout)
+            pid = launch(spec)
+        wait_ready(spec, pid, timeout)
     return spec.bootstrap
+
+
+def launch(spec: BrokerSpec, cluster_id: str | None = None, ports: tuple[int, ...] = ()) -> int:
+    """Write the properties, format once and start the JVM of a broker not running (hold its
+    `_lock`); its pid. A cluster launches every node before it waits for any: a node opens its
+    client port only once a quorum of controllers is up. `ports`: more it listens on."""
+    for port in (spec.port, spec.controller_port, *ports):
+        if _port_open(port, spec.host):
+            raise BrokerError(f"port {port} on {spec.host} is taken by something that is not this broker; "
+                              "stop it or pick other ports (BrokerSpec(port=..., controller_port=...)).")
+    fetch_jars()
+    spec.props_file.write_text(server_properties(spec))
+    _format_once(spec, cluster_id)
+    return _launch(spec)
 
 
 def _signal_and_wait(spec: BrokerSpec, pid: int, sig: signal.Signals, timeout: float) -> bool:
@@ -328,8 +347,8 @@ def stop_broker(spec: BrokerSpec = BrokerSpec(), timeout: float = 30) -> bool:
     """SIGTERM (Kafka's clean shutdown hook), SIGKILL after `timeout`; False if nothing of ours ran."""
     if external_bootstrap(spec) is not None:
         return False  # never touch a cluster we did not start
-    with _lock(spec):
-        if (pid := _read_pid(spec)) is None:
+    with lock(spec):
+        if (pid := read_pid(spec)) is None:
             return False
         if not _signal_and_wait(spec, pid, signal.SIGTERM, timeout):
             if not _signal_and_wait(spec, pid, signal.SIGKILL, 10):
@@ -341,7 +360,7 @@ def kill_broker(spec: BrokerSpec) -> bool:
     """SIGKILL, no clean shutdown: for fault tests that need a crashed broker."""
     if external_bootstrap(spec) is not None:
         return False
-    pid = _read_pid(spec)
+    pid = read_pid(spec)
     return pid is not None and _signal_and_wait(spec, pid, signal.SIGKILL, 10)
 
 
@@ -349,7 +368,7 @@ def broker_status(spec: BrokerSpec = BrokerSpec()) -> str:
     """One human line: who serves the spec's bootstrap and whether it answers."""
     if (external := external_bootstrap(spec)) is not None:
         return f"external {external}: {'ready' if is_ready(external) else 'NOT answering'}"
-    pid, ready = _read_pid(spec), is_ready(spec.bootstrap)
+    pid, ready = read_pid(spec), is_ready(spec.bootstrap)
     if pid is not None:
         return f"running pid {pid} at {spec.bootstrap}: {'ready' if ready else 'starting or hung'} (log {spec.log_file})"
     if ready:

@@ -208,7 +208,7 @@ async def _store(request: web.Request, source: Source, body: bytes, route: Route
     )
     started = time.perf_counter()
     try:
-        await app[PRODUCER].send(envelope)
+        position = await app[PRODUCER].send(envelope)
     except BrokerUnavailableError as exc:
         app[METRICS].produce_seconds.labels("error").observe(time.perf_counter() - started)
         return _refuse(request, 503, "broker_unavailable", "the event log did not store this event; retry later",
@@ -218,7 +218,7 @@ async def _store(request: web.Request, source: Source, body: bytes, route: Route
     log.info("stored", event_id=envelope.id, source=source.name, aggregate_id=route.key, event_name=route.event_name,
              produce_ms=round(elapsed * 1000, 2))
     return web.Response(
-        status=200, body=orjson.dumps({"id": envelope.id, "status": "stored", "key": route.key}),
+        status=200, body=orjson.dumps({"id": envelope.id, "status": "stored", "key": route.key, "position": position}),
         content_type="application/json",
     )
 
@@ -279,7 +279,7 @@ def create_app(
     app[CLIENTS] = ClientAddress(settings.trusted_proxy_networks)
     app[METRICS], app[GATE] = IngestMetrics(), Gate(settings.max_in_flight)
     app[METRICS].watch_in_flight(lambda: app[GATE].in_flight)
-    app[PROBE] = BrokerProbe(settings.kafka_bootstrap_servers, timeout_s=min(2.0, settings.produce_timeout_s),
+    app[PROBE] = BrokerProbe(settings, timeout_s=min(2.0, settings.produce_timeout_s),
                              cache_s=settings.ready_cache_s)
     for name in sources:  # a plain route per source: a dict lookup, no pattern match per request
         app.router.add_post(f"/webhooks/{name}", guarded(partial(webhook, source_name=name)))

@@ -41,9 +41,9 @@ BROKEN_PRODUCER = (OutOfOrderSequenceNumber, UnknownProducerId, InvalidProducerE
 class RawProducer:
     """One aiokafka producer per ingest process, (re)started lazily with a back-off."""
 
-    def __init__(self, bootstrap: str, topic: str, *, ack_timeout_s: float, restart_backoff_s: float = 1.0,
+    def __init__(self, cluster: Settings, topic: str, *, ack_timeout_s: float, restart_backoff_s: float = 1.0,
                  linger_ms: float = 0) -> None:
-        self._bootstrap = bootstrap
+        self._cluster = cluster
         self._linger_ms = linger_ms
         self._topic = topic
         self._ack_timeout_s = ack_timeout_s
@@ -58,7 +58,7 @@ class RawProducer:
     @classmethod
     def from_settings(cls, settings: Settings) -> RawProducer:
         """Ingest's producer of the raw topic, as the settings configure it."""
-        return cls(settings.kafka_bootstrap_servers, settings.topic("raw"), ack_timeout_s=settings.produce_timeout_s,
+        return cls(settings, settings.topic("raw"), ack_timeout_s=settings.produce_timeout_s,
                    linger_ms=settings.produce_linger_ms)
 
     @property
@@ -68,7 +68,7 @@ class RawProducer:
 
     def _new_producer(self) -> AIOKafkaProducer:
         return clients.producer(
-            self._bootstrap,
+            self._cluster,
             acks="all",
             enable_idempotence=True,
             linger_ms=self._linger_ms,  # HOOKLOG_PRODUCE_LINGER_MS: latency vs CPU per record (docs/performance.md)
@@ -96,10 +96,11 @@ class RawProducer:
             self._producer, self._append = producer, DirectAppend(producer, self._topic)
             return True
 
-    async def send(self, envelope: Envelope) -> None:
-        """Append one envelope and wait for acks=all; BrokerUnavailableError if not in time."""
+    async def send(self, envelope: Envelope) -> str:
+        """Append one envelope and wait for acks=all: its position `<partition>:<offset>` in the
+        raw log (what `?min_position=` asks a worker for); BrokerUnavailableError if not in time."""
         if self._producer is None and not await self.start():
-            raise BrokerUnavailableError.unreachable(self._bootstrap)
+            raise BrokerUnavailableError.unreachable(self._cluster.kafka_bootstrap_servers)
         producer, append = self._producer, self._append
         assert producer is not None and append is not None
         deadline = time.monotonic() + self._ack_timeout_s
@@ -110,13 +111,14 @@ class RawProducer:
             future = await append.append(envelope.key.encode(), encode_envelope(envelope),
                                          int(envelope.received_at.timestamp() * 1000), self._ack_timeout_s)
             self._deadlines.watch(future, deadline)
-            await future
+            stored = await future
         except (KafkaError, OSError, TimeoutError) as exc:
             if isinstance(exc, BROKEN_PRODUCER):
                 self._discard(producer)
             raise BrokerUnavailableError(
                 f"Kafka did not acknowledge within {self._ack_timeout_s}s ({type(exc).__name__})"
             ) from exc
+        return f"{stored.partition}:{stored.offset}"
 
     def _discard(self, producer: AIOKafkaProducer) -> None:
         """Drop a producer the broker refuses (unless another send already replaced it); the

@@ -14,14 +14,15 @@ from collections.abc import Callable
 from aiokafka.errors import KafkaError
 
 from floor.kafka import clients
+from floor.settings import Settings
 
 
 class BrokerProbe:
     """`await probe.ready()`: True iff the bootstrap servers answered within `timeout_s`."""
 
-    def __init__(self, bootstrap: str, *, timeout_s: float = 2.0, cache_s: float = 2.0,
+    def __init__(self, cluster: Settings, *, timeout_s: float = 2.0, cache_s: float = 2.0,
                  clock: Callable[[], float] = time.monotonic) -> None:
-        self._bootstrap = bootstrap
+        self._cluster = cluster
         self._timeout_s = timeout_s
         self._cache_s = cache_s
         self._clock = clock
@@ -39,7 +40,7 @@ class BrokerProbe:
         return self._last
 
     async def _check(self) -> bool:
-        client = clients.client(self._bootstrap, client_id="hooklog-ready",
+        client = clients.client(self._cluster, client_id="hooklog-ready",
                                 request_timeout_ms=max(1, int(self._timeout_s * 1000)))
         try:
             await asyncio.wait_for(client.bootstrap(), self._timeout_s)

@@ -19,6 +19,8 @@ from pydantic import SecretStr
 from floor.logs import get_logger
 from floor.responses import json_error
 
+PEER = "X-Hooklog-Peer"  # a worker forwarding a query: HOOKLOG_PEER_SECRET (streams/api/forward.py)
+PEER_TRUSTED = web.RequestKey("hooklog_peer", bool)  # set on a request another worker vouched for (its view skips its own token check)
 OPEN_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 OWN_TOKEN_PATHS = frozenset({"/auth/koywe"})
 CONSOLE = "/console"  # the operator console checks its own session cookie (streams/console/auth.py)
@@ -44,14 +46,25 @@ def bearer_ok(header: str | None, tokens: tuple[SecretStr, ...]) -> bool:
     return any(matches)
 
 
-def api_guard(tokens: tuple[SecretStr, ...], on_refused: Callable[[int], None] = lambda status: None) -> Callable:
-    """aiohttp middleware: bearer tokens on everything but the open paths; JSON errors for
+def peer_ok(header: str | None, secret: SecretStr | None) -> bool:
+    """Constant-time check of `X-Hooklog-Peer` against HOOKLOG_PEER_SECRET (unset: never)."""
+    if not header or secret is None:
+        return False
+    return hmac.compare_digest(_digest(header), _digest(secret.get_secret_value()))
+
+
+def api_guard(tokens: tuple[SecretStr, ...], on_refused: Callable[[int], None] = lambda status: None,
+              peer_secret: SecretStr | None = None) -> Callable:
+    """aiohttp middleware: bearer tokens on everything but the open paths (a request forwarded by
+    a worker holding the peer secret stands in for the token its sender checked); JSON errors for
     aiohttp's own 404/405/500 so no HTML or stack trace leaks."""
 
     @web.middleware
     async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
         console = request.path == CONSOLE or request.path.startswith(f"{CONSOLE}/")
-        if request.path not in OPEN_PATHS and request.path not in OWN_TOKEN_PATHS and not console:
+        if peer_ok(request.headers.get(PEER), peer_secret):
+            request[PEER_TRUSTED] = True
+        elif request.path not in OPEN_PATHS and request.path not in OWN_TOKEN_PATHS and not console:
             if not tokens:
                 on_refused(503)
                 return json_error(503, "not_configured", "the query API is closed: set HOOKLOG_API_TOKENS "

@@ -4,7 +4,8 @@ to the key's owner with hooklog's own client, or refuse with 503 + Retry-After.
 A forwarded request carries `X-Hooklog-Forwarded: <sender URL>`; the worker receiving it answers
 from its own active partition or refuses (`not_owner`), it never forwards again, so a stale
 assignment on two workers cannot bounce a request between them. The method, path, query, body,
-`Authorization` and `Content-Type` go to the owner; its status, body, `Content-Type` and
+`Content-Type` and the caller's `Authorization` go to the owner — or, with HOOKLOG_PEER_SECRET,
+`X-Hooklog-Peer` instead of `Authorization` (streams/api/access.py), so no member sees callers' tokens; its status, body, `Content-Type` and
 `Retry-After` come back. An owner that does not answer within the timeout is `owner_unreachable`.
 """
 
@@ -16,14 +17,19 @@ from collections.abc import Awaitable, Callable, Mapping
 
 import aiohttp
 from aiohttp import web
+from pydantic import SecretStr
 
 from floor.kafka.partitioning import partition_for
 from floor.responses import json_error
+
+from streams.api.access import PEER
+from streams.api.freshness import HEADERS as FRESHNESS_HEADERS
+from streams.api.freshness import Freshness
 from streams.api.routing import Forward, Local, Refuse, WorkerView, route
 
 FORWARDED = "X-Hooklog-Forwarded"
 SENT_ON = ("Authorization", "Content-Type")
-PASSED_BACK = ("Content-Type", "Retry-After")
+PASSED_BACK = ("Content-Type", "Retry-After", *FRESHNESS_HEADERS)  # the owner's freshness (streams/api/freshness.py)
 
 
 def refusal(refuse: Refuse) -> web.Response:
@@ -36,8 +42,9 @@ class Forwarder:
     None: aiohttp's default, the system's trust store)."""
 
     def __init__(self, own_url: str, timeout_s: float, count: Callable[[str], None] = lambda outcome: None,
-                 ssl_context: ssl.SSLContext | None = None) -> None:
+                 ssl_context: ssl.SSLContext | None = None, peer_secret: SecretStr | None = None) -> None:
         self.own_url, self.timeout_s, self._count, self._ssl = own_url, timeout_s, count, ssl_context
+        self._peer = peer_secret  # set: the owner gets it instead of the caller's Authorization
         self._session: aiohttp.ClientSession | None = None
 
     def _client(self) -> aiohttp.ClientSession:
@@ -48,8 +55,11 @@ class Forwarder:
     async def send(self, method: str, url: str, path_qs: str, body: bytes, headers: Mapping[str, str],
                    extra_s: float = 0.0) -> web.Response | Refuse:
         """The owner's answer, or why there is none (`extra_s`: the request's own wait)."""
-        out = {name: headers[name] for name in SENT_ON if name in headers}
+        sent_on = SENT_ON if self._peer is None else ("Content-Type",)
+        out = {name: headers[name] for name in sent_on if name in headers}
         out[FORWARDED] = self.own_url
+        if self._peer is not None:
+            out[PEER] = self._peer.get_secret_value()
         try:
             async with self._client().request(
                 method, url.rstrip("/") + path_qs, data=body or None, headers=out, allow_redirects=False,
@@ -75,15 +85,20 @@ class Router:
     """Routes one request for a key of a table: `view_of(table)` is this worker's view now."""
 
     def __init__(self, view_of: Callable[[str], WorkerView], partitions: int, forwarder: Forwarder,
-                 on_refused: Callable[[str], None] = lambda reason: None) -> None:
+                 on_refused: Callable[[str], None] = lambda reason: None,
+                 freshness: Freshness | None = None) -> None:
         self.view_of, self.partitions, self.forwarder, self._on_refused = view_of, partitions, forwarder, on_refused
+        self.freshness = freshness  # what a local answer says of its freshness (streams/api/freshness.py)
 
     async def answer(self, request: web.Request, table: str, key: str,
                      local: Callable[[int], Awaitable[web.Response]], extra_s: float = 0.0) -> web.Response:
         """`local(partition)` answers from this worker's store; else forward once, or refuse."""
         decision = route(self.view_of(table), partition_for(key, self.partitions), forwarded=FORWARDED in request.headers)
         if isinstance(decision, Local):
-            return await local(decision.partition)
+            answer = await local(decision.partition)
+            if self.freshness is not None:  # as of this worker's position
+                answer.headers.update(self.freshness.headers(decision.partition))
+            return answer
         if isinstance(decision, Forward):
             answer = await self.forwarder.send(request.method, decision.url, request.path_qs, await request.read(),
                                                request.headers, extra_s)

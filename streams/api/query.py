@@ -23,6 +23,7 @@ from floor.responses import error_body
 from floor.tls import peer_context
 from schemas.errors import BrokerUnavailableError
 from schemas.times import parse_time
+from streams.api.freshness import Bounds, Freshness, read_bounds
 from streams.api.forward import Forwarder, Router
 from streams.api.readiness import readiness
 from streams.api.routing import WorkerView
@@ -66,17 +67,21 @@ def build_router(worker: Worker) -> Router:
 
     def view_of(table: str) -> WorkerView:
         changelog = changelogs[table]
-        return WorkerView(readiness(app, worker.health), own_url, active_partitions(app, changelog),
+        return WorkerView(readiness(app, worker.health, worker.contact), own_url, active_partitions(app, changelog),
                           owner_urls(app, changelog), settings.partitions)
 
     forwarder = Forwarder(own_url, settings.forward_timeout_s, lambda outcome: metrics.forwarded.labels(outcome).inc(),
-                          peer_context(settings))
+                          peer_context(settings), settings.peer_secret)
 
     async def close_forwarder(web_app: Any) -> None:
         await forwarder.close()
 
     app.web.web_app.on_cleanup.append(close_forwarder)  # type: ignore[attr-defined] - Faust's aiohttp driver
-    return Router(view_of, settings.partitions, forwarder, lambda reason: metrics.unavailable.labels(reason).inc())
+    # every local answer says how fresh it is (streams/api/freshness.py)
+    freshness = Freshness(app, worker.topics["raw"].get_topic_name(), worker.positions, settings.worker_id or own_url)
+    router = Router(view_of, settings.partitions, forwarder, lambda reason: metrics.unavailable.labels(reason).inc(),
+                    freshness)
+    return router
 
 
 @dataclass
@@ -94,7 +99,8 @@ class QueryApi:
         return read_in_partition(self.worker.tables[table], partition, key)
 
     async def answer_state(self, view: View, request: Request, table: str, key: str, missing: str) -> Response:
-        """The stored state; with `?delivery=<id>[&wait=<s>]`, once that delivery is folded into it."""
+        """The stored state; with `?delivery=<id>[&wait=<s>]`, once that delivery is folded into it;
+        with `?min_position=<p>:<o>[&wait=<s>]` once its partition folded past that; `?max_lag=`."""
         delivery = request.query.get("delivery")
         wait_s = 0.0
         if delivery is not None:
@@ -106,13 +112,34 @@ class QueryApi:
                 return error_response(view, 400, "bad_request", "delivery must be an ingest delivery id "
                                       f"(32 hex digits), wait 0..{MAX_WAIT_S:.0f} seconds")
 
+        try:  # ?min_position=&wait=, ?max_lag= (streams/api/freshness.py)
+            bounds = read_bounds(request.query)
+        except ValueError as exc:
+            return error_response(view, 400, "bad_request", str(exc))
+
         async def local(partition: int) -> Response:
+            unfresh = await self.held_back(view, table, partition, bounds)
+            if unfresh is not None:
+                return unfresh
             if delivery is None:
                 stored = self.stored(table, partition, key)
                 return error_response(view, 404, "not_found", missing) if stored is None else json_response(view, 200, stored)
             return await self.answer_delivery(view, table, key, partition, delivery, wait_s)
 
-        return await self.router.answer(request, table, key, local, extra_s=wait_s)
+        return await self.router.answer(request, table, key, local, extra_s=max(wait_s, bounds.wait_s))
+
+    async def held_back(self, view: View, table: str, partition: int, bounds: Bounds) -> Response | None:
+        """None when this worker's store of `partition` meets the request's bounds, else the answer."""
+        unfresh = None if self.router.freshness is None else await self.router.freshness.check(partition, bounds)
+        moved = self.router.still_local(table, partition) if bounds.wait_s else None
+        if moved is not None:  # revoked or rebalancing while waiting: not this worker's answer
+            return self.router.refuse(moved)
+        if unfresh is None:
+            return None
+        answer = error_response(view, unfresh.status, unfresh.code, unfresh.detail)
+        if unfresh.retry_after_s is not None:
+            answer.headers["Retry-After"] = str(unfresh.retry_after_s)
+        return answer
 
     async def answer_delivery(self, view: View, table: str, key: str, partition: int, delivery: str,
                               wait_s: float) -> Response:
@@ -145,7 +172,7 @@ class QueryApi:
         settings = self.worker.settings
         found: dict[str, Any] = {}
         try:
-            async for batch in read_range(settings.kafka_bootstrap_servers, settings.topic(topic), since=since):
+            async for batch in read_range(settings, settings.topic(topic), since=since):
                 for record in batch:
                     item = pick(record.value)
                     if (wanted is None or item.get("type") == wanted) and (keep is None or keep(item)):

@@ -23,7 +23,7 @@ from faust.web import Request, Response, View
 from schemas.deadletter import decode_dead_letter
 from schemas.errors import EnvelopeError
 from schemas.koywe_users import user_key
-from streams.api.access import api_guard, bearer_ok
+from streams.api.access import PEER_TRUSTED, api_guard, bearer_ok
 from streams.api.query import QueryApi, error_response, json_response
 from streams.kafka.seam import active_partitions
 
@@ -75,7 +75,8 @@ class Ready(ApiView):
     async def get(self, request: Request) -> Response:
         view, worker = self.api.router.view_of("orders"), self.api.worker
         status = view.ready
-        body = {"status": status, **({"reason": worker.health.reason} if worker.health.reason else {}),
+        reason = worker.health.reason or (worker.contact.reason if status == "cut_off" and worker.contact else None)
+        body = {"status": status, **({"reason": reason} if reason else {}),
                 "worker": self.api.own_url, "workerId": worker.settings.worker_id,
                 "active": sorted(view.active), "owners": {str(p): u for p, u in sorted(view.owners.items())}}
         return json_response(self, 200 if status == "ready" else 503, orjson.dumps(body))
@@ -127,7 +128,7 @@ class KoyweAuthCallback(ApiView):
         tokens = self.api.worker.settings.koywe_auth_token_list
         if not tokens:
             return error_response(self, 503, "not_configured", "set HOOKLOG_KOYWE_AUTH_TOKENS to enable the callback")
-        if not bearer_ok(request.headers.get("Authorization"), tokens):
+        if not request.get(PEER_TRUSTED) and not bearer_ok(request.headers.get("Authorization"), tokens):
             return error_response(self, 401, "bad_token", "missing or wrong bearer token")
         email = await _email(request)
         if email is None:
@@ -173,7 +174,8 @@ def install_views(api: QueryApi) -> None:
     worker = api.worker
     app, refusals = worker.app, worker.metrics.api_refusals
     # Deny by default (streams/api/access.py): every path below, Faust's own and later ones need a token.
-    guard = api_guard(worker.settings.api_token_list, lambda status: refusals.labels(str(status)).inc())
+    guard = api_guard(worker.settings.api_token_list, lambda status: refusals.labels(str(status)).inc(),
+                      worker.settings.peer_secret)
     app.web.web_app.middlewares.append(guard)  # type: ignore[attr-defined] - Faust's aiohttp driver
     worker.metrics.watch_owned(lambda: active_partitions(app, worker.topics["raw"].get_topic_name()))
     for path, view, name, attrs in PAGES:

@@ -9,6 +9,7 @@ import gc
 from faust.worker import Worker as FaustWorker
 
 from floor.kafka.names import store_dir
+from floor.kafka.replication import with_cluster_replication
 from floor.logs import configure_logging, get_logger, secrets_of
 from floor.settings import Settings
 from floor.tls import plain_http_warning
@@ -33,6 +34,7 @@ def run_worker(settings: Settings, loglevel: str = "warning") -> None:
     if reason:
         get_logger("worker").warning("local table stores discarded, rebuilding them from the changelogs",
                                      store=str(store_dir(settings)), reason=reason)
+    settings = asyncio.run(with_cluster_replication(settings))  # before the worker's own loop is made current
     loop = new_event_loop(settings.worker_event_loop)
     worker = build_worker(settings).worker
     # Everything built so far lives as long as the process: keep it out of the collector's scans,

@@ -136,7 +136,7 @@ class ConsoleData:
         source, names = EVENTS[table]
         start = since - RAW_MARGIN if since is not None else None
         partition = partition_for(key, self.settings.partitions)
-        got = await self._read(rawlog.read_key(self.settings.kafka_bootstrap_servers, self.raw_topic, partition,
+        got = await self._read(rawlog.read_key(self.settings, self.raw_topic, partition,
                                                key.encode(), start, RAW_CAP))
         decoded = (raw_event(r.value, r.offset) for r in got.records)
         events = [e for e in decoded if e is not None and e.source == source and e.event_name in names]
@@ -145,7 +145,7 @@ class ConsoleData:
     async def alerts(self, since: datetime, alert_type: str | None = None,
                      aggregate_id: str | None = None) -> tuple[list[Alert], bool]:
         """Alerts since `since`, newest first, one per alert id (a replay repeats ids)."""
-        got = await self._read(rawlog.read_recent(self.settings.kafka_bootstrap_servers, self.settings.topic("alerts"),
+        got = await self._read(rawlog.read_recent(self.settings, self.settings.topic("alerts"),
                                                   since, ALERT_CAP))
         found: dict[str, Alert] = {}
         for record in rawlog.newest_first(got.records):
@@ -159,15 +159,15 @@ class ConsoleData:
         return list(found.values()), got.capped
 
     async def dead_letters(self, since: datetime) -> tuple[list[DeadLetter], bool]:
-        got = await self._read(rawlog.read_recent(self.settings.kafka_bootstrap_servers, self.settings.topic("dlq"),
+        got = await self._read(rawlog.read_recent(self.settings, self.settings.topic("dlq"),
                                                   since, ALERT_CAP))
         return [dead_letter(r.partition, r.offset, r.value) for r in rawlog.newest_first(got.records)], got.capped
 
     async def dead_letter_count(self) -> int:
-        return await self._read(rawlog.topic_size(self.settings.kafka_bootstrap_servers, self.settings.topic("dlq")))
+        return await self._read(rawlog.topic_size(self.settings, self.settings.topic("dlq")))
 
     async def dead_letter_value(self, partition: int, offset: int) -> bytes | None:
-        return await self._read(rawlog.record_at(self.settings.kafka_bootstrap_servers, self.settings.topic("dlq"),
+        return await self._read(rawlog.record_at(self.settings, self.settings.topic("dlq"),
                                                  partition, offset))
 
     @staticmethod

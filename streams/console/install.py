@@ -30,7 +30,7 @@ SAMPLE_EVERY_S = 2.0
 
 def install_console(worker: Worker, router: Router, alerting: Alerting, keeper: IndexKeeper) -> None:
     """Add the console's routes to the worker's web app, reading `keeper`'s index of orders."""
-    readiness = readiness_of(worker.health)
+    readiness = readiness_of(worker.health, worker.contact)
     app, settings = worker.app, worker.settings
     auth = Auth(settings)
     rate = FoldRate()

@@ -18,6 +18,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
 from floor.kafka.metadata import topic_partitions
 from floor.kafka.topic_reader import reader
+from floor.settings import Settings
 from schemas.errors import BrokerUnavailableError
 
 FETCH_BYTES = 4 * 1024 * 1024
@@ -30,12 +31,12 @@ class Slice:
     capped: bool
 
 
-def _consumer(bootstrap: str, timeout_s: float) -> AbstractAsyncContextManager[AIOKafkaConsumer]:
-    return reader(bootstrap, fetch_bytes=FETCH_BYTES, timeout_s=timeout_s)
+def _consumer(cluster: Settings, timeout_s: float) -> AbstractAsyncContextManager[AIOKafkaConsumer]:
+    return reader(cluster, fetch_bytes=FETCH_BYTES, timeout_s=timeout_s)
 
 
-async def _partitions(bootstrap: str, topic: str, timeout_s: float) -> list[TopicPartition]:
-    return [TopicPartition(topic, p) for p in sorted(await topic_partitions(bootstrap, topic, timeout_s=timeout_s))]
+async def _partitions(cluster: Settings, topic: str, timeout_s: float) -> list[TopicPartition]:
+    return [TopicPartition(topic, p) for p in sorted(await topic_partitions(cluster, topic, timeout_s=timeout_s))]
 
 
 async def _drain(consumer: AIOKafkaConsumer, start: dict[TopicPartition, int], end: dict[TopicPartition, int],
@@ -60,10 +61,10 @@ async def _drain(consumer: AIOKafkaConsumer, start: dict[TopicPartition, int], e
     return Slice(kept, scanned, bool(pending))
 
 
-async def read_key(bootstrap: str, topic: str, partition: int, key: bytes, since: datetime | None,
+async def read_key(cluster: Settings, topic: str, partition: int, key: bytes, since: datetime | None,
                    cap: int = 20_000, timeout_s: float = 10.0) -> Slice:
     """The records of `key` on its partition from `since` (or the beginning) to the current end."""
-    async with _consumer(bootstrap, timeout_s) as consumer:
+    async with _consumer(cluster, timeout_s) as consumer:
         tp = TopicPartition(topic, partition)
         consumer.assign([tp])
         end = await consumer.end_offsets([tp])
@@ -75,11 +76,11 @@ async def read_key(bootstrap: str, topic: str, partition: int, key: bytes, since
         return await _drain(consumer, start, end, cap, lambda r: r.key == key, timeout_s)
 
 
-async def read_recent(bootstrap: str, topic: str, since: datetime, cap_per_partition: int = 5_000,
+async def read_recent(cluster: Settings, topic: str, since: datetime, cap_per_partition: int = 5_000,
                       timeout_s: float = 10.0) -> Slice:
     """Records since `since`, at most the newest `cap_per_partition` of each partition."""
-    async with _consumer(bootstrap, timeout_s) as consumer:
-        tps = await _partitions(bootstrap, topic, timeout_s)
+    async with _consumer(cluster, timeout_s) as consumer:
+        tps = await _partitions(cluster, topic, timeout_s)
         if not tps:
             return Slice([], 0, False)
         consumer.assign(tps)
@@ -93,9 +94,9 @@ async def read_recent(bootstrap: str, topic: str, since: datetime, cap_per_parti
         return Slice(got.records, got.scanned, capped or got.capped)
 
 
-async def record_at(bootstrap: str, topic: str, partition: int, offset: int, timeout_s: float = 10.0) -> bytes | None:
+async def record_at(cluster: Settings, topic: str, partition: int, offset: int, timeout_s: float = 10.0) -> bytes | None:
     """The value of one record, or None when that offset holds none (any more)."""
-    async with _consumer(bootstrap, timeout_s) as consumer:
+    async with _consumer(cluster, timeout_s) as consumer:
         tp = TopicPartition(topic, partition)
         consumer.assign([tp])
         end = await consumer.end_offsets([tp])
@@ -105,10 +106,10 @@ async def record_at(bootstrap: str, topic: str, partition: int, offset: int, tim
         return got.records[0].value if got.records else None
 
 
-async def topic_size(bootstrap: str, topic: str, timeout_s: float = 5.0) -> int:
+async def topic_size(cluster: Settings, topic: str, timeout_s: float = 5.0) -> int:
     """Records the topic holds now (end - beginning offsets, every partition)."""
-    async with _consumer(bootstrap, timeout_s) as consumer:
-        tps = await _partitions(bootstrap, topic, timeout_s)
+    async with _consumer(cluster, timeout_s) as consumer:
+        tps = await _partitions(cluster, topic, timeout_s)
         if not tps:
             return 0
         end, begin = await consumer.end_offsets(tps), await consumer.beginning_offsets(tps)

@@ -4,7 +4,6 @@ share: at-least-once, offsets committed only once a partition's records were han
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Awaitable, Callable, Sequence
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
@@ -13,11 +12,10 @@ from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 from aiokafka.errors import CommitFailedError, IllegalStateError
 
 from floor.logs import get_logger
-from schemas.errors import BrokerUnavailableError
 from floor.kafka import clients
 from floor.settings import Settings
 from streams.kafka.seam import stop_consumer
-from floor.kafka.topic_reader import reader
+from floor.kafka.topic_reader import read_partition_range
 
 log = get_logger("notify")
 
@@ -29,7 +27,7 @@ def group_consumer(settings: Settings, topics: Sequence[str], group: str,
     """A consumer of `group` over `topics`, committing by hand. The range assignor gives one
     member the same partition number of every topic: alerts and actions keyed by alert id meet."""
     consumer = clients.consumer(
-        settings.kafka_bootstrap_servers, group_id=group, enable_auto_commit=False,
+        settings, group_id=group, enable_auto_commit=False,
         auto_offset_reset="earliest", partition_assignment_strategy=(RangePartitionAssignor,),
         session_timeout_ms=int(settings.session_timeout_s * 1000),
         heartbeat_interval_ms=int(settings.session_timeout_s * 1000 / 3),
@@ -40,7 +38,7 @@ def group_consumer(settings: Settings, topics: Sequence[str], group: str,
 
 
 def new_producer(settings: Settings) -> AIOKafkaProducer:
-    return clients.producer(settings.kafka_bootstrap_servers, acks="all", enable_idempotence=True)
+    return clients.producer(settings, acks="all", enable_idempotence=True)
 
 
 async def consume(consumer: AIOKafkaConsumer, handle: Handle, *, max_records: int = 500) -> None:
@@ -70,20 +68,7 @@ async def consume_producing(consumer: AIOKafkaConsumer, producer: AIOKafkaProduc
 
 async def read_partition(settings: Settings, topic: str, partition: int) -> list[ConsumerRecord]:
     """Every record of one partition, from its beginning to its end as of now (no group)."""
-    async with reader(settings.kafka_bootstrap_servers, fetch_bytes=8 * 1024 * 1024, timeout_s=30,
-                      doing=f"read {topic}") as consumer:
-        tp = TopicPartition(topic, partition)
-        consumer.assign([tp])
-        end = (await consumer.end_offsets([tp]))[tp]
-        consumer.seek(tp, (await consumer.beginning_offsets([tp]))[tp])
-        records: list[ConsumerRecord] = []
-        deadline = time.monotonic() + 60
-        while await consumer.position(tp) < end:
-            if time.monotonic() > deadline:
-                raise BrokerUnavailableError(f"reading {topic}[{partition}] to offset {end} took over 60 s")
-            for batch in (await consumer.getmany(tp, timeout_ms=500)).values():
-                records.extend(batch)
-        return records
+    return [record async for batch in read_partition_range(settings, topic, partition) for record in batch]
 
 
 async def run_forever(name: str, start: Callable[[], Awaitable[None]], retry_s: float = 2.0) -> None:

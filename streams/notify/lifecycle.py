@@ -51,6 +51,11 @@ def decode_input(topic_kind: str, value: bytes | None) -> Input | None:
         return None
 
 
+def input_key(item: Input) -> str:
+    """The alert an input belongs to: an alert's own id, an action's alert id."""
+    return item.id if isinstance(item, Alert) else item.alertId
+
+
 def decode_lifecycle(value: bytes | None) -> AlertLifecycle | None:
     if not value:
         return None
@@ -144,7 +149,7 @@ class LifecycleFolder(ConsumerRebalanceListener):
             item = decode_input(kind, record.value)
             if item is None:
                 continue
-            key = item.id if isinstance(item, Alert) else item.alertId
+            key = input_key(item)
             state = table.get(key)
             new, changes = fold_lifecycle(state, item)
             if new is not state:
@@ -162,7 +167,7 @@ class LifecycleFolder(ConsumerRebalanceListener):
 async def read_lifecycles(settings: Settings) -> dict[str, AlertLifecycle]:
     """Every alert's lifecycle as the compacted topic holds it now (the API's and console's view)."""
     found: dict[str, AlertLifecycle] = {}
-    async for batch in read_range(settings.kafka_bootstrap_servers, settings.topic("lifecycle")):
+    async for batch in read_range(settings, settings.topic("lifecycle")):
         for record in batch:
             state = decode_lifecycle(record.value)
             if state is not None:

@@ -35,7 +35,7 @@ async def redrive_notifications(settings: Settings, *, idle_timeout_s: float = 5
     report = NotifyRedriveReport()
     sinks = {sink.label: sink for sink in settings.notify_sinks}
     metrics = NotifyMetrics(CollectorRegistry())
-    consumer = clients.consumer(settings.kafka_bootstrap_servers, settings.topic("notify-dlq"),
+    consumer = clients.consumer(settings, settings.topic("notify-dlq"),
                                 group_id=notify_redrive_group(settings), enable_auto_commit=False,
                                 auto_offset_reset="earliest")
     producer = new_producer(settings)

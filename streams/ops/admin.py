@@ -31,7 +31,7 @@ class Admin:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.client = clients.admin(settings.kafka_bootstrap_servers, request_timeout_ms=30_000)
+        self.client = clients.admin(settings, request_timeout_ms=30_000)
 
     async def __aenter__(self) -> AIOKafkaAdminClient:
         try:

@@ -14,9 +14,8 @@ from typing import Any
 from floor.kafka.topic_reader import read_range
 from floor.settings import Settings
 from projections.lifecycle import fold_lifecycle
-from schemas.alerts import Alert
 from schemas.lifecycle import AlertLifecycle
-from streams.notify.lifecycle import decode_input, read_lifecycles
+from streams.notify.lifecycle import decode_input, input_key, read_lifecycles
 
 #: What a lifecycle is compared on, besides its last change.
 FIELDS = {"status", "alert", "actions", "silencedUntil", "updatedAt"}
@@ -26,11 +25,11 @@ async def refold(settings: Settings) -> dict[str, AlertLifecycle]:
     """Every alert's lifecycle folded afresh from the whole alerts and actions topics."""
     states: dict[str, AlertLifecycle] = {}
     for kind in ("alerts", "alert-actions"):
-        async for batch in read_range(settings.kafka_bootstrap_servers, settings.topic(kind), timeout_s=600):
+        async for batch in read_range(settings, settings.topic(kind), timeout_s=600):
             for record in batch:
                 item = decode_input("alerts" if kind == "alerts" else "actions", record.value)
                 if item is not None:
-                    key = item.id if isinstance(item, Alert) else item.alertId
+                    key = input_key(item)
                     states[key], _ = fold_lifecycle(states.get(key), item)
     return states
 

@@ -16,12 +16,12 @@ from pathlib import Path
 
 import orjson
 from aiokafka import TopicPartition
-from aiokafka.admin import NewTopic
-from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from aiokafka.errors import KafkaError
 
 from floor.kafka import clients
 from floor.kafka.epoch import write_epoch
 from floor.kafka.names import changelog_topic, store_dir, worker_group
+from floor.kafka.replication import TopicSpec, create_topics
 from floor.settings import Settings
 from schemas.errors import HooklogError
 from schemas.jsondump import plain_json
@@ -68,13 +68,10 @@ async def promote(settings: Settings, generation: Generation, on_progress: Progr
         existing = set(await admin.list_topics())
         missing = [changelog_topic(settings, n) for n in states if changelog_topic(settings, n) not in existing]
         if missing:  # the worker never ran: create them as Faust would, so it restores from them
-            try:
-                await admin.create_topics([NewTopic(t, len(replayed.end), 1, topic_configs={"cleanup.policy": "compact"})
-                                           for t in missing])
-            except TopicAlreadyExistsError:
-                pass
+            await create_topics(settings, admin, [TopicSpec(t, len(replayed.end), {"cleanup.policy": "compact"})
+                                                  for t in missing])
     report = PromoteReport(offsets=dict(replayed.end))
-    producer = clients.producer(settings.kafka_bootstrap_servers, acks="all",
+    producer = clients.producer(settings, acks="all",
                                 enable_idempotence=True, linger_ms=20, client_id="hooklog-promote")
     await producer.start()
     sent: list[asyncio.Future[object]] = []
@@ -124,7 +121,7 @@ async def promote(settings: Settings, generation: Generation, on_progress: Progr
 async def _commit_offsets(settings: Settings, replayed: Replayed) -> None:
     """The worker group resumes at the replay's end (a commit outside the group: refused by the
     broker if a member joined meanwhile, which is the last guard against a running worker)."""
-    consumer = clients.consumer(settings.kafka_bootstrap_servers, group_id=worker_group(settings),
+    consumer = clients.consumer(settings, group_id=worker_group(settings),
                                 enable_auto_commit=False, client_id="hooklog-promote")
     await consumer.start()
     try:

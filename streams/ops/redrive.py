@@ -48,10 +48,10 @@ async def redrive(settings: Settings, *, dry_run: bool = False, idle_timeout_s: 
     """Append every not-yet-redriven dead letter's original record to the raw topic."""
     report = RedriveReport()
     consumer = clients.consumer(
-        settings.kafka_bootstrap_servers, settings.topic("dlq"),
+        settings, settings.topic("dlq"),
         group_id=dlq_redrive_group(settings), enable_auto_commit=False, auto_offset_reset="earliest",
     )
-    producer = clients.producer(settings.kafka_bootstrap_servers, acks="all",
+    producer = clients.producer(settings, acks="all",
                                 enable_idempotence=True)
     try:
         await consumer.start()
@@ -78,7 +78,7 @@ async def redrive_values(settings: Settings, values: Iterable[bytes]) -> Redrive
     """Redrive these dead letters (the console's per-record button), each as `redrive` does; the
     group's committed progress is left alone (folds are idempotent, a later run may send it again)."""
     report = RedriveReport()
-    producer = clients.producer(settings.kafka_bootstrap_servers, acks="all",
+    producer = clients.producer(settings, acks="all",
                                 enable_idempotence=True)
     try:
         await producer.start()

@@ -12,17 +12,14 @@ a read of one raw partition, not of the log.
 from __future__ import annotations
 
 import sys
-import time
 from typing import Any
 
-from aiokafka import TopicPartition
-
 from floor.kafka.partitioning import partition_for
-from floor.kafka.topic_reader import reader
+from floor.kafka.topic_reader import read_partition_range
 from floor.settings import Settings
 from projections.driver import Dead, fold_record
 from projections.registry import PROJECTIONS, Projection
-from schemas.errors import BrokerUnavailableError, HooklogError
+from schemas.errors import HooklogError
 
 
 class TimelineError(HooklogError):
@@ -41,26 +38,18 @@ async def full_state(settings: Settings, projection_name: str, key: str, *, time
     no event of it folds into that projection). BrokerUnavailableError past `timeout_s`."""
     wanted = projection_named(projection_name)
     raw_key = key.encode()
-    tp = TopicPartition(settings.topic("raw"), partition_for(raw_key, settings.partitions))
+    partition = partition_for(raw_key, settings.partitions)
     states: dict[str, Any] = {}
 
     def load(projection: Projection, aggregate: str) -> Any:
         return states.get(projection.name)
 
-    async with reader(settings.kafka_bootstrap_servers, fetch_bytes=8 << 20, timeout_s=timeout_s,
-                      doing=f"read {tp.topic}") as consumer:
-        consumer.assign([tp])
-        end = (await consumer.end_offsets([tp]))[tp]
-        consumer.seek(tp, (await consumer.beginning_offsets([tp]))[tp])
-        deadline = time.monotonic() + timeout_s
-        while await consumer.position(tp) < end:
-            if time.monotonic() > deadline:
-                raise BrokerUnavailableError(f"reading {tp.topic}[{tp.partition}] took longer than {timeout_s:g}s")
-            for records in (await consumer.getmany(tp, timeout_ms=500, max_records=10_000)).values():
-                for record in records:
-                    if record.offset < end and record.key == raw_key:
-                        result = fold_record(record.value, load, history_limit=sys.maxsize)
-                        if not isinstance(result, Dead):
-                            _, projection, state, _, _ = result
-                            states[projection.name] = state
+    async for records in read_partition_range(settings, settings.topic("raw"), partition,
+                                              request_timeout_s=timeout_s, deadline_s=timeout_s, max_records=10_000):
+        for record in records:
+            if record.key == raw_key:
+                result = fold_record(record.value, load, history_limit=sys.maxsize)
+                if not isinstance(result, Dead):
+                    _, projection, state, _, _ = result
+                    states[projection.name] = state
     return states.get(wanted.name)

@@ -125,7 +125,7 @@ def missing_ids(kind: str, live: set[str], replay: dict[str, str]) -> list[Diffe
 async def last_per_key(settings: Settings, topic: str) -> dict[str, bytes | None]:
     """The compacted view of a topic: the last value per key (None for a tombstone)."""
     latest: dict[str, bytes | None] = {}
-    async for batch in read_range(settings.kafka_bootstrap_servers, topic, timeout_s=600):
+    async for batch in read_range(settings, topic, timeout_s=600):
         for record in batch:
             latest[record.key.decode() if record.key else f"{record.partition}-{record.offset}"] = record.value
     return latest
@@ -134,7 +134,7 @@ async def last_per_key(settings: Settings, topic: str) -> dict[str, bytes | None
 async def changelog_states(settings: Settings, table: str) -> dict[str, tuple[int, bytes | None]]:
     """A table's changelog as Faust restores it: last value per (JSON-encoded) key, with its partition."""
     latest: dict[str, tuple[int, bytes | None]] = {}
-    async for batch in read_range(settings.kafka_bootstrap_servers, changelog_topic(settings, table), timeout_s=600):
+    async for batch in read_range(settings, changelog_topic(settings, table), timeout_s=600):
         for record in batch:
             latest[key_from_changelog(record.key)] = (record.partition, record.value)
     return latest
@@ -203,7 +203,7 @@ async def read_api(settings: Settings, api_url: str, projection: str, keys: set[
 
 async def worker_lag(settings: Settings, replayed: Replayed) -> int | None:
     """Raw records the worker has not committed yet, up to the replay's end (None: unknown)."""
-    admin = clients.admin(settings.kafka_bootstrap_servers)
+    admin = clients.admin(settings)
     try:
         await admin.start()
         committed = await admin.list_consumer_group_offsets(worker_group(settings))

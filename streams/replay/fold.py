@@ -14,6 +14,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
+from floor.settings import Settings
 from floor.kafka import clients
 from floor.kafka.metadata import topic_partitions
 from projections.history import HISTORY_LIMIT
@@ -40,26 +41,26 @@ def fewer_collections() -> Iterator[None]:
         gc.set_threshold(*before)
 
 
-def consumer_for(bootstrap: str, fetch_bytes: int) -> AIOKafkaConsumer:
+def consumer_for(cluster: Settings, fetch_bytes: int) -> AIOKafkaConsumer:
     """A group-less reader: replay commits nothing and is invisible to the worker."""
     return clients.consumer(
-        bootstrap, group_id=None, enable_auto_commit=False,
+        cluster, group_id=None, enable_auto_commit=False,
         auto_offset_reset="earliest", fetch_max_bytes=max(fetch_bytes * 4, 1 << 20),
         max_partition_fetch_bytes=fetch_bytes, client_id="hooklog-replay", request_timeout_ms=30_000,
     )
 
 
-async def started(consumer: AIOKafkaConsumer, bootstrap: str) -> AIOKafkaConsumer:
+async def started(consumer: AIOKafkaConsumer, cluster: Settings) -> AIOKafkaConsumer:
     try:
         await asyncio.wait_for(consumer.start(), 30)
     except (KafkaError, OSError, asyncio.TimeoutError) as exc:
         await consumer.stop()
-        raise BrokerUnavailableError.unreachable(bootstrap, exc) from exc
+        raise BrokerUnavailableError.unreachable(cluster.kafka_bootstrap_servers, exc) from exc
     return consumer
 
 
-async def _topic_partitions(bootstrap: str, topic: str, only: set[int] | None) -> list[TopicPartition]:
-    partitions = await topic_partitions(bootstrap, topic)  # the topic is not subscribed: ask the cluster
+async def _topic_partitions(cluster: Settings, topic: str, only: set[int] | None) -> list[TopicPartition]:
+    partitions = await topic_partitions(cluster, topic)  # the topic is not subscribed: ask the cluster
     if not partitions:
         raise ReplayError(f"topic {topic} does not exist: check HOOKLOG_TOPIC_PREFIX (ingest creates it)")
     if only is not None and only - partitions:
@@ -82,10 +83,10 @@ async def _resolve(consumer: AIOKafkaConsumer, tps: list[TopicPartition], bound:
 
 
 async def plan(consumer: AIOKafkaConsumer, topic: str, since: Bound, until: Bound,
-               previous: Replayed | None, extend: bool, only: set[int] | None = None, *, bootstrap: str,
+               previous: Replayed | None, extend: bool, only: set[int] | None = None, *, cluster: Settings,
                history_limit: int = HISTORY_LIMIT) -> Replayed:
     """A new slice of the log, or `previous` (its end moved to `until`/now when extending)."""
-    tps = await _topic_partitions(bootstrap, topic, only if previous is None else None)
+    tps = await _topic_partitions(cluster, topic, only if previous is None else None)
     if previous is not None and {tp.partition for tp in tps} != set(previous.end):
         raise ReplayError(f"{topic} now has partitions {[tp.partition for tp in tps]}, the replay was made with "
                           f"{sorted(previous.end)}: start a new replay")

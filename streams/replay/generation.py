@@ -46,7 +46,7 @@ def local_generations(settings: Settings) -> dict[int, Manifest]:
 
 
 async def _admin(settings: Settings) -> AIOKafkaAdminClient:
-    admin = clients.admin(settings.kafka_bootstrap_servers)
+    admin = clients.admin(settings)
     try:
         await admin.start()
     except (KafkaError, OSError) as exc:
@@ -111,10 +111,9 @@ async def prune_generations(settings: Settings, below: int, timeout_s: float = 6
 
 async def plan_range(settings: Settings, since: Bound = None, until: Bound = None) -> Replayed:
     """An empty replay of `[since, until)`: the offsets are fixed now, before anything is folded."""
-    bootstrap = settings.kafka_bootstrap_servers
-    consumer = await started(consumer_for(bootstrap, FETCH_BYTES), bootstrap)
+    consumer = await started(consumer_for(settings, FETCH_BYTES), settings)
     try:
-        return await plan(consumer, settings.topic("raw"), since, until, None, False, bootstrap=bootstrap,
+        return await plan(consumer, settings.topic("raw"), since, until, None, False, cluster=settings,
                           history_limit=settings.history_limit)
     finally:
         await consumer.stop()

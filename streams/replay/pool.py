@@ -29,6 +29,7 @@ from multiprocessing.context import BaseContext
 from multiprocessing.process import BaseProcess
 from typing import Any
 
+from floor.settings import Settings
 from projections.replay import DeadLetter, Rebuilt
 from streams.kafka.seam import stop_consumer
 from streams.replay.fold import consumer_for, fewer_collections, fold_batches, started
@@ -42,7 +43,7 @@ JOIN_S = 5.0
 class Job:
     """One worker process's share: its partitions' slice of the log and the states to start from."""
 
-    bootstrap: str
+    cluster: Settings
     topic: str
     start: dict[int, int]
     end: dict[int, int]
@@ -137,7 +138,7 @@ async def _fold_job(job: Job, conn: Connection) -> None:
         undecodable, undecodable_taken = folded.undecodable[undecodable_taken:], len(folded.undecodable)
         conn.send(("shipment", Shipment(folded.take_changes(), dict(folded.positions), dead, undecodable)))
 
-    consumer = await started(consumer_for(job.bootstrap, job.fetch_bytes), job.bootstrap)
+    consumer = await started(consumer_for(job.cluster, job.fetch_bytes), job.cluster)
     try:
         with fewer_collections():
             await fold_batches(consumer, replayed, progress, ship, job.every_s)
@@ -153,7 +154,7 @@ def _absorb(replayed: Replayed, shipment: Shipment) -> None:
     replayed.positions.update(shipment.positions)
 
 
-async def fold_in_processes(bootstrap: str, replayed: Replayed, groups: list[list[int]], *,
+async def fold_in_processes(cluster: Settings, replayed: Replayed, groups: list[list[int]], *,
                             on_progress: Progress | None, checkpoint: Checkpoint | None, every_s: float,
                             fetch_bytes: int) -> None:
     """Fold each group of `replayed`'s partitions in a worker process of its own, merging into
@@ -175,7 +176,7 @@ async def fold_in_processes(bootstrap: str, replayed: Replayed, groups: list[lis
 
     try:
         for index, group in enumerate(groups):
-            job = Job(bootstrap, replayed.topic, {p: replayed.start[p] for p in group}, {p: replayed.end[p] for p in group},
+            job = Job(cluster, replayed.topic, {p: replayed.start[p] for p in group}, {p: replayed.end[p] for p in group},
                       {p: replayed.positions[p] for p in group}, [c for p in group for c in replayed.shard_changes(p)],
                       every_s if checkpoint is not None else math.inf, fetch_bytes,
                       next(iter(replayed.shards.values())).history_limit)

@@ -43,12 +43,11 @@ async def replay_topic(
     per partition), or this process alone when fewer than PARALLEL_MIN_RECORDS records are left;
     1 folds here.
     """
-    bootstrap = settings.kafka_bootstrap_servers
     began = time.monotonic()
-    consumer = await started(consumer_for(bootstrap, fetch_bytes), bootstrap)
+    consumer = await started(consumer_for(settings, fetch_bytes), settings)
     try:
         replayed = await plan(consumer, settings.topic("raw"), since, until, previous, extend, partitions,
-                              bootstrap=bootstrap, history_limit=settings.history_limit)
+                              cluster=settings, history_limit=settings.history_limit)
         if checkpoint is not None and replayed.dirty is None:
             replayed.dirty = {p: set() for p in replayed.shards}
         remaining = replayed.remaining
@@ -60,7 +59,7 @@ async def replay_topic(
     finally:
         await stop_consumer(consumer)
     if len(groups) > 1:
-        await fold_in_processes(bootstrap, replayed, groups, on_progress=on_progress, checkpoint=checkpoint,
+        await fold_in_processes(settings, replayed, groups, on_progress=on_progress, checkpoint=checkpoint,
                                 every_s=checkpoint_every_s, fetch_bytes=fetch_bytes)
     replayed.elapsed_s += time.monotonic() - began
     return replayed

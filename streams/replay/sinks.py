@@ -13,11 +13,11 @@ from typing import IO
 
 import orjson
 from aiokafka import AIOKafkaProducer
-from aiokafka.admin import NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
 from floor.kafka import clients
 from floor.kafka.names import generation_topic
+from floor.kafka.replication import TopicSpec, create_topics
 from floor.kafka.topic_reader import read_range
 from floor.settings import Settings
 from streams.replay.lazy_table import json_of
@@ -40,17 +40,17 @@ class TopicSink:
 
     async def open(self, partitions: int, *, create: bool) -> None:
         if create:
-            admin = clients.admin(self.settings.kafka_bootstrap_servers)
+            admin = clients.admin(self.settings)
             try:
                 await admin.start()
                 config = {"cleanup.policy": "compact", "min.compaction.lag.ms": "0"}
-                await admin.create_topics([NewTopic(t, partitions, 1, topic_configs=config)
-                                           for t in self.topics.values()])
+                await create_topics(self.settings, admin, [TopicSpec(t, partitions, config) for t in self.topics.values()],
+                                    exist_ok=False)
             except TopicAlreadyExistsError as exc:
                 raise ReplayError(f"generation topics already exist ({exc}); pick another generation") from exc
             finally:
                 await admin.close()
-        self.producer = clients.producer(self.settings.kafka_bootstrap_servers, acks="all",
+        self.producer = clients.producer(self.settings, acks="all",
                                          enable_idempotence=True, linger_ms=20, max_batch_size=1 << 20,
                                          client_id="hooklog-replay")
         await self.producer.start()
@@ -72,7 +72,7 @@ class TopicSink:
     async def load(self) -> list[Change]:
         latest: dict[tuple[str, str], Change] = {}
         for name, topic in self.topics.items():
-            async for batch in read_range(self.settings.kafka_bootstrap_servers, topic, timeout_s=600):
+            async for batch in read_range(self.settings, topic, timeout_s=600):
                 for r in batch:
                     latest[(name, r.key.decode())] = Change(name, r.partition, r.key.decode(), r.value)
         return list(latest.values())

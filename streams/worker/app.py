@@ -17,23 +17,23 @@ from projections.registry import PROJECTIONS
 from floor.tls import CertificateReloader, server_tls
 from floor.settings import Settings
 from floor.kafka import clients
-from floor.kafka.names import app_id, store_dir
-from floor.kafka.topic_reader import reader
+from floor.kafka.names import app_id, store_dir, worker_group
+from floor.kafka.replication import replication_for
 from streams.kafka.seam import (
     BATCH_BYTES,
     BulkRestoringTableManager,
-    install_bulk_restore,
     RawBytesSchema,
     RocksDBBudget,
     budgeted_table_class,
     install_fast_delivery,
+    install_contact_clock,
     install_transport,
     fast_path_settings,
     versions_drift,
 )
 from streams.worker.fold_loop import FoldLoop, FoldObserver
 from streams.worker.handle import Worker
-from streams.worker.health import FoldHealth
+from streams.worker.health import FoldHealth, GroupContact
 from streams.worker.memory import trim_malloc
 from streams.worker.metrics import WorkerMetrics
 from streams.worker.tls import install_tls
@@ -65,11 +65,14 @@ def faust_app(settings: Settings, fast: bool, tls: CertificateReloader | None) -
     datadir.mkdir(parents=True, exist_ok=True)
     return faust.App(
         app_id(settings),
-        broker=clients.faust_brokers(settings.kafka_bootstrap_servers),
+        broker=clients.faust_brokers(settings),
+        broker_credentials=clients.faust_credentials(settings),  # TLS and SASL, as every other client
         store=settings.table_store,
         datadir=str(datadir),
         topic_partitions=settings.partitions,
-        topic_replication_factor=1,
+        # hooklog creates the worker's topics first (floor/kafka/topics.py); this only matters for
+        # a topic Faust would create itself. The runner filled in the cluster's defaults.
+        topic_replication_factor=replication_for(settings, brokers=1).factor,
         processing_guarantee="at_least_once",
         producer_acks=-1,
         consumer_auto_offset_reset="earliest",
@@ -89,7 +92,8 @@ def faust_app(settings: Settings, fast: bool, tls: CertificateReloader | None) -
         table_standby_replicas=settings.standby_replicas,
         web_tables_enabled=False,
         autodiscover=False,
-        # its Recovery seeks before it resumes, and restores in bulk with the fast paths (streams/kafka/seam)
+        # its Recovery seeks before it resumes, and restores in bulk once the composition root gives it
+        # a reader (streams/compose/worker.py, with the fast paths; streams/kafka/seam/faust_restore.py)
         TableManager=BulkRestoringTableManager,
         # every RocksDB store shares one cache and one memtable budget (streams/kafka/seam/faust_rocksdb.py)
         Table=budgeted_table_class(RocksDBBudget(settings.worker_rocksdb_cache_bytes,
@@ -114,16 +118,14 @@ def build_app(settings: Settings) -> Worker:
     # partitions on Faust's seeks (streams/kafka/seam/faust_transport.py), fast delivery with the fast paths.
     if fast:
         install_fast_delivery(app)
-        # changelogs straight into RocksDB before Faust's per-event recovery (faust_restore.py)
-        install_bulk_restore(app, lambda: reader(settings.kafka_bootstrap_servers, fetch_bytes=settings.worker_fetch_bytes,
-                                                 timeout_s=30.0, doing="restore the tables from their changelogs"))
     else:
         install_transport(app)
     names = ["raw", *(p.name for p in PROJECTIONS), "alerts", "dlq"]
     topics = {name: raw_bytes_topic(app, settings.topic(name), settings.partitions, fast) for name in names}
     tables = {
         # bytes values are stored raw (our state JSON); str keys go JSON-encoded into the changelog.
-        p.name: app.Table(p.name, default=None, partitions=settings.partitions, key_type=str, value_type=bytes)
+        p.name: app.Table(p.name, default=None, partitions=settings.partitions, key_type=str, value_type=bytes,
+                          extra_topic_configs=replication_for(settings, brokers=1).config)
         for p in PROJECTIONS
     }
     metrics = WorkerMetrics()
@@ -133,7 +135,12 @@ def build_app(settings: Settings) -> Worker:
         async def hand_back_freed_memory() -> None:  # drained fetch buffers, batches (streams/worker/memory.py)
             trim_malloc()
 
-    worker = Worker(app, settings, tables, topics, metrics, FoldWaiters(), health=FoldHealth(), fast_paths=fast)
+    # A worker cut off from the brokers stops claiming its keys once the session timeout passed
+    # without a word from the coordinator (streams/worker/health.py GroupContact).
+    install_contact_clock()
+    contact = GroupContact(worker_group(settings), settings.session_timeout_s)
+    worker = Worker(app, settings, tables, topics, metrics, FoldWaiters(), health=FoldHealth(), fast_paths=fast,
+                    contact=contact)
     install_tls(worker, tls)
     return worker
 
@@ -143,7 +150,7 @@ def add_fold_agent(worker: Worker, observer: FoldObserver) -> FoldLoop:
     loop = FoldLoop(worker.app, worker.settings, worker.tables,
                     {name: topic.get_topic_name() for name, topic in worker.topics.items()},
                     frozenset(p.name for p in PROJECTIONS), worker.metrics, worker.waiters, worker.health,
-                    observer, direct=worker.fast_paths)
+                    observer, direct=worker.fast_paths, positions=worker.positions)
     # One agent instance (`concurrency>1` loses offsets); a batch that cannot be folded stops the
     # worker instead of crashing the agent (Faust would restart it and commit past the batch).
     worker.app.agent(worker.topics["raw"], name="fold")(loop.run)

@@ -39,6 +39,7 @@ from streams.kafka.seam import BatchWrites, SeamBrokenError, StoreWriteError, re
 from streams.worker.batch import StateCache, TableBatch, latest_per_key
 from streams.worker.health import FoldHealth, where
 from streams.worker.metrics import Folded, WorkerMetrics
+from streams.worker.positions import FoldedPositions
 from streams.worker.processing import process_record
 from streams.worker.waiters import FoldWaiters
 
@@ -118,6 +119,7 @@ class FoldLoop:
     observer: FoldObserver  # what else watches outcomes (the orders-by-state index)
     direct: bool = True  # BatchWrites straight to RocksDB and aiokafka (the seam's fast paths)
     exit: Callable[[Any, BatchFailedError], None] = stop_process
+    positions: FoldedPositions | None = None  # how far each partition folded (streams/worker/positions.py)
 
     def __post_init__(self) -> None:
         self.states = StateCache(self.settings.fold_cache_states)
@@ -148,7 +150,7 @@ class FoldLoop:
             attempt += 1
             try:
                 folded, writes = self.fold(events)
-                self.health.delivering(offset_ranges(events))
+                self.health.delivering(lambda: offset_ranges(events))
                 try:
                     await writes.deliver()
                 finally:
@@ -169,6 +171,8 @@ class FoldLoop:
         if attempt > 1:
             self.health.recovered()
             log.warning("batch_recovered", attempts=attempt)
+        if self.positions is not None:  # Hooklog-Offset, ?min_position= (streams/api/freshness.py)
+            self.positions.advanced(offset_ranges(events))
         if self.waiters:  # requests waiting to read their own write (streams/worker/waiters.py)
             self.waiters.folded((f.outcome.outputs[0].topic, f.outcome.aggregate_id or "", f.outcome.delivery_id or "")
                                 for f in folded if not f.outcome.dead)

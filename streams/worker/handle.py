@@ -14,8 +14,9 @@ import faust
 
 from floor.settings import Settings
 from floor.tls import CertificateReloader
-from streams.worker.health import FoldHealth
+from streams.worker.health import FoldHealth, GroupContact
 from streams.worker.metrics import WorkerMetrics
+from streams.worker.positions import FoldedPositions
 from streams.worker.waiters import FoldWaiters
 
 
@@ -31,4 +32,6 @@ class Worker:
     waiters: FoldWaiters = field(default_factory=FoldWaiters)
     tls: CertificateReloader | None = None  # the web server's certificate (floor/tls.py), None for plain HTTP
     health: FoldHealth = field(default_factory=FoldHealth)  # whether batches land (streams/worker/fold_loop.py)
+    positions: FoldedPositions = field(default_factory=FoldedPositions)  # how far each raw partition folded
+    contact: GroupContact | None = None  # whether the group coordinator still answers (None: not watched)
     fast_paths: bool = False  # the seam's fast paths are on (streams/worker/app.py's fast_paths)

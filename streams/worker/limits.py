@@ -62,10 +62,10 @@ def check_record_limits(settings: Settings, limits: Mapping[str, int]) -> None:
                 f"{topic} --add-config max.message.bytes={needed}, or lower HOOKLOG_HISTORY_LIMIT")
 
 
-async def topic_record_limits(bootstrap: str, topics: Iterable[str], timeout_s: float = 30.0) -> dict[str, int]:
+async def topic_record_limits(cluster: Settings, topics: Iterable[str], timeout_s: float = 30.0) -> dict[str, int]:
     """topic -> its effective `max.message.bytes` (the broker's default when the topic sets none),
     for each of `topics` that exists."""
-    admin = clients.admin(bootstrap, request_timeout_ms=int(timeout_s * 1000))
+    admin = clients.admin(cluster, request_timeout_ms=int(timeout_s * 1000))
     try:
         await asyncio.wait_for(admin.start(), timeout_s)
         existing = set(await admin.list_topics())
@@ -74,7 +74,7 @@ async def topic_record_limits(bootstrap: str, topics: Iterable[str], timeout_s: 
             return {}
         answers = await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, t) for t in wanted])
     except (KafkaError, OSError, asyncio.TimeoutError) as exc:
-        raise BrokerUnavailableError.unreachable(bootstrap, exc, doing="describe topic configs") from exc
+        raise BrokerUnavailableError.unreachable(cluster.kafka_bootstrap_servers, exc, doing="describe topic configs") from exc
     finally:
         await admin.close()
     limits: dict[str, int] = {}
@@ -88,4 +88,4 @@ async def topic_record_limits(bootstrap: str, topics: Iterable[str], timeout_s: 
 
 async def ensure_states_fit(settings: Settings) -> None:
     """`check_record_limits` against the cluster's real topic configs."""
-    check_record_limits(settings, await topic_record_limits(settings.kafka_bootstrap_servers, state_topics(settings)))
+    check_record_limits(settings, await topic_record_limits(settings, state_topics(settings)))

@@ -32,8 +32,8 @@ async def store_identity(settings: Settings) -> str | None:
     from projections.registry import PROJECTIONS
 
     changelogs = [changelog_topic(settings, p.name) for p in PROJECTIONS]
-    consumer = clients.consumer(settings.kafka_bootstrap_servers, group_id=None)
-    admin = clients.admin(settings.kafka_bootstrap_servers)
+    consumer = clients.consumer(settings, group_id=None)
+    admin = clients.admin(settings)
     try:
         await admin.start()
         await consumer.start()

@@ -17,72 +17,22 @@ import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 
 import aiohttp
 import orjson
 import pytest
 
 from floor.kafka.partitioning import partition_for
-from hooklog.dev.simulate import FINAL_STATE, LIFECYCLES, Delivery, lifecycle, post, scramble, signed_body
-from tests.kafka_fixtures import SECRET, System, api_headers, get, hooklog, owned_by, ready_views, until
+from hooklog.dev.simulate import post, signed_body
+from tests.kafka_fixtures import (
+    SECRET, Orders, System, all_final, answers, api_headers, get, hooklog, owned_by, ready_views, send, until,
+)
 
 pytestmark = [pytest.mark.kafka, pytest.mark.timeout(900)]
 PARTITIONS, ORDERS = 6, 60
 TAKEOVER_TARGET_S, RESTART_TARGET_S = 15.0, 10.0  # issue 11's targets, printed beside what was seen
 SLACK = 2.0  # asserted bound = target x SLACK: the machine is shared; the figures are printed (and in bench failover)
 AUTH_TOKEN = "callback-token"
-
-
-@dataclass
-class Orders:
-    """Orders sent through ingest: id -> its lifecycle's deliveries, and the final state's kind."""
-
-    plans: dict[str, list[Delivery]] = field(default_factory=dict)
-    kinds: dict[str, str] = field(default_factory=dict)
-
-    def add(self, count: int, rng: random.Random) -> list[Delivery]:
-        start = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=5)
-        out: list[Delivery] = []
-        for _ in range(count):
-            kind = rng.choice(list(LIFECYCLES))
-            plan = lifecycle(kind, SECRET, start=start, order_id=f"ord-{uuid.uuid4().hex[:12]}")
-            self.plans[plan[0].order_id], self.kinds[plan[0].order_id] = plan, kind
-            out.extend(scramble(plan, rng, duplicates=0.2))
-        return out
-
-    def done(self, order_id: str, body: bytes) -> bool:
-        state = orjson.loads(body)
-        return state["state"] == FINAL_STATE[self.kinds[order_id]] and len(state["history"]) == len(self.plans[order_id])
-
-
-async def send(session: aiohttp.ClientSession, system: System, deliveries: list[Delivery]) -> None:
-    for delivery in deliveries:
-        status, answer = await post(session, f"{system.ingest_url}/webhooks/koywe", delivery.body)
-        assert status == 200, answer
-
-
-
-
-
-async def answers(session: aiohttp.ClientSession, url: str, ids: list[str]) -> dict[str, tuple[int, bytes]]:
-    got = await asyncio.gather(*(get(session, f"{url}/orders/{i}") for i in ids))
-    return {i: (status, body) for i, (status, body, _) in zip(ids, got, strict=True)}
-
-
-async def all_final(session: aiohttp.ClientSession, urls: list[str], orders: Orders) -> dict[str, bytes] | None:
-    """{order id: body} when every worker answers every order 200, final and byte-identical."""
-    ids = list(orders.plans)
-    first: dict[str, bytes] = {}
-    for url in urls:
-        try:
-            got = await answers(session, url, ids)
-        except aiohttp.ClientConnectionError:  # a worker (re)starting
-            return None
-        for order_id, (status, body) in got.items():
-            if status != 200 or not orders.done(order_id, body) or first.setdefault(order_id, body) != body:
-                return None
-    return first
 
 
 @dataclass

@@ -23,13 +23,15 @@ on, and tests/streams/kafka/test_seam.py fails loudly when an upgrade changes on
   budget (the `Table` class the worker's App uses);
 - from floor/seam (both services' part of the seam, re-exported here): aiokafka_admin
   (deleting a consumer group by a raw DeleteGroups request), aiokafka_consumer (stopping a
-  consumer whose fetcher swallowed its own cancellation), pins (the one version table and
+  consumer whose fetcher swallowed its own cancellation), aiokafka_coordinator (when the group
+  coordinator last answered: a cut-off worker stops claiming its keys), pins (the one version table and
   `relies_on`); and floor/kafka/names.py's pinned `changelog_topic_name`.
 """
 
 from floor.kafka.names import changelog_topic_name
 from floor.seam.aiokafka_admin import delete_consumer_group
 from floor.seam.aiokafka_consumer import fetch_task, stop_consumer
+from floor.seam.aiokafka_coordinator import install_contact_clock, last_heard
 from floor.seam.pins import PINNED, RELIANCES, SeamBrokenError, digest, versions_drift
 from streams.kafka.seam.faust_assignor import faust_status, owner_urls
 from streams.kafka.seam.faust_batch_writes import BATCH_BYTES, BatchWrites, StoreWriteError
@@ -42,7 +44,7 @@ from streams.kafka.seam.faust_fast_paths import (
     install_fast_delivery,
     fast_path_settings,
 )
-from streams.kafka.seam.faust_restore import BulkRestoringTableManager, install_bulk_restore
+from streams.kafka.seam.faust_restore import BulkRestoringRecovery, BulkRestoringTableManager, install_bulk_restore
 from streams.kafka.seam.faust_rocksdb import BudgetedRocksDBOptions, BudgetedTable, RocksDBBudget, budgeted_table_class
 from streams.kafka.seam.faust_tables import (
     AtPartition,
@@ -58,6 +60,7 @@ from streams.kafka.seam.faust_tables import (
 from streams.kafka.seam.faust_transport import (
     RewindingTransport,
     RewindingConsumer,
+    committed_offset,
     committed_position,
     install_transport,
     never_committed,
@@ -70,10 +73,10 @@ from streams.kafka.seam.faust_transport import (
 __all__ = [
     "PINNED", "RELIANCES", "BATCH_BYTES", "BatchWrites", "StoreWriteError", "take_acked", "BudgetedRocksDBOptions", "BudgetedTable", "RocksDBBudget", "budgeted_table_class", "AtPartition", "FastDeliveryConsumer", "FastDeliveryTransport", "LeanMonitor",
     "RawBytesSchema", "install_fast_delivery", "fast_path_settings", "SeekBeforeResumeTableManager", "SeamBrokenError", "SeekBeforeResumeRecovery",
-    "active_partitions", "as_current", "changelog_key", "changelog_topic_name", "committed_position",
+    "active_partitions", "as_current", "changelog_key", "changelog_topic_name", "committed_offset", "committed_position",
     "delete_consumer_group", "digest", "flush_changelog_writes", "key_from_changelog", "partition_items",
     "read_in_partition", "send_unbuffered", "started_consumer", "versions_drift",
-    "faust_status", "fetch_task", "owner_urls", "stop_consumer",
-    "BulkRestoringTableManager", "install_bulk_restore",
+    "faust_status", "fetch_task", "owner_urls", "stop_consumer", "install_contact_clock", "last_heard",
+    "BulkRestoringRecovery", "BulkRestoringTableManager", "install_bulk_restore",
     "RewindingTransport", "RewindingConsumer", "install_transport", "never_committed", "seek_to_committed_or_beginning",
 ]

@@ -29,7 +29,6 @@ from rocksdict import WriteBatch
 
 from floor.logs import get_logger
 from floor.seam.pins import SeamBrokenError, relies_on
-from faust.tables.recovery import Recovery
 
 from streams.kafka.seam.faust_tables import SeekBeforeResumeRecovery, SeekBeforeResumeTableManager
 
@@ -130,13 +129,9 @@ def _write(store: Any, tp: Any, records: list[Any]) -> int:
 
 class BulkRestoringTableManager(SeekBeforeResumeTableManager):
     """The table manager whose recovery is a `BulkRestoringRecovery` (Faust's `TableManager`
-    setting; `SeekBeforeResumeTableManager.recovery` builds it once, the same way)."""
+    setting; `SeekBeforeResumeTableManager.recovery` builds it once)."""
 
-    @property
-    def recovery(self) -> Recovery:
-        if self._recovery is None:
-            self._recovery = BulkRestoringRecovery(self.app, self, beacon=self.beacon, loop=self.loop)
-        return self._recovery
+    recovery_class = BulkRestoringRecovery
 
 
 def install_bulk_restore(app: Any, open_reader: OpenReader) -> None:

@@ -44,6 +44,16 @@ def started_consumer(app: Any) -> Any:
     return consumer
 
 
+def committed_offset(consumer: Any, tp: Any) -> int | None:
+    """The group's committed offset for `tp` as Faust holds it (`Consumer._committed_offset`, loaded
+    from the broker at assignment, Kafka's "next offset"; 0 and unknown are None): every record
+    before it was folded, by this worker or whoever held `tp` before."""
+    try:
+        return consumer._committed_offset.get(tp)  # noqa: SLF001
+    except AttributeError as exc:
+        raise SeamBrokenError("faust's Consumer lost _committed_offset (streams/kafka/seam: committed_offset)") from exc
+
+
 def committed_position(consumer: Any, tp: Any) -> int | None:
     """The next offset the worker will commit for `tp`, from Faust's in-memory books: the last
     commit (`Consumer._committed_offset`, Kafka's "next offset"), or before the first commit the

@@ -28,8 +28,8 @@ async def test_a_topics_partitions_and_a_missing_topic(make_settings: Callable[.
     await admin.start()
     try:
         await admin.create_topics([NewTopic(topic, 3, 1)])
-        assert await topic_partitions(bootstrap, topic) == frozenset({0, 1, 2})
-        assert await topic_partitions(bootstrap, missing) == frozenset()
+        assert await topic_partitions(settings, topic) == frozenset({0, 1, 2})
+        assert await topic_partitions(settings, missing) == frozenset()
         assert missing not in await admin.list_topics()  # describing it did not create it
     finally:
         await admin.close()
@@ -38,4 +38,4 @@ async def test_a_topics_partitions_and_a_missing_topic(make_settings: Callable[.
 @pytest.mark.unit
 async def test_an_unreachable_broker_is_a_broker_unavailable_error() -> None:
     with pytest.raises(BrokerUnavailableError, match="cannot describe .* at 127.0.0.1:9"):
-        await topic_partitions("127.0.0.1:9", "t", timeout_s=2)
+        await topic_partitions(Settings(kafka_bootstrap_servers="127.0.0.1:9"), "t", timeout_s=2)

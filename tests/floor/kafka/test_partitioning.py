@@ -38,7 +38,7 @@ def test_faust_table_route_would_disagree() -> None:
 async def test_the_routing_partition_is_the_partition_kafka_stored(make_settings: Callable[..., Settings]) -> None:
     settings = make_settings(partitions=6)
     await ensure_topics(settings, timeout_s=30)
-    producer = RawProducer(settings.kafka_bootstrap_servers, settings.topic("raw"), ack_timeout_s=10)
+    producer = RawProducer(settings, settings.topic("raw"), ack_timeout_s=10)
     try:
         for key in KEYS:
             envelope = new_envelope(source="koywe", key=key, event_name="PENDING", body=b'{"x":1}',

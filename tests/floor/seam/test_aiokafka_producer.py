@@ -25,7 +25,7 @@ def test_direct_append_records_its_pins() -> None:
 
 @pytest.mark.unit
 async def test_the_private_attributes_it_reads_exist_on_a_producer() -> None:
-    producer = RawProducer("127.0.0.1:9", "t", ack_timeout_s=1)._new_producer()  # noqa: SLF001
+    producer = RawProducer(Settings(kafka_bootstrap_servers="127.0.0.1:9"), "t", ack_timeout_s=1)._new_producer()  # noqa: SLF001
     try:
         append = seam.DirectAppend(producer, "t")
         assert append._partitions() is None  # noqa: SLF001 - no metadata yet: `send`'s path
@@ -41,7 +41,7 @@ async def test_records_land_on_the_partition_of_their_key_and_a_large_one_throug
     settings = make_settings(partitions=3)
     await ensure_topics(settings)
     topic = settings.topic("raw")
-    producer = RawProducer(settings.kafka_bootstrap_servers, topic, ack_timeout_s=5)._new_producer()  # noqa: SLF001
+    producer = RawProducer(settings, topic, ack_timeout_s=5)._new_producer()  # noqa: SLF001
     await producer.start()
     try:
         append = seam.DirectAppend(producer, topic)

@@ -26,7 +26,7 @@ JSON = {"Content-Type": "application/json"}
 async def gateway(make_settings: Callable[..., Settings]) -> AsyncIterator[tuple[TestClient, Settings]]:
     settings = make_settings(max_body_bytes=4096)
     await ensure_topics(settings)
-    producer = RawProducer(settings.kafka_bootstrap_servers, settings.topic("raw"), ack_timeout_s=5)
+    producer = RawProducer(settings, settings.topic("raw"), ack_timeout_s=5)
     client = TestClient(TestServer(create_app(settings, producer, build_sources(settings))))
     await client.start_server()
     yield client, settings

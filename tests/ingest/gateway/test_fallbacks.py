@@ -64,6 +64,6 @@ async def test_what_a_handler_raises_is_json_without_internals(client: TestClien
 
 async def test_ingest_runs_no_middleware() -> None:
     settings = Settings(koywe_secrets=SECRET)
-    producer = RawProducer("127.0.0.1:9", "t", ack_timeout_s=1)
+    producer = RawProducer(Settings(kafka_bootstrap_servers="127.0.0.1:9"), "t", ack_timeout_s=1)
     app = create_app(settings, producer, build_sources(settings))
     assert list(app.middlewares) == []

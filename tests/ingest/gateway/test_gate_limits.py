@@ -38,7 +38,7 @@ async def make_gateway(make_settings: Callable[..., Settings], manual_clock: Man
     async def make(**overrides: Any) -> Gateway:
         settings = make_settings(**overrides)
         await ensure_topics(settings)
-        producer = RawProducer(settings.kafka_bootstrap_servers, settings.topic("raw"), ack_timeout_s=5)
+        producer = RawProducer(settings, settings.topic("raw"), ack_timeout_s=5)
         client = TestClient(TestServer(create_app(settings, producer, build_sources(settings), monotonic=manual_clock)))
         await client.start_server()
         clients.append(client)

@@ -46,7 +46,7 @@ async def test_every_vector_gets_the_unit_verifier_s_verdict_at_the_gateway(make
     settings = make_settings(failed_signature_burst=1000)  # this test is about verdicts, not the limit
     await ensure_topics(settings)
     sources = {case["name"]: koywe_source(tuple(SecretStr(s) for s in case["secrets"])) for case in VECTORS}
-    producer = RawProducer(settings.kafka_bootstrap_servers, settings.topic("raw"), ack_timeout_s=5)
+    producer = RawProducer(settings, settings.topic("raw"), ack_timeout_s=5)
     client = TestClient(TestServer(create_app(settings, producer, sources)))
     await client.start_server()
     answers: dict[str, tuple[int, dict]] = {}

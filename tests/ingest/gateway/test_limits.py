@@ -83,7 +83,7 @@ async def gateway() -> AsyncIterator[tuple[TestClient, Settings]]:
     settings = Settings(kafka_bootstrap_servers=f"127.0.0.1:{free_port()}", koywe_secrets=SECRET,
                         max_body_bytes=4096, body_timeout_s=0.5, max_in_flight=1, produce_timeout_s=1.0,
                         retry_after_s=9, max_json_depth=8, ready_cache_s=0)
-    producer = RawProducer(settings.kafka_bootstrap_servers, settings.topic("raw"), ack_timeout_s=1.0)
+    producer = RawProducer(settings, settings.topic("raw"), ack_timeout_s=1.0)
     sources = {**build_sources(settings), "boom": Source("boom", explode, lambda doc, headers: Route("x", "y"))}
     client = TestClient(TestServer(create_app(settings, producer, sources)))
     await client.start_server()

@@ -40,7 +40,7 @@ async def gateway(make_settings: Callable[..., Settings]) -> AsyncIterator[tuple
                              koywe_payments_secrets="kp-new,kp-old", failed_signature_burst=3)
     await ensure_topics(settings)
     clock = Clock()
-    producer = RawProducer(settings.kafka_bootstrap_servers, settings.topic("raw"), ack_timeout_s=5)
+    producer = RawProducer(settings, settings.topic("raw"), ack_timeout_s=5)
     app = create_app(settings, producer, build_sources(settings, lambda: clock().timestamp()), clock=clock)
     client = TestClient(TestServer(app))
     await client.start_server()

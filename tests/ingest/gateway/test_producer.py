@@ -8,6 +8,7 @@ import pytest
 from aiokafka.partitioner import DefaultPartitioner
 
 from floor.kafka.partitioning import key_partitioner
+from floor.settings import Settings
 from ingest.gateway.producer import RawProducer
 
 pytestmark = pytest.mark.unit
@@ -27,7 +28,7 @@ def test_a_record_without_key_goes_to_an_available_partition() -> None:
 
 
 async def test_the_producer_uses_it() -> None:
-    producer = RawProducer("127.0.0.1:9", "t", ack_timeout_s=1)._new_producer()  # noqa: SLF001
+    producer = RawProducer(Settings(kafka_bootstrap_servers="127.0.0.1:9"), "t", ack_timeout_s=1)._new_producer()  # noqa: SLF001
     try:
         assert producer._partitioner is key_partitioner  # noqa: SLF001 - the setting under test
     finally:

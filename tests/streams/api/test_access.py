@@ -13,7 +13,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from pydantic import SecretStr
 
-from streams.api.access import api_guard, bearer_ok
+from streams.api.access import PEER, PEER_TRUSTED, api_guard, bearer_ok
 from tests.kafka_fixtures import System
 
 TOKENS = (SecretStr("old-token"), SecretStr("new-token-that-is-longer"))
@@ -94,6 +94,34 @@ async def test_errors_behind_the_guard_are_json_and_say_nothing_inside(guarded: 
     assert response.status == 405 and "GET" in response.headers["Allow"]
     status, body = await status_and_json(await client.get("/boom", headers=auth))
     assert (status, body["error"]) == (500, "internal_error") and "internal detail" not in body["detail"]
+
+
+@pytest.mark.unit
+async def test_a_worker_holding_the_peer_secret_stands_in_for_the_callers_token() -> None:
+    app = web.Application(middlewares=[api_guard(TOKENS, peer_secret=SecretStr("peer-secret-of-the-group"))])
+
+    async def trusted(request: web.Request) -> web.Response:
+        return web.json_response({"peer": bool(request.get(PEER_TRUSTED))})
+
+    app.router.add_get("/orders/{key}", trusted)
+    client = TestClient(TestServer(app))
+    await client.start_server()
+    try:
+        assert await status_and_json(await client.get("/orders/o", headers={PEER: "peer-secret-of-the-group"})) == (
+            200, {"peer": True})
+        assert (await client.get("/orders/o", headers={PEER: "peer-secret-guessed"})).status == 401
+        assert await status_and_json(await client.get("/orders/o", headers={"Authorization": "Bearer old-token"})) == (
+            200, {"peer": False})
+    finally:
+        await client.close()
+    unset = web.Application(middlewares=[api_guard(TOKENS)])  # no secret configured: no header is a peer's
+    unset.router.add_get("/orders/{key}", trusted)
+    client = TestClient(TestServer(unset))
+    await client.start_server()
+    try:
+        assert (await client.get("/orders/o", headers={PEER: ""})).status == 401
+    finally:
+        await client.close()
 
 
 @pytest.mark.unit

@@ -5,13 +5,16 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import aiohttp
 import orjson
 import pytest
 from aiohttp import web
+from pydantic import SecretStr
 from aiohttp.test_utils import TestServer
 
+from streams.api.access import PEER
 from streams.api.forward import FORWARDED, Forwarder, Router
 from streams.api.routing import WorkerView
 from tests.kafka_fixtures import free_port
@@ -23,7 +26,7 @@ PARTITIONS = 4
 class Node:
     """One worker's HTTP shell: a Router over a fixed view; `local` answers what it owns."""
 
-    def __init__(self, name: str, timeout_s: float = 5.0) -> None:
+    def __init__(self, name: str, timeout_s: float = 5.0, peer_secret: SecretStr | None = None) -> None:
         self.name, self.port = name, free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.active: frozenset[int] = frozenset()
@@ -32,7 +35,8 @@ class Node:
         self.outcomes: Counter[str] = Counter()
         self.refused: Counter[str] = Counter()
         self.local_status, self.local_headers, self.local_delay_s = 200, {}, 0.0
-        forwarder = Forwarder(self.url, timeout_s, lambda outcome: self.outcomes.update([outcome]))
+        forwarder = Forwarder(self.url, timeout_s, lambda outcome: self.outcomes.update([outcome]),
+                              peer_secret=peer_secret)
         self.router = Router(self.view, PARTITIONS, forwarder, lambda reason: self.refused.update([reason]))
 
     def view(self, table: str) -> WorkerView:
@@ -60,7 +64,7 @@ class Node:
 async def nodes() -> AsyncIterator[Callable[..., Node]]:
     servers: list[tuple[TestServer, Node]] = []
 
-    async def start(name: str, **kwargs: float) -> Node:
+    async def start(name: str, **kwargs: Any) -> Node:
         node = Node(name, **kwargs)
         server = TestServer(node.app(), host="127.0.0.1", port=node.port)
         await server.start_server()
@@ -103,6 +107,16 @@ async def test_the_owner_answers_and_its_status_body_and_headers_come_back(nodes
     sent = b.seen[0]
     assert (sent["Authorization"], sent["body"], sent["path_qs"]) == ("Bearer t0k", '{"q":1}', "/orders/ord-1?delivery=abc&wait=1")
     assert sent["Content-Type"] == "application/json" and sent[FORWARDED] == a.url
+
+
+async def test_with_a_peer_secret_the_owner_gets_it_and_never_the_callers_token(nodes: Callable[..., Node]) -> None:
+    a, b = await nodes("a", peer_secret=SecretStr("peer-secret-of-the-group")), await nodes("b")
+    b.active = frozenset(range(PARTITIONS))
+    a.owners = b.owners = {p: b.url for p in range(PARTITIONS)}
+    status, body, _ = await get(f"{a.url}/orders/ord-1", headers={"Authorization": "Bearer caller-token"})
+    assert (status, body["by"]) == (200, "b")
+    sent = b.seen[0]
+    assert "Authorization" not in sent and sent[PEER] == "peer-secret-of-the-group" and sent[FORWARDED] == a.url
 
 
 async def test_an_unreachable_or_slow_owner_is_a_503_never_a_404(nodes: Callable[..., Node]) -> None:

@@ -7,6 +7,8 @@ import faust
 import pytest
 
 from streams.api.readiness import readiness
+from streams.worker.health import GroupContact
+from tests.conftest import ManualClock
 
 pytestmark = pytest.mark.unit
 
@@ -29,3 +31,24 @@ async def test_ready_only_after_the_first_recovery_and_outside_rebalances() -> N
     assert readiness(app) == "recovering"
     recovery.in_recovery = False
     assert readiness(app) == "ready"
+
+
+async def test_cut_off_once_the_coordinator_was_silent_for_the_session_timeout(manual_clock: ManualClock) -> None:
+    app = faust.App("hooklog-readiness-contact", broker="kafka://127.0.0.1:9", store="memory://",
+                    autodiscover=False, web_enabled=False)
+    app.tables.recovery.completed.set()
+    heard: dict[str, float] = {}
+    contact = GroupContact("g", 10.0, heard.get, manual_clock)
+    assert readiness(app, contact=contact) == "cut_off" and "never" in (contact.reason or "")  # never a member
+
+    heard["g"] = manual_clock()  # a heartbeat answered
+    manual_clock.advance(9.9)
+    assert readiness(app, contact=contact) == "ready" and contact.reason is None
+    manual_clock.advance(0.1)  # the broker may have expired the member from now on
+    assert readiness(app, contact=contact) == "cut_off"
+    assert "not for 10.0 s (session timeout 10 s)" in (contact.reason or "")
+
+    heard["g"] = manual_clock()  # rejoined
+    assert readiness(app, contact=contact) == "ready"
+    app.on_rebalance_start()  # Faust's own states come first
+    assert readiness(app, contact=contact) == "rebalancing"

@@ -59,7 +59,7 @@ def test_health_says_failing_until_a_retry_lands_and_for_good_once_fatal() -> No
 def test_health_says_failing_once_a_delivery_waits_longer_than_the_stall_bound() -> None:
     now = [100.0]
     health = FoldHealth(clock=lambda: now[0])
-    health.delivering({2: (40, 41)})
+    health.delivering(lambda: {2: (40, 41)})
     now[0] += STALL_S
     assert health.reason is None  # a slow broker is not yet a stuck one
     now[0] += 1
@@ -68,7 +68,7 @@ def test_health_says_failing_once_a_delivery_waits_longer_than_the_stall_bound()
     health.delivered()
     assert health.reason is None
     health.failing({0: (1, 1)}, OSError("gone"))
-    health.delivering({0: (1, 1)})
+    health.delivering(lambda: {0: (1, 1)})
     now[0] += 60
     assert health.reason is not None and health.reason.startswith("retrying the batch")  # the failure first
 

@@ -53,7 +53,7 @@ async def test_refuses_to_start_when_the_raw_topic_has_another_partition_count(
     done = hooklog(make_settings(partitions=3), role)  # returns: the process refused to start
     assert done.returncode == 2, done.stderr[-2000:]
     message = done.stderr
-    assert "has 2 partitions but HOOKLOG_PARTITIONS=3" in message, message[-2000:]
+    assert "partitions is 2, hooklog needs 3 (HOOKLOG_PARTITIONS=3)" in message, message[-2000:]
     assert "set HOOKLOG_PARTITIONS=2" in message and "a new HOOKLOG_TOPIC_PREFIX" in message
 
 
