@@ -119,6 +119,16 @@ def replay(orders: int = typer.Option(30_000, help="order lifecycles (~4.5 event
 
 
 @app.command()
+def restore(keys: int = typer.Option(300_000, help="orders laid into the changelogs (one changelog record each)"),
+            rounds: int = typer.Option(3, help="interleaved rounds of empty-disk restore / raw read / disk kept"),
+            kept: bool = typer.Option(True, help="also restart the worker with its disk kept, each round")) -> None:
+    """A worker on an empty disk restores its tables from the changelogs, to /readyz, vs a raw read of them."""
+    from bench.restore import run_restore
+
+    _one("restore", lambda: run_restore(keys=keys, rounds=rounds, kept=kept))
+
+
+@app.command()
 def latency(rate: list[float] = typer.Option([1000.0, 250.0], help="events/s; the first is the target's"),
             duration: float = typer.Option(15.0, help="measured seconds per rate"),
             sample_every: int = typer.Option(10, help="track every Nth event to visibility")) -> None:

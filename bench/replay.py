@@ -37,18 +37,19 @@ from projections.replay import Rebuilt, fold_into
 FETCH_BYTES = 1 << 20  # streams.replay.fold's per-partition fetch size
 
 
-def _consumer(settings: Settings) -> AIOKafkaConsumer:
+def _consumer(settings: Settings, fetch_bytes: int = FETCH_BYTES) -> AIOKafkaConsumer:
     return clients.consumer(settings, group_id=None, enable_auto_commit=False, auto_offset_reset="earliest",
-                            fetch_max_bytes=4 * FETCH_BYTES, max_partition_fetch_bytes=FETCH_BYTES)
+                            fetch_max_bytes=4 * fetch_bytes, max_partition_fetch_bytes=fetch_bytes)
 
 
-async def read_batches(settings: Settings, on_batch: Any) -> int:
-    """Read the raw topic from its beginning to its end now, calling `on_batch(records)`."""
-    consumer = _consumer(settings)
+async def read_batches(settings: Settings, on_batch: Any, *, topics: list[str] | None = None,
+                       fetch_bytes: int = FETCH_BYTES) -> int:
+    """Read `topics` (the raw topic by default) from their beginning to their end now, calling
+    `on_batch(records)`; the count of records read. Also bench/restore.py's raw read."""
+    consumer = _consumer(settings, fetch_bytes)
     await consumer.start()
     try:
-        topic = settings.topic("raw")
-        tps = [TopicPartition(topic, p) for p in range(settings.partitions)]
+        tps = [TopicPartition(topic, p) for topic in topics or [settings.topic("raw")] for p in range(settings.partitions)]
         consumer.assign(tps)
         end = await consumer.end_offsets(tps)
         start = await consumer.beginning_offsets(tps)
@@ -67,17 +68,18 @@ async def read_batches(settings: Settings, on_batch: Any) -> int:
         await consumer.stop()
 
 
-async def raw_read_rate(settings: Settings) -> dict[str, Any]:
+async def raw_read_rate(settings: Settings, *, topics: list[str] | None = None,
+                        fetch_bytes: int = FETCH_BYTES) -> dict[str, Any]:
     """Baseline: every record fetched and its value touched, nothing decoded."""
     size = 0
 
     def touch(records: list[Any]) -> None:
         nonlocal size
         for record in records:
-            size += len(record.value)
+            size += len(record.value) if record.value is not None else 0
 
     started = time.perf_counter()
-    count = await read_batches(settings, touch)
+    count = await read_batches(settings, touch, topics=topics, fetch_bytes=fetch_bytes)
     seconds = time.perf_counter() - started
     return {"events": count, "seconds": seconds, "events_per_s": rate(count, seconds), "bytes": size}
 

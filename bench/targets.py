@@ -27,6 +27,9 @@ INGEST_VS_NOWORK = 0.6
 REPLAY_VS_RAW, REPLAY_EVENTS_S = 0.7, 100_000
 #: the worker's RSS with 1M orders in its tables, MiB
 MEMORY_MIB = 500
+#: restore on an empty disk ÷ a raw aiokafka read of the same changelogs, its own rate
+#: (changelog records/s), and the worker's peak RSS until it is ready, MiB (issue 24)
+RESTORE_VS_RAW, RESTORE_RECORDS_S, RESTORE_MIB = 0.5, 100_000, 500
 
 TARGETS: dict[str, Target] = {
     "fold": Target("worker fold ÷ Quix Streams, same fold and broker", f"≥ {FOLD_VS_QUIX:.1f}×"),
@@ -35,4 +38,7 @@ TARGETS: dict[str, Target] = {
     "ingest": Target("ingest ÷ a no-work aiohttp server", f"≥ {INGEST_VS_NOWORK}×"),
     "replay": Target("replay ÷ a raw aiokafka consumer", f"≥ {REPLAY_VS_RAW}×, ≥ {REPLAY_EVENTS_S // 1000}k events/s"),
     "memory": Target("worker RSS with 1M orders", f"< {MEMORY_MIB} MiB"),
+    "restore": Target("restore on an empty disk ÷ a raw aiokafka read of the same changelogs",
+                      f"≥ {RESTORE_VS_RAW}×, ≥ {RESTORE_RECORDS_S // 1000}k records/s"),
+    "restore_memory": Target("worker peak RSS while it restores", f"< {RESTORE_MIB} MiB"),
 }

@@ -1,5 +1,5 @@
-"""Build one worker: the app and its tables, the order index, the fold agent, the API, alerting
-and the console, each handed what it needs (nothing below reaches up for it)."""
+"""Build one worker: the app and its tables (with their bulk restore), the order index, the fold
+agent, the API, alerting and the console, each handed what it needs (nothing below reaches up for it)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import faust
 
+from floor.kafka.topic_reader import reader
 from floor.settings import Settings
 from streams.api.access import Guesses
 from streams.api.alerts import install_alert_views
@@ -16,6 +17,7 @@ from streams.api.readiness import readiness_of
 from streams.api.views import install_views
 from streams.order_index.keeper import IndexKeeper
 from streams.console.install import install_console
+from streams.kafka.seam import install_bulk_restore
 from streams.notify.install import install_alerting
 from streams.notify.service import Alerting
 from streams.worker.app import add_fold_agent, build_app
@@ -40,6 +42,11 @@ class ComposedWorker:
 
 def build_worker(settings: Settings) -> ComposedWorker:
     worker = build_app(settings)
+    if worker.fast_paths:
+        # changelogs straight into RocksDB before Faust's per-event recovery, read by a group-less
+        # consumer built from the worker's settings (client security included; faust_restore.py)
+        install_bulk_restore(worker.app, lambda: reader(settings, fetch_bytes=settings.worker_fetch_bytes, timeout_s=30.0,
+                                                        doing="restore the tables from their changelogs"))
     index = IndexKeeper(worker.app, worker.tables["orders"], worker.topics["raw"].get_topic_name(),
                         settings.partitions, readiness_of(worker.health, worker.contact))
     fold = add_fold_agent(worker, index)

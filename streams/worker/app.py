@@ -21,7 +21,7 @@ from floor.kafka.names import app_id, store_dir, worker_group
 from floor.kafka.replication import replication_for
 from streams.kafka.seam import (
     BATCH_BYTES,
-    SeekBeforeResumeTableManager,
+    BulkRestoringTableManager,
     RawBytesSchema,
     RocksDBBudget,
     budgeted_table_class,
@@ -92,7 +92,9 @@ def faust_app(settings: Settings, fast: bool, tls: CertificateReloader | None) -
         table_standby_replicas=settings.standby_replicas,
         web_tables_enabled=False,
         autodiscover=False,
-        TableManager=SeekBeforeResumeTableManager,  # its Recovery seeks before it resumes (streams/kafka/seam)
+        # its Recovery seeks before it resumes, and restores in bulk once the composition root gives it
+        # a reader (streams/compose/worker.py, with the fast paths; streams/kafka/seam/faust_restore.py)
+        TableManager=BulkRestoringTableManager,
         # every RocksDB store shares one cache and one memtable budget (streams/kafka/seam/faust_rocksdb.py)
         Table=budgeted_table_class(RocksDBBudget(settings.worker_rocksdb_cache_bytes,
                                                 settings.worker_rocksdb_write_buffer_bytes)),

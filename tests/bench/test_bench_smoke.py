@@ -25,6 +25,7 @@ from bench.replay import run_replay
 from bench.replication import run_replication
 from hooklog.dev.localcluster import ClusterSpec
 from bench.report import BenchResult, markdown, rows
+from bench.restore import run_restore
 from tests.kafka_fixtures import REPO
 
 pytestmark = pytest.mark.kafka
@@ -123,6 +124,17 @@ def test_memory(kafka_bootstrap: str) -> None:
     result = run_memory(orders=300, settle_s=0.2)
     check(result, "memory", 1)
     assert result.detail["curve_s_orders_rss_mib"][-1][1] >= 300
+
+
+def test_restore(kafka_bootstrap: str) -> None:
+    # just over the bulk restore's minimum (MIN_RECORDS), one round, no disk-kept arm: a short test
+    result = run_restore(keys=2100, rounds=1, kept=False)
+    check(result, "restore", 2)
+    check_rounds(result, 1, ["restore", "raw"])
+    restore, raw = result.detail["rounds"]["restore"][0], result.detail["rounds"]["raw"][0]
+    assert raw["events"] == result.params["records"] >= 2100
+    assert restore["bulk"]["complete"] is True and restore["bulk"]["records"] == result.params["records"], restore
+    assert 0 < restore["timeline_s"]["bulk_start"] <= restore["timeline_s"]["bulk_end"] <= restore["timeline_s"]["ready"]
 
 
 def test_worker_stages(kafka_bootstrap: str) -> None:

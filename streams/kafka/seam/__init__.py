@@ -44,6 +44,7 @@ from streams.kafka.seam.faust_fast_paths import (
     install_fast_delivery,
     fast_path_settings,
 )
+from streams.kafka.seam.faust_restore import BulkRestoringRecovery, BulkRestoringTableManager, install_bulk_restore
 from streams.kafka.seam.faust_rocksdb import BudgetedRocksDBOptions, BudgetedTable, RocksDBBudget, budgeted_table_class
 from streams.kafka.seam.faust_tables import (
     AtPartition,
@@ -76,5 +77,6 @@ __all__ = [
     "delete_consumer_group", "digest", "flush_changelog_writes", "key_from_changelog", "partition_items",
     "read_in_partition", "send_unbuffered", "started_consumer", "versions_drift",
     "faust_status", "fetch_task", "owner_urls", "stop_consumer", "install_contact_clock", "last_heard",
+    "BulkRestoringRecovery", "BulkRestoringTableManager", "install_bulk_restore",
     "RewindingTransport", "RewindingConsumer", "install_transport", "never_committed", "seek_to_committed_or_beginning",
 ]

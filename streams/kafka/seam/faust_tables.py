@@ -68,12 +68,15 @@ class SeekBeforeResumeRecovery(Recovery):
 @relies_on(("faust.tables.manager:TableManager.recovery", "f0bf5de78b4c3d23"))
 class SeekBeforeResumeTableManager(TableManager):
     """Faust's `TableManager` setting is the one public way to choose the Recovery class: this
-    copies `TableManager.recovery` (build once, keep in `_recovery`) with our subclass."""
+    copies `TableManager.recovery` (build once, keep in `_recovery`) with `recovery_class`, our
+    subclass (a subclass of this manager may name a subclass of it)."""
+
+    recovery_class: type[SeekBeforeResumeRecovery] = SeekBeforeResumeRecovery
 
     @property
     def recovery(self) -> Recovery:
         if self._recovery is None:
-            self._recovery = SeekBeforeResumeRecovery(self.app, self, beacon=self.beacon, loop=self.loop)
+            self._recovery = self.recovery_class(self.app, self, beacon=self.beacon, loop=self.loop)
         return self._recovery
 
 
